@@ -1,0 +1,47 @@
+//! Every capacity and timing constant of going, in one place.
+//!
+//! Each static table counts in full towards VmPeak (BSS is mapped even when
+//! untouched), so these numbers are the memory budget of the supervisor.
+
+/// Services the table holds; files beyond it are rejected by name.
+pub const MAX_SERVICES: usize = 128;
+/// Longest service name (the file name), in bytes.
+pub const MAX_NAME: usize = 64;
+/// Largest config file, in bytes.
+pub const MAX_FILE: usize = 4096;
+/// Bytes shared by all services for their names, configs and error texts.
+/// Configs are stored without comments and blank lines, so 128 services
+/// average 256 bytes each; a single one may use up to `MAX_FILE`.
+pub const ARENA_BYTES: usize = 32 * 1024;
+/// Most arguments in one `cmd=`.
+pub const MAX_ARGS: usize = 256;
+/// Most `env=` lines in one file.
+pub const MAX_ENV: usize = 64;
+/// Rejected directory entries remembered for `going status`.
+pub const MAX_REJECTED: usize = 16;
+/// One log line, at most; `PIPE_BUF` so a write to a pipe is atomic.
+pub const LINE: usize = 512;
+
+/// A run shorter than this is a quick exit and leads to backoff.
+pub const MIN_UPTIME_NS: u64 = 5 * SEC;
+/// Backoff after the k-th quick exit: min(2^(k-1), this) seconds.
+pub const BACKOFF_MAX_SECS: u64 = 60;
+/// Delay before retrying a spawn that failed in going (fork, pipe, /dev/null).
+pub const SPAWN_RETRY_NS: u64 = SEC;
+/// Default `stop_timeout`, seconds.
+pub const STOP_TIMEOUT_SECS: u32 = 10;
+/// Largest accepted `stop_timeout`, seconds (one day).
+pub const MAX_STOP_TIMEOUT_SECS: u32 = 86_400;
+/// Delay before retrying a config directory that could not be read.
+pub const RESCAN_RETRY_NS: u64 = SEC;
+/// Delay between attempts to reach a missing or refusing `/dev/log`.
+pub const SYSLOG_RETRY_NS: u64 = 10 * SEC;
+
+/// The environment every service starts from; `env=` lines add to it.
+pub const DEFAULT_PATH: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Nanoseconds in a second.
+pub const SEC: u64 = 1_000_000_000;
+/// Default config directory and control socket.
+pub const DEFAULT_DIR_C: &core::ffi::CStr = c"/etc/going.d";
+pub const DEFAULT_SOCKET_C: &core::ffi::CStr = c"/run/going.sock";

@@ -1,0 +1,106 @@
+//! going's own events: one line each, `going: what`, to stderr and to
+//! syslog (facility daemon) when `/dev/log` accepts it. Never blocks: a
+//! line that cannot be written at once is counted and the count reported
+//! with the next line that gets through.
+
+use crate::fmt::Line;
+use crate::limits::SYSLOG_RETRY_NS;
+use crate::{sys, time};
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::fd::OwnedFd;
+use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, connect, send, socket_with};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+pub struct Log {
+    syslog: Option<OwnedFd>,
+    /// When to try `/dev/log` again; 0 to try at the next line.
+    retry_at: u64,
+    /// Lines stderr could not take.
+    dropped: u64,
+    pid: u64,
+}
+
+impl Log {
+    pub fn new() -> Self {
+        Log { syslog: None, retry_at: 0, dropped: 0, pid: rustix::process::getpid().as_raw_nonzero().get() as u64 }
+    }
+
+    pub fn info(&mut self, f: impl FnOnce(&mut Line)) {
+        self.emit(Level::Info, f);
+    }
+
+    pub fn error(&mut self, f: impl FnOnce(&mut Line)) {
+        self.emit(Level::Error, f);
+    }
+
+    fn emit(&mut self, level: Level, f: impl FnOnce(&mut Line)) {
+        let mut body = Line::new();
+        f(&mut body);
+        if self.dropped > 0 {
+            let mut note = Line::new();
+            note.u(self.dropped).s(b" log lines dropped: stderr was not writable");
+            self.dropped = 0;
+            self.stderr(note.bytes());
+        }
+        self.stderr(body.bytes());
+        self.syslog(level, body.bytes());
+    }
+
+    fn stderr(&mut self, body: &[u8]) {
+        let mut l = Line::new();
+        l.s(b"going: ").s(body).s(b"\n");
+        let fd = sys::borrow(2);
+        let mut p = [PollFd::new(&fd, PollFlags::OUT)];
+        let ready = matches!(poll(&mut p, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(1))
+            && p[0].revents().contains(PollFlags::OUT);
+        if !ready || rustix::io::write(fd, l.bytes()).is_err() {
+            self.dropped += 1;
+        }
+    }
+
+    fn syslog(&mut self, level: Level, body: &[u8]) {
+        if self.syslog.is_none() {
+            let now = time::now();
+            if now < self.retry_at {
+                return;
+            }
+            self.retry_at = now + SYSLOG_RETRY_NS;
+            self.syslog = open_syslog();
+        }
+        let Some(fd) = &self.syslog else { return };
+        // <PRI>: facility daemon (3) * 8 + severity info (6) or err (3).
+        let pri: &[u8] = if level == Level::Error { b"<27>" } else { b"<30>" };
+        let mut l = Line::new();
+        l.s(pri).s(b"going[").u(self.pid).s(b"]: ").s(body);
+        match send(fd, l.bytes(), SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+            Ok(_) | Err(rustix::io::Errno::AGAIN) => {}
+            Err(_) => self.syslog = None,
+        }
+    }
+}
+
+fn open_syslog() -> Option<OwnedFd> {
+    let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+    let fd = socket_with(AddressFamily::UNIX, SocketType::DGRAM, flags, None).ok()?;
+    let addr = SocketAddrUnix::new(c"/dev/log").ok()?;
+    connect(&fd, &addr).ok()?;
+    Some(fd)
+}
+
+/// Writes all of `b` to standard output (1) or error (2), for the
+/// client commands; a client may block on its own output.
+pub fn print(fd: i32, b: &[u8]) {
+    let mut rest = b;
+    while !rest.is_empty() {
+        match rustix::io::write(sys::borrow(fd), rest) {
+            Ok(n) if n > 0 => rest = rest.get(n..).unwrap_or(&[]),
+            Err(rustix::io::Errno::INTR) => {}
+            _ => return,
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! going: keeps services running on small Linux systems.
+//!
+//! The story of the program, in the order data flows: `cli` turns the
+//! command line into a `Command`. The supervisor (`supervisor`) blocks
+//! every signal and reads them from a signalfd in one epoll loop. `scan`
+//! reads the config directory without ever blocking; `config` and
+//! `cmdline` turn a file's bytes into a service config or an error that
+//! names its line; `table` keeps every service in one fixed table over a
+//! byte arena and computes what a reload changes. `service` is each
+//! service's state machine: events in, one action out, performed by the
+//! loop — spawn (`spawn`: fork, child setup, exec, errors back through a
+//! pipe), stop, kill, forget. Deadlines (backoff, stop timeouts) are the
+//! epoll timeout, so an idle going makes no system call. `log` writes
+//! events to stderr and syslog without ever blocking. There is no heap:
+//! every bound is a constant in `limits`, and `unsafe` lives in `sys`.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+#![deny(unsafe_code)]
+
+mod check;
+mod cli;
+mod cmdline;
+mod config;
+mod fmt;
+mod limits;
+mod log;
+mod scan;
+mod service;
+mod sig;
+mod spawn;
+mod supervisor;
+mod sys;
+mod table;
+mod time;
+
+use cli::{Command, EX_OK, EX_USAGE};
+use core::ffi::CStr;
+use fmt::Line;
+use log::print;
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    sys::exit_now(70)
+}
+
+#[cfg(not(test))]
+#[allow(unsafe_code)] // the C entry point musl's crt1.o calls; its arguments go to `sys::args`
+#[unsafe(no_mangle)]
+pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
+    start(argc, argv)
+}
+
+fn start(argc: i32, argv: *const *const u8) -> i32 {
+    std_fds_open();
+    let mut args = heapless::Vec::<&CStr, 256>::new();
+    for a in sys::args(argc, argv) {
+        if args.push(a).is_err() {
+            return usage(cli::Usage(b"too many arguments", None));
+        }
+    }
+    match cli::parse(&args) {
+        Ok(Command::Supervise { dir, socket }) => supervisor::run(dir, socket),
+        Ok(Command::Check { dir }) => check::run(dir),
+        Ok(Command::Help) => {
+            print(1, cli::USAGE);
+            EX_OK
+        }
+        Ok(Command::Version) => {
+            let mut l = Line::new();
+            l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b"\n");
+            print(1, l.bytes());
+            EX_OK
+        }
+        Ok(Command::Procfile(_)) => usage(cli::Usage(b"-f (Procfile mode) is not supported by this version", None)),
+        Ok(Command::Client { .. }) => {
+            print(2, b"going: the control socket is not supported by this version\n");
+            cli::EX_UNAVAILABLE
+        }
+        Err(u) => usage(u),
+    }
+}
+
+fn usage(u: cli::Usage) -> i32 {
+    let mut l = Line::new();
+    l.s(b"going: ").s(u.0);
+    if let Some(arg) = u.1 {
+        l.s(b": ").masked(arg.to_bytes());
+    }
+    l.s(b"\n");
+    print(2, l.bytes());
+    print(2, cli::USAGE);
+    EX_USAGE
+}
+
+/// Makes sure descriptors 0, 1 and 2 are open (on /dev/null if need be),
+/// so no file going opens later lands on one of them.
+fn std_fds_open() {
+    use rustix::fd::AsRawFd;
+    use rustix::fs::{Mode, OFlags, open};
+    while let Ok(fd) = open(c"/dev/null", OFlags::RDWR, Mode::empty()) {
+        if fd.as_raw_fd() > 2 {
+            break;
+        }
+        core::mem::forget(fd);
+    }
+}

@@ -1,0 +1,86 @@
+//! Reading the config directory without blocking: every entry whose name
+//! is not ignored is handed over with its bytes or the reason it has none.
+//! A FIFO, a device or a slow file can never hang going: entries are
+//! checked with `stat` before they are opened, and opened `O_NONBLOCK`.
+
+use crate::limits::MAX_FILE;
+use crate::table::ignored_name;
+use crate::{fmt::Line, sys};
+use core::ffi::CStr;
+use core::mem::MaybeUninit;
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, fstat, openat, statat};
+use rustix::io::Errno;
+
+/// Why an entry has no bytes to parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    NotRegular,
+    TooBig,
+    Unreadable(Errno),
+}
+
+impl Problem {
+    pub fn describe(self, l: &mut Line) {
+        match self {
+            Problem::NotRegular => l.s(b": not a regular file"),
+            Problem::TooBig => l.s(b": larger than 4096 bytes"),
+            Problem::Unreadable(e) => l.s(b": cannot read: ").s(sys::strerror(e)),
+        };
+    }
+}
+
+/// Opens the config directory.
+pub fn open_dir(dir: &CStr) -> Result<OwnedFd, Errno> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    openat(rustix::fs::CWD, dir, flags, Mode::empty())
+}
+
+/// Calls `found` for every entry of `dir` but `.`, `..` and ignored names.
+pub fn each(dir: &OwnedFd, mut found: impl FnMut(&[u8], Result<&[u8], Problem>)) -> Result<(), Errno> {
+    let mut dents = [MaybeUninit::<u8>::uninit(); 4096];
+    let mut file = [0u8; MAX_FILE + 1];
+    let mut it = RawDir::new(dir.as_fd(), &mut dents);
+    while let Some(entry) = it.next() {
+        let entry = entry?;
+        let name = entry.file_name();
+        let bytes = name.to_bytes();
+        if bytes == b"." || bytes == b".." || ignored_name(bytes) {
+            continue;
+        }
+        let read = read(dir, name, &mut file);
+        found(bytes, read.map(|n| file.get(..n).unwrap_or(&[])));
+    }
+    Ok(())
+}
+
+/// Reads one entry into `buf`, returning its length.
+pub fn read(dir: &OwnedFd, name: &CStr, buf: &mut [u8; MAX_FILE + 1]) -> Result<usize, Problem> {
+    let st = statat(dir, name, AtFlags::empty()).map_err(Problem::Unreadable)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Problem::NotRegular);
+    }
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+    let fd = openat(dir, name, flags, Mode::empty()).map_err(Problem::Unreadable)?;
+    let st = fstat(&fd).map_err(Problem::Unreadable)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Problem::NotRegular);
+    }
+    let mut n = 0;
+    loop {
+        let Some(rest) = buf.get_mut(n..) else { break };
+        if rest.is_empty() {
+            break;
+        }
+        match rustix::io::read(&fd, rest) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(Problem::Unreadable(e)),
+        }
+    }
+    if n > MAX_FILE {
+        return Err(Problem::TooBig);
+    }
+    Ok(n)
+}

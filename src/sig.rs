@@ -1,0 +1,76 @@
+//! Signal names and numbers (Linux x86_64 numbering). Pure.
+
+/// Names of signals 1 to 31, in order, without the `SIG` prefix.
+const NAMES: [&[u8]; 31] = [
+    b"HUP", b"INT", b"QUIT", b"ILL", b"TRAP", b"ABRT", b"BUS", b"FPE", b"KILL", b"USR1", b"SEGV",
+    b"USR2", b"PIPE", b"ALRM", b"TERM", b"STKFLT", b"CHLD", b"CONT", b"STOP", b"TSTP", b"TTIN",
+    b"TTOU", b"URG", b"XCPU", b"XFSZ", b"VTALRM", b"PROF", b"WINCH", b"IO", b"PWR", b"SYS",
+];
+
+pub const HUP: i32 = 1;
+pub const INT: i32 = 2;
+pub const KILL: i32 = 9;
+pub const TERM: i32 = 15;
+pub const CHLD: i32 = 17;
+pub const CONT: i32 = 18;
+
+/// The name of signal `n` without `SIG`, or `None` for real-time and
+/// unknown numbers.
+pub fn name(n: i32) -> Option<&'static [u8]> {
+    NAMES.get(usize::try_from(n).ok()?.checked_sub(1)?).copied()
+}
+
+/// Parses `TERM`, `SIGTERM`, `term`, `sigterm` or a number from 1 to 31.
+pub fn parse(v: &[u8]) -> Option<i32> {
+    if let Some(n) = crate::fmt::parse_u64(v) {
+        return (1..=31).contains(&n).then_some(n as i32);
+    }
+    let mut up = [0u8; 16];
+    let n = v.len().min(up.len());
+    for (d, s) in up.iter_mut().zip(v) {
+        *d = s.to_ascii_uppercase();
+    }
+    let up = up.get(..n).filter(|_| v.len() <= 16)?;
+    let bare = up.strip_prefix(b"SIG").unwrap_or(up);
+    let alias = match bare {
+        b"IOT" => Some(6),
+        b"CLD" => Some(CHLD),
+        b"POLL" => Some(29),
+        _ => None,
+    };
+    alias.or_else(|| (1..=31).find(|&i| name(i) == Some(bare)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips() {
+        for n in 1..=31 {
+            let nm = name(n).unwrap();
+            assert_eq!(parse(nm), Some(n));
+            let mut with = b"SIG".to_vec();
+            with.extend_from_slice(nm);
+            assert_eq!(parse(&with), Some(n));
+            assert_eq!(parse(&with.to_ascii_lowercase()), Some(n));
+        }
+    }
+
+    #[test]
+    fn numbers_and_garbage() {
+        assert_eq!(parse(b"9"), Some(9));
+        assert_eq!(parse(b"31"), Some(31));
+        assert_eq!(parse(b"32"), None);
+        assert_eq!(parse(b"0"), None);
+        assert_eq!(parse(b""), None);
+        assert_eq!(parse(b"SIG"), None);
+        assert_eq!(parse(b"TERMINATE"), None);
+        assert_eq!(parse(b"SIGTERMSIGTERMSIGTERM"), None);
+        assert_eq!(parse(b"IOT"), Some(6));
+        assert_eq!(name(0), None);
+        assert_eq!(name(32), None);
+        assert_eq!(name(-1), None);
+        assert_eq!(name(TERM), Some(&b"TERM"[..]));
+    }
+}

@@ -1,0 +1,276 @@
+//! Starting a service: everything `execve` needs is built in the parent
+//! (`Prepared`); the forked child only makes system calls on it. A child
+//! that fails before its program runs writes the step and errno into a
+//! close-on-exec pipe and exits 127 (not found) or 126 (anything else);
+//! an exec that succeeds closes the pipe, which the parent sees as EOF.
+
+use crate::cmdline::{self, Tok};
+use crate::config::{Config, Log};
+use crate::limits::{DEFAULT_PATH, MAX_ARGS, MAX_ENV, MAX_FILE};
+use crate::sys;
+use core::ffi::{CStr, c_char};
+use heapless::Vec;
+use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fs::Mode;
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, chdir, getppid, set_parent_process_death_signal, setsid, umask};
+use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
+
+/// Room for arguments, environment and cwd: all come from one file of at
+/// most `MAX_FILE` bytes, plus the default PATH and one NUL per string.
+const STRINGS: usize = 2 * MAX_FILE + 256;
+
+/// Where a child failed before its program ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Exec = 1,
+    Chdir = 2,
+    Stdio = 3,
+}
+
+/// A child's failure report, as read from the exec-error pipe.
+pub fn decode(b: &[u8]) -> Option<(Step, Errno)> {
+    let [step, _, _, _, e0, e1, e2, e3] = *b else { return None };
+    let step = match step {
+        1 => Step::Exec,
+        2 => Step::Chdir,
+        3 => Step::Stdio,
+        _ => return None,
+    };
+    Some((step, Errno::from_raw_os_error(i32::from_le_bytes([e0, e1, e2, e3]))))
+}
+
+fn encode(step: Step, e: Errno) -> [u8; 8] {
+    let [e0, e1, e2, e3] = e.raw_os_error().to_le_bytes();
+    [step as u8, 0, 0, 0, e0, e1, e2, e3]
+}
+
+/// A service's `execve` arguments, built before the fork.
+pub struct Prepared {
+    strings: [u8; STRINGS],
+    used: usize,
+    args: Vec<u16, MAX_ARGS>,
+    env: Vec<u16, { MAX_ENV + 1 }>,
+    cwd: u16,
+    /// The PATH value the program is searched in.
+    path: (u16, u16),
+    umask: u32,
+    null_output: bool,
+}
+
+impl Prepared {
+    /// Builds the strings of a valid config; `None` if they do not fit,
+    /// which a config of at most `MAX_FILE` bytes never reaches.
+    pub fn new(c: &Config) -> Option<Self> {
+        let mut p = Prepared {
+            strings: [0; STRINGS],
+            used: 0,
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: 0,
+            path: (5, DEFAULT_PATH.len() as u16 - 5),
+            umask: c.umask,
+            null_output: c.log == Log::Null,
+        };
+        let mut start = 0;
+        let mut full = false;
+        cmdline::split(c.cmd, |t| match t {
+            Tok::Byte(b) => full |= !p.put(b),
+            Tok::End => {
+                full |= !p.put(0) || p.args.push(start as u16).is_err();
+                start = p.used;
+            }
+        })
+        .ok()?;
+        let has_path = c.env.iter().any(|e| e.starts_with(b"PATH="));
+        let default = if has_path { None } else { Some(DEFAULT_PATH) };
+        for e in default.into_iter().chain(c.env.iter().copied()) {
+            let at = p.string(e)?;
+            p.env.push(at).ok()?;
+            if e.starts_with(b"PATH=") {
+                p.path = (at + 5, e.len() as u16 - 5);
+            }
+        }
+        p.cwd = p.string(c.cwd)?;
+        (!full).then_some(p)
+    }
+
+    fn put(&mut self, b: u8) -> bool {
+        let Some(slot) = self.strings.get_mut(self.used) else { return false };
+        *slot = b;
+        self.used += 1;
+        true
+    }
+
+    /// Adds a NUL-terminated copy of `s` and returns its offset.
+    fn string(&mut self, s: &[u8]) -> Option<u16> {
+        let at = self.used as u16;
+        for &b in s.iter().chain(&[0]) {
+            self.put(b).then_some(())?;
+        }
+        Some(at)
+    }
+
+    fn cstr(&self, at: u16) -> &CStr {
+        let tail = self.strings.get(usize::from(at)..).unwrap_or(&[0]);
+        CStr::from_bytes_until_nul(tail).unwrap_or(c"")
+    }
+
+    fn ptr(&self, at: u16) -> *const c_char {
+        self.cstr(at).as_ptr()
+    }
+
+    /// The program as written in `cmd=`.
+    pub fn program(&self) -> &[u8] {
+        self.args.first().map_or(&[], |&a| self.cstr(a).to_bytes())
+    }
+
+    pub fn cwd(&self) -> &[u8] {
+        self.cstr(self.cwd).to_bytes()
+    }
+}
+
+/// Forks a child that execs `p`; returns its pid. `devnull` becomes its
+/// stdin (and stdout/stderr with `log=null`); `report` is the write end of
+/// the exec-error pipe.
+pub fn start(p: &Prepared, devnull: BorrowedFd<'_>, report: &OwnedFd) -> Result<i32, Errno> {
+    let null = core::ptr::null::<c_char>();
+    let mut argv = [null; MAX_ARGS + 1];
+    for (slot, &at) in argv.iter_mut().zip(&p.args) {
+        *slot = p.ptr(at);
+    }
+    let mut envp = [null; MAX_ENV + 2];
+    for (slot, &at) in envp.iter_mut().zip(&p.env) {
+        *slot = p.ptr(at);
+    }
+    let parent = rustix::process::getpid();
+    match sys::fork()? {
+        0 => child(p, &argv, &envp, devnull, report, parent),
+        pid => Ok(pid),
+    }
+}
+
+/// The child between fork and exec. Never returns.
+fn child(
+    p: &Prepared,
+    argv: &[*const c_char],
+    envp: &[*const c_char],
+    devnull: BorrowedFd<'_>,
+    report: &OwnedFd,
+    parent: Pid,
+) -> ! {
+    let fail = |step: Step, e: Errno| -> ! {
+        let _ = rustix::io::write(report, &encode(step, e));
+        sys::exit_now(if step == Step::Exec && e == Errno::NOENT { 127 } else { 126 })
+    };
+    sys::unblock_all();
+    let _ = setsid();
+    let _ = set_parent_process_death_signal(Some(Signal::KILL));
+    if getppid() != Some(parent) {
+        // going died between fork and prctl: do not run unsupervised.
+        sys::exit_now(1);
+    }
+    let mut io = dup2_stdin(devnull);
+    if p.null_output {
+        io = io.and(dup2_stdout(devnull)).and(dup2_stderr(devnull));
+    }
+    if let Err(e) = io {
+        fail(Step::Stdio, e);
+    }
+    umask(Mode::from_bits_truncate(p.umask));
+    if let Err(e) = chdir(p.cstr(p.cwd)) {
+        fail(Step::Chdir, e);
+    }
+    fail(Step::Exec, exec(p, argv, envp))
+}
+
+/// `execve`, searching the child's PATH for a program without `/`.
+fn exec(p: &Prepared, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
+    let prog = p.program();
+    if prog.contains(&b'/') || prog.is_empty() {
+        return sys::execve(p.ptr(p.args.first().copied().unwrap_or(0)), argv.as_ptr(), envp.as_ptr());
+    }
+    let (at, len) = (usize::from(p.path.0), usize::from(p.path.1));
+    let path = p.strings.get(at..at + len).unwrap_or(&[]);
+    let mut denied = false;
+    let mut full = [0u8; MAX_FILE + 256];
+    for dir in path.split(|&b| b == b':') {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let mut n = 0;
+        for &b in dir.iter().chain(b"/").chain(prog).chain(&[0]) {
+            if let Some(slot) = full.get_mut(n) {
+                *slot = b;
+                n += 1;
+            }
+        }
+        if full.get(n.wrapping_sub(1)) != Some(&0) {
+            continue;
+        }
+        match sys::execve(full.as_ptr().cast(), argv.as_ptr(), envp.as_ptr()) {
+            Errno::ACCESS => denied = true,
+            Errno::NOENT | Errno::NOTDIR | Errno::STALE | Errno::LOOP | Errno::NAMETOOLONG => {}
+            e => return e,
+        }
+    }
+    if denied { Errno::ACCESS } else { Errno::NOENT }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    fn strings(p: &Prepared, offs: &[u16]) -> std::vec::Vec<String> {
+        offs.iter().map(|&o| p.cstr(o).to_str().unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn prepares_args_env_and_cwd() {
+        let c = parse(b"cmd=/bin/sh -c 'echo hi' \"a b\"\nenv=A=1\nenv=B=2\ncwd=/tmp\numask=077\nlog=null").unwrap();
+        let p = Prepared::new(&c).unwrap();
+        assert_eq!(strings(&p, &p.args), ["/bin/sh", "-c", "echo hi", "a b"]);
+        assert_eq!(strings(&p, &p.env), [std::str::from_utf8(DEFAULT_PATH).unwrap(), "A=1", "B=2"]);
+        assert_eq!(p.cwd(), b"/tmp");
+        assert_eq!(p.program(), b"/bin/sh");
+        assert_eq!((p.umask, p.null_output), (0o077, true));
+        let (at, len) = p.path;
+        assert_eq!(&p.strings[at as usize..(at + len) as usize], &DEFAULT_PATH[5..]);
+    }
+
+    #[test]
+    fn env_path_replaces_the_default() {
+        let c = parse(b"cmd=prog\nenv=PATH=/opt/bin\nenv=X=y").unwrap();
+        let p = Prepared::new(&c).unwrap();
+        assert_eq!(strings(&p, &p.env), ["PATH=/opt/bin", "X=y"]);
+        let (at, len) = p.path;
+        assert_eq!(&p.strings[at as usize..(at + len) as usize], b"/opt/bin");
+    }
+
+    #[test]
+    fn largest_file_fits() {
+        let mut src = std::string::String::from("cmd=");
+        src.push_str(&"a ".repeat(MAX_ARGS));
+        src.push('\n');
+        for i in 0..MAX_ENV {
+            src.push_str(&format!("env=V{i}=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"));
+        }
+        src.push_str("cwd=/");
+        src.push_str(&"d".repeat(MAX_FILE - src.len()));
+        assert_eq!(src.len(), MAX_FILE);
+        let c = parse(src.as_bytes()).unwrap();
+        let p = Prepared::new(&c).unwrap();
+        assert_eq!(p.args.len(), MAX_ARGS);
+        assert_eq!(p.env.len(), MAX_ENV + 1);
+    }
+
+    #[test]
+    fn reports_round_trip() {
+        for step in [Step::Exec, Step::Chdir, Step::Stdio] {
+            for e in [Errno::NOENT, Errno::ACCESS, Errno::NOEXEC] {
+                assert_eq!(decode(&encode(step, e)), Some((step, e)));
+            }
+        }
+        assert_eq!(decode(b""), None);
+        assert_eq!(decode(&[9, 0, 0, 0, 2, 0, 0, 0]), None);
+    }
+}

@@ -1,0 +1,497 @@
+//! The loop: one `epoll_wait` for signals (through a signalfd) and exec
+//! reports, with the nearest deadline as its timeout; everything that
+//! happens becomes an event for one service's state machine, and the
+//! action it returns is carried out here, in `perform`. Once the loop
+//! runs nothing is fatal: errors are logged and retried.
+
+use crate::config::{self, Restart};
+use crate::fmt::Line;
+use crate::limits::{MAX_FILE, RESCAN_RETRY_NS};
+use crate::log::Log;
+use crate::scan::{self, Problem};
+use crate::service::{Action, Event, Exit, Service, State, backoff_secs};
+use crate::spawn::{self, Prepared, Step};
+use crate::table::{Outcome, Table, Why, valid_name};
+use crate::{cmdline, sig, sys, time};
+use core::ffi::CStr;
+use rustix::event::epoll::{self, CreateFlags, Event as Ready, EventData, EventFlags};
+use rustix::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
+use rustix::fs::{Mode, OFlags, open};
+use rustix::io::Errno;
+use rustix::pipe::{PipeFlags, pipe_with};
+use rustix::process::{Pid, Signal, WaitOptions, kill_process, kill_process_group, waitpid};
+
+/// epoll tokens: the kind in the high half, a descriptor in the low half.
+const SIGNALS: u64 = 1 << 32;
+const EXEC: u64 = 2 << 32;
+
+pub struct Supervisor<'a> {
+    table: Table,
+    log: Log,
+    dir: &'a CStr,
+    epoll: OwnedFd,
+    signals: OwnedFd,
+    devnull: Option<OwnedFd>,
+    /// 0 running; 1 stopping everything; 2 killing everything.
+    stopping: u8,
+    /// When to re-read a directory that could not be read; 0 for never.
+    rescan_at: u64,
+    dir_missing: bool,
+}
+
+/// Sets up and runs the supervisor until it is told to stop; returns the
+/// exit code.
+pub fn run(dir: &CStr, _socket: &CStr) -> i32 {
+    sys::default_dispositions();
+    sys::cloexec_from_3();
+    let mut log = Log::new();
+    let setup = sys::signalfd_all().and_then(|signals| {
+        let epoll = epoll::create(CreateFlags::CLOEXEC)?;
+        epoll::add(&epoll, &signals, EventData::new_u64(SIGNALS), EventFlags::IN)?;
+        Ok((epoll, signals))
+    });
+    let (epoll, signals) = match setup {
+        Ok(fds) => fds,
+        Err(e) => {
+            log.error(|l| {
+                l.s(b"cannot set up signals and epoll: ").s(sys::strerror(e));
+            });
+            return crate::cli::EX_FAIL;
+        }
+    };
+    log.info(|l| {
+        l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b" supervising ").s(dir.to_bytes());
+    });
+    let mut sup = Supervisor {
+        table: Table::new(),
+        log,
+        dir,
+        epoll,
+        signals,
+        devnull: None,
+        stopping: 0,
+        rescan_at: 0,
+        dir_missing: false,
+    };
+    sup.reload(time::now());
+    sup.run_loop()
+}
+
+impl Supervisor<'_> {
+    fn run_loop(&mut self) -> i32 {
+        let mut ready = [Ready { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 16];
+        loop {
+            let timeout = self.next_deadline().map(|d| time::until(d, time::now()));
+            let n = epoll::wait(&self.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
+            let now = time::now();
+            for ev in ready.iter().take(n) {
+                match ev.data.u64() & !0xffff_ffff {
+                    SIGNALS => self.on_signals(now),
+                    EXEC => self.exec_report_fd(ev.data.u64() as u32 as i32),
+                    _ => {}
+                }
+            }
+            self.fire_due(now);
+            if self.stopping > 0 && !self.table.entries.iter().any(|e| e.svc.running()) {
+                self.log.info(|l| {
+                    l.s(b"exiting");
+                });
+                return crate::cli::EX_OK;
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        let rescan = Some(self.rescan_at).filter(|&d| d != 0);
+        match (self.table.next_deadline(), rescan) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn on_signals(&mut self, now: u64) {
+        let mut info = [0u8; 128];
+        let (mut child, mut hup) = (false, false);
+        while let Ok(128) = rustix::io::read(&self.signals, &mut info) {
+            let [a, b, c, d, ..] = info;
+            match u32::from_ne_bytes([a, b, c, d]) as i32 {
+                sig::CHLD => child = true,
+                sig::HUP => hup = true,
+                s @ (sig::TERM | sig::INT) => self.shutdown(s, now),
+                _ => {}
+            }
+        }
+        if child {
+            self.reap(now);
+        }
+        if hup && self.stopping == 0 {
+            self.log.info(|l| {
+                l.s(b"reloading ").s(self.dir.to_bytes());
+            });
+            self.reload(now);
+        }
+    }
+
+    /// Reaps every exited child; a service's leftover process group is
+    /// killed while its leader is still a zombie, so the group id cannot
+    /// have been reused.
+    fn reap(&mut self, now: u64) {
+        while let Some(pid) = sys::peek_exited() {
+            let i = self.table.entries.iter().position(|e| e.svc.pid == pid);
+            let Some(p) = Pid::from_raw(pid) else { break };
+            if i.is_some() {
+                let _ = kill_process_group(p, Signal::KILL);
+            }
+            let Ok(Some((_, status))) = waitpid(Some(p), WaitOptions::NOHANG) else { break };
+            let how = match (status.exit_status(), status.terminating_signal()) {
+                (Some(code), _) => Exit::Code(code),
+                (None, s) => Exit::Signal(s.unwrap_or(0)),
+            };
+            if let Some(i) = i {
+                self.exited(i, how, now);
+            }
+        }
+    }
+
+    fn exited(&mut self, i: usize, how: Exit, now: u64) {
+        self.exec_report(i);
+        let Some(e) = self.table.entries.get_mut(i) else { return };
+        let (pid, ran) = (e.svc.pid, now.saturating_sub(e.svc.since));
+        let action = e.svc.on_event(Event::Exited(how), now);
+        let (svc, name) = (e.svc, e.name);
+        let Self { table, log, .. } = self;
+        log.info(|l| {
+            l.s(table.bytes(name)).s(b": pid ").i(i64::from(pid));
+            match how {
+                Exit::Code(c) => l.s(b" exited with status ").i(i64::from(c)),
+                Exit::Signal(s) => signal_name(l.s(b" killed by "), s),
+            };
+            l.s(b" after ").dur(ran).s(b"; ");
+            then(l, action, &svc);
+        });
+        self.perform(i, action, now);
+    }
+
+    /// Applies an event to service `i` and carries out its action; returns
+    /// whether the service is still in the table.
+    fn act(&mut self, i: usize, ev: Event, now: u64) -> bool {
+        let Some(e) = self.table.entries.get_mut(i) else { return false };
+        let action = e.svc.on_event(ev, now);
+        if action == Action::Forget {
+            self.say(i, b": removed");
+        }
+        self.perform(i, action, now)
+    }
+
+    fn perform(&mut self, i: usize, action: Action, now: u64) -> bool {
+        let Some(e) = self.table.entries.get(i) else { return false };
+        let (pid, svc) = (e.svc.pid, e.svc);
+        match action {
+            Action::Nothing => {}
+            Action::Spawn => self.spawn(i, now),
+            Action::SpawnNew => {
+                self.table.swap_in_next(i);
+                self.spawn(i, now);
+            }
+            Action::Stop => {
+                signal_group(pid, svc.stop_signal);
+                signal_group(pid, sig::CONT);
+                let Self { table, log, .. } = self;
+                log.info(|l| {
+                    l.s(table.name(i)).s(b": stopping pid ").i(i64::from(pid)).s(b" with ");
+                    signal_name(l, svc.stop_signal);
+                });
+            }
+            Action::Kill => {
+                let Self { table, log, .. } = self;
+                log.error(|l| {
+                    l.s(table.name(i)).s(b": pid ").i(i64::from(pid)).s(b" did not stop within ");
+                    l.u(u64::from(svc.stop_timeout)).s(b"s, sending SIGKILL");
+                });
+                signal_group(pid, sig::KILL);
+            }
+            Action::Forget => {
+                sys::close(e.exec_fd);
+                self.table.forget(i);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn spawn(&mut self, i: usize, now: u64) {
+        let Some(e) = self.table.entries.get(i) else { return };
+        let prepared = config::parse(self.table.bytes(e.cfg)).ok().and_then(|c| Prepared::new(&c));
+        if self.devnull.is_none() {
+            self.devnull = open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ok();
+        }
+        let pipe = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK);
+        let started: Result<i32, (&[u8], Errno)> = match (&prepared, &self.devnull, &pipe) {
+            (Some(p), Some(null), Ok((_, w))) => spawn::start(p, null.as_fd(), w).map_err(|e| (b"cannot fork: ".as_slice(), e)),
+            (None, _, _) => Err((b"cannot prepare its command: ".as_slice(), Errno::NOMEM)),
+            (_, None, _) => Err((b"cannot open /dev/null: ".as_slice(), Errno::NOENT)),
+            (_, _, Err(e)) => Err((b"cannot create a pipe: ".as_slice(), *e)),
+        };
+        match started {
+            Ok(pid) => {
+                let Ok((r, _)) = pipe else { return };
+                let token = EventData::new_u64(EXEC | r.as_raw_fd() as u32 as u64);
+                let _ = epoll::add(&self.epoll, &r, token, EventFlags::IN);
+                if let Some(e) = self.table.entries.get_mut(i) {
+                    e.exec_fd = r.into_raw_fd();
+                    e.svc.on_event(Event::Forked(pid), now);
+                }
+                self.say_pid(i, b": started, pid ", pid);
+            }
+            Err((what, err)) => {
+                if let Some(e) = self.table.entries.get_mut(i) {
+                    e.svc.on_event(Event::SpawnFailed, now);
+                }
+                let Self { table, log, .. } = self;
+                log.error(|l| {
+                    l.s(table.name(i)).s(b": ").s(what).s(sys::strerror(err)).s(b"; retrying in 1s");
+                });
+            }
+        }
+    }
+
+    fn exec_report_fd(&mut self, fd: i32) {
+        if let Some(i) = self.table.entries.iter().position(|e| e.exec_fd == fd) {
+            self.exec_report(i);
+        }
+    }
+
+    /// Reads a spawn's exec-error pipe: EOF means the program runs; a
+    /// report is logged with its step and reason.
+    fn exec_report(&mut self, i: usize) {
+        let Some(e) = self.table.entries.get(i) else { return };
+        let fd = e.exec_fd;
+        if fd < 0 {
+            return;
+        }
+        let mut b = [0u8; 8];
+        let report = match rustix::io::read(sys::borrow(fd), &mut b) {
+            Err(Errno::AGAIN) => return,
+            Ok(8) => spawn::decode(&b),
+            _ => None,
+        };
+        sys::close(fd);
+        if let Some(e) = self.table.entries.get_mut(i) {
+            e.exec_fd = -1;
+        }
+        let Some((step, err)) = report else { return };
+        let Self { table, log, .. } = self;
+        let Some(e) = table.entries.get(i) else { return };
+        let cfg = config::parse(table.bytes(e.cfg)).ok();
+        log.error(|l| {
+            l.s(table.bytes(e.name));
+            match (step, &cfg) {
+                (Step::Exec, Some(c)) => {
+                    l.s(b": cannot exec ");
+                    let mut done = false;
+                    let _ = cmdline::split(c.cmd, |t| match t {
+                        cmdline::Tok::Byte(b) if !done => {
+                            l.masked(&[b]);
+                        }
+                        _ => done = true,
+                    });
+                }
+                (Step::Chdir, Some(c)) => {
+                    l.s(b": cannot chdir ").s(c.cwd);
+                }
+                _ => {
+                    l.s(b": cannot set up stdin/stdout");
+                }
+            }
+            l.s(b": ").s(sys::strerror(err));
+        });
+    }
+
+    fn fire_due(&mut self, now: u64) {
+        for i in 0..self.table.entries.len() {
+            let due = self.table.entries.get(i).is_some_and(|e| e.svc.deadline != 0 && e.svc.deadline <= now);
+            if due {
+                self.act(i, Event::Due, now);
+            }
+        }
+        if self.rescan_at != 0 && self.rescan_at <= now {
+            self.rescan_at = 0;
+            self.reload(now);
+        }
+    }
+
+    /// Re-reads the whole directory and applies the differences.
+    fn reload(&mut self, now: u64) {
+        if self.stopping > 0 {
+            return;
+        }
+        let dir = match scan::open_dir(self.dir) {
+            Ok(d) => d,
+            Err(e) => {
+                let gone = matches!(e, Errno::NOENT | Errno::NOTDIR);
+                if !gone || !self.dir_missing {
+                    self.log.error(|l| {
+                        l.s(b"cannot open ").s(self.dir.to_bytes()).s(b": ").s(sys::strerror(e));
+                        if !gone {
+                            l.s(b"; trying again in 1s");
+                        }
+                    });
+                }
+                if gone {
+                    self.dir_missing = true;
+                    self.table.begin_scan();
+                    self.sweep(now);
+                } else {
+                    self.rescan_at = now + RESCAN_RETRY_NS;
+                }
+                return;
+            }
+        };
+        self.dir_missing = false;
+        self.table.begin_scan();
+        if let Err(e) = scan::each(&dir, |name, read| self.found(name, read)) {
+            self.log.error(|l| {
+                l.s(b"cannot read ").s(self.dir.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"; trying again in 1s");
+            });
+            self.rescan_at = now + RESCAN_RETRY_NS;
+            return;
+        }
+        self.sweep(now);
+        self.reconcile(now);
+    }
+
+    /// Takes in one directory entry.
+    fn found(&mut self, name: &[u8], read: Result<&[u8], Problem>) {
+        let Self { table, log, dir, .. } = self;
+        let file = |l: &mut Line| {
+            let d = dir.to_bytes();
+            l.s(d.strip_suffix(b"/").unwrap_or(d)).s(b"/").masked(name);
+        };
+        if !valid_name(name) {
+            table.reject(name, Why::BadName);
+            log.error(|l| {
+                file(l);
+                l.s(b": ").s(Why::BadName.text());
+            });
+            return;
+        }
+        let mut text = Line::new();
+        let mut canon = [0u8; MAX_FILE + 1];
+        let outcome = match read.map(|b| config::canonical(b, &mut canon)) {
+            Ok(Ok(n)) => table.update(name, Ok(canon.get(..n).unwrap_or(&[]))),
+            Ok(Err(e)) => {
+                e.describe(&mut text);
+                table.update(name, Err(text.bytes()))
+            }
+            Err(p) => {
+                p.describe(&mut text);
+                table.update(name, Err(text.bytes()))
+            }
+        };
+        let entry = table.find(name).ok().and_then(|i| table.entries.get(i));
+        let err = entry.map_or(&[][..], |e| table.bytes(e.err));
+        let running = entry.is_some_and(|e| e.svc.running());
+        match outcome {
+            Outcome::Invalid | Outcome::InvalidKept => log.error(|l| {
+                file(l);
+                l.s(err);
+                match (outcome, running) {
+                    (Outcome::InvalidKept, true) => l.s(b" (still running the previous config)"),
+                    (Outcome::InvalidKept, false) => l.s(b" (keeping the previous config)"),
+                    _ => l,
+                };
+            }),
+            Outcome::Full => log.error(|l| {
+                file(l);
+                l.s(b": ").s(Why::Full.text());
+            }),
+            _ => {}
+        }
+    }
+
+    /// Stops and forgets every service whose file the scan did not find.
+    fn sweep(&mut self, now: u64) {
+        let mut i = 0;
+        while let Some(j) = self.table.unseen(i) {
+            i = if self.act(j, Event::Remove, now) { j + 1 } else { j };
+        }
+    }
+
+    /// Lets every service with a pending config act on it, in name order.
+    fn reconcile(&mut self, now: u64) {
+        if self.stopping > 0 {
+            return;
+        }
+        for i in 0..self.table.entries.len() {
+            let due = self.table.entries.get(i).is_some_and(|e| e.svc.pending && e.svc.state != State::Stopping);
+            if due {
+                self.act(i, Event::NewConfig, now);
+            }
+        }
+    }
+
+    fn shutdown(&mut self, signal: i32, now: u64) {
+        self.stopping = self.stopping.saturating_add(1).min(2);
+        self.rescan_at = 0;
+        let first = self.stopping == 1;
+        self.log.info(|l| {
+            signal_name(l, signal);
+            l.s(if first { b" received, stopping all services" } else { b" received again, killing all services" });
+        });
+        if first {
+            let mut i = 0;
+            while i < self.table.entries.len() {
+                if self.act(i, Event::Stop, now) {
+                    i += 1;
+                }
+            }
+        } else {
+            for e in self.table.entries.iter().filter(|e| e.svc.running()) {
+                signal_group(e.svc.pid, sig::KILL);
+            }
+        }
+    }
+
+    fn say(&mut self, i: usize, what: &[u8]) {
+        let Self { table, log, .. } = self;
+        log.info(|l| {
+            l.s(table.name(i)).s(what);
+        });
+    }
+
+    fn say_pid(&mut self, i: usize, what: &[u8], pid: i32) {
+        let Self { table, log, .. } = self;
+        log.info(|l| {
+            l.s(table.name(i)).s(what).i(i64::from(pid));
+        });
+    }
+}
+
+/// What follows an exit, for the end of the exit line.
+fn then(l: &mut Line, action: Action, s: &Service) {
+    match (action, s.state) {
+        (Action::Forget, _) => l.s(b"removed"),
+        (Action::SpawnNew, _) => l.s(b"restarting with new config"),
+        (Action::Spawn, _) => l.s(b"restarting"),
+        (_, State::Backoff) => l.s(b"restarting in ").u(backoff_secs(s.quick)).s(b"s"),
+        (_, State::Done) if s.restart == Restart::Never => l.s(b"not restarting (restart=never)"),
+        (_, State::Done) => l.s(b"not restarting (restart=on-failure)"),
+        _ => l.s(b"stopped"),
+    };
+}
+
+fn signal_name(l: &mut Line, s: i32) -> &mut Line {
+    match sig::name(s) {
+        Some(n) => l.s(b"SIG").s(n),
+        None => l.s(b"signal ").i(i64::from(s)),
+    }
+}
+
+/// Sends a signal to a service's process group, or to its process if it
+/// left the group.
+fn signal_group(pid: i32, s: i32) {
+    let (Some(p), Some(s)) = (Pid::from_raw(pid), Signal::from_named_raw(s)) else { return };
+    if kill_process_group(p, s) == Err(Errno::SRCH) {
+        let _ = kill_process(p, s);
+    }
+}

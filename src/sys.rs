@@ -1,0 +1,178 @@
+//! The only `unsafe` code of going: what rustix has no public API for
+//! (signal masks, signalfd, fork, execve, waitid with WNOWAIT) and the
+//! raw `argv`. Each block says why it is sound.
+#![allow(unsafe_code)]
+
+use core::ffi::{CStr, c_char};
+use core::mem::MaybeUninit;
+use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
+use rustix::io::Errno;
+
+/// Signals that must keep their default action in going itself: faults
+/// going cannot recover from.
+const SYNCHRONOUS: [i32; 7] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGTRAP,
+    libc::SIGABRT,
+    libc::SIGSYS,
+];
+
+fn errno() -> Errno {
+    // SAFETY: musl's errno location is valid for the calling thread.
+    Errno::from_raw_os_error(unsafe { *libc::__errno_location() })
+}
+
+/// The program's arguments, `argv[1..]`.
+pub fn args(argc: i32, argv: *const *const u8) -> impl Iterator<Item = &'static CStr> {
+    (1..usize::try_from(argc).unwrap_or(0)).filter_map(move |i| {
+        // SAFETY: the C runtime passes `argc` valid pointers in `argv`, each
+        // to a NUL-terminated string that lives as long as the process.
+        let p = unsafe { *argv.add(i) };
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p.cast::<c_char>()) })
+    })
+}
+
+/// The value of an environment variable of going's own environment.
+pub fn getenv(name: &CStr) -> Option<&'static [u8]> {
+    // SAFETY: `name` is NUL-terminated; musl's `getenv` returns null or a
+    // pointer into the environment, which lives as long as the process
+    // (going never calls `setenv`).
+    let p = unsafe { libc::getenv(name.as_ptr()) };
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes())
+}
+
+/// Blocks every asynchronous signal and returns a non-blocking,
+/// close-on-exec `signalfd(2)` that reads them all: going has no signal
+/// handlers. `SIGPIPE` is blocked too, so a write to a closed pipe fails
+/// with `EPIPE` instead of killing going.
+pub fn signalfd_all() -> Result<OwnedFd, Errno> {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `sigfillset` initialises the set; `sigdelset` and
+    // `sigprocmask` only read and write it and the thread's mask.
+    unsafe {
+        libc::sigfillset(set.as_mut_ptr());
+        for s in SYNCHRONOUS {
+            libc::sigdelset(set.as_mut_ptr(), s);
+        }
+        if libc::sigprocmask(libc::SIG_BLOCK, set.as_ptr(), core::ptr::null_mut()) != 0 {
+            return Err(errno());
+        }
+        let fd = libc::signalfd(-1, set.as_ptr(), libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
+        if fd < 0 {
+            return Err(errno());
+        }
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Unblocks every signal: in a child before `execve`, so a service starts
+/// with an empty signal mask.
+pub fn unblock_all() {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: the set is initialised by `sigemptyset` before it is read.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigprocmask(libc::SIG_SETMASK, set.as_ptr(), core::ptr::null_mut());
+    }
+}
+
+/// Sets every ignored signal back to its default action, so services do
+/// not inherit what going's parent ignored (ignored signals survive exec).
+pub fn default_dispositions() {
+    for s in 1..libc::SIGRTMIN() {
+        if s == libc::SIGKILL || s == libc::SIGSTOP {
+            continue;
+        }
+        let mut old = MaybeUninit::<libc::sigaction>::zeroed();
+        // SAFETY: a null new action only reads the old one into `old`; a
+        // zeroed `sigaction` with `SIG_DFL` is a valid new action.
+        unsafe {
+            if libc::sigaction(s, core::ptr::null(), old.as_mut_ptr()) == 0
+                && old.assume_init_ref().sa_sigaction == libc::SIG_IGN
+            {
+                let dfl = MaybeUninit::<libc::sigaction>::zeroed();
+                libc::sigaction(s, dfl.as_ptr(), core::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Marks every descriptor from 3 up close-on-exec, so nothing going
+/// inherited reaches a service.
+pub fn cloexec_from_3() {
+    const SYS_CLOSE_RANGE: libc::c_long = 436;
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 4;
+    // SAFETY: `close_range(2)` with CLOEXEC only changes descriptor flags.
+    let r = unsafe { libc::syscall(SYS_CLOSE_RANGE, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if r != 0 {
+        // Before Linux 5.11: set the flag on each descriptor that exists.
+        for fd in 3..1024 {
+            // SAFETY: F_SETFD on a descriptor that may not exist fails with
+            // EBADF and changes nothing.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+    }
+}
+
+/// `fork(2)`: `Ok(0)` in the child, `Ok(pid)` in the parent.
+pub fn fork() -> Result<i32, Errno> {
+    // SAFETY: going has one thread; the child only makes system calls on
+    // data prepared before the fork, then execs or `_exit`s.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 { Err(errno()) } else { Ok(pid) }
+}
+
+/// `execve(2)`; returns only on failure.
+pub fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> Errno {
+    // SAFETY: the caller passes a NUL-terminated path and null-terminated
+    // arrays of NUL-terminated strings that outlive the call.
+    unsafe { libc::execve(path, argv, envp) };
+    errno()
+}
+
+/// `_exit(2)`: leaves a forked child without running anything of going's.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: `_exit` is always safe to call; it does not return.
+    unsafe { libc::_exit(code) }
+}
+
+/// The text of an error number, as `strerror(3)` gives it.
+pub fn strerror(e: Errno) -> &'static [u8] {
+    // SAFETY: musl's `strerror` returns a pointer to a static string for
+    // every number.
+    unsafe { CStr::from_ptr(libc::strerror(e.raw_os_error())) }.to_bytes()
+}
+
+/// The pid of an exited child, left waitable (`WNOWAIT`): its process
+/// group cannot be reused until it is reaped.
+pub fn peek_exited() -> Option<i32> {
+    let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: `waitid` writes a `siginfo_t` into the zeroed buffer; with
+    // WNOHANG and no child ready, `si_pid` stays 0.
+    unsafe {
+        if libc::waitid(libc::P_ALL, 0, info.as_mut_ptr(), flags) != 0 {
+            return None;
+        }
+        let pid = info.assume_init_ref().si_pid();
+        (pid > 0).then_some(pid)
+    }
+}
+
+/// Closes a raw descriptor that going owns.
+pub fn close(fd: i32) {
+    if fd >= 0 {
+        // SAFETY: callers pass descriptors they own and forget them after.
+        drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
+}
+
+/// Borrows a raw descriptor that going owns for the length of a call.
+pub fn borrow(fd: i32) -> BorrowedFd<'static> {
+    // SAFETY: callers only pass open descriptors they own, and do not keep
+    // the borrow past closing them.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}

@@ -1,0 +1,479 @@
+//! The service table and the reload diff. Pure: no system call.
+//!
+//! Names, configs (in their canonical form, see `config::canonical`) and
+//! error texts live in one byte arena; an entry holds spans into it, so a
+//! service costs its own bytes and not a worst-case buffer. A reload is a
+//! diff: `begin_scan`, `update` for every file, `unseen` for what is gone.
+//! A valid file's bytes always go to `next` with `pending` set; the
+//! supervisor then walks the table in name order and lets each service's
+//! state machine decide when the pending config becomes current.
+
+use crate::config;
+use crate::limits::{ARENA_BYTES, MAX_NAME, MAX_REJECTED, MAX_SERVICES};
+use crate::service::{Service, State};
+use heapless::Vec;
+
+const _: () = assert!(ARENA_BYTES <= u16::MAX as usize);
+
+/// A piece of the arena; empty means none.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Span {
+    off: u16,
+    len: u16,
+}
+
+impl Span {
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    pub name: Span,
+    /// The config the service runs; empty while it has never been valid.
+    pub cfg: Span,
+    /// A valid config waiting to become current.
+    pub next: Span,
+    /// Why the file is invalid, as `:LINE: message`; empty when valid.
+    pub err: Span,
+    /// Read end of the exec-error pipe of the last spawn, -1 for none.
+    pub exec_fd: i32,
+    /// Found by the scan under way.
+    pub seen: bool,
+    pub svc: Service,
+}
+
+/// Why a directory entry is not in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    BadName,
+    Full,
+}
+
+impl Why {
+    pub fn text(self) -> &'static [u8] {
+        match self {
+            Why::BadName => b"invalid service name",
+            Why::Full => b"too many services (limit 128)",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Rejected {
+    name: [u8; MAX_NAME],
+    len: u8,
+    pub why: Why,
+}
+
+impl Rejected {
+    pub fn name(&self) -> &[u8] {
+        self.name.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+/// What a file's new bytes mean for its service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new service, or one that becomes valid: it will start.
+    Added,
+    /// A different valid config: the service will be restarted with it.
+    Changed,
+    /// Same meaning as what runs (or waits to run).
+    Unchanged,
+    /// Invalid, and there is no valid version.
+    Invalid,
+    /// Invalid; the previous valid version stays.
+    InvalidKept,
+    /// No room in the table or the arena.
+    Full,
+}
+
+pub struct Table {
+    arena: [u8; ARENA_BYTES],
+    used: usize,
+    pub entries: Vec<Entry, MAX_SERVICES>,
+    pub rejected: Vec<Rejected, MAX_REJECTED>,
+    /// Rejected entries that did not fit in `rejected`.
+    pub more_rejected: u32,
+}
+
+/// Is `name` a service name: 1 to 64 bytes of `A-Z a-z 0-9 . _ - @ +`?
+pub fn valid_name(name: &[u8]) -> bool {
+    let ok = |b: &u8| b.is_ascii_alphanumeric() || b"._-@+".contains(b);
+    (1..=MAX_NAME).contains(&name.len()) && name.iter().all(ok)
+}
+
+/// Is `name` one going skips without a word: hidden, backup, editor and
+/// package-manager files?
+pub fn ignored_name(name: &[u8]) -> bool {
+    const SUFFIXES: [&[u8]; 10] = [
+        b"~", b".swp", b".tmp", b".bak", b".dpkg-new", b".dpkg-old", b".dpkg-dist", b".rpmnew",
+        b".rpmsave", b".swx",
+    ];
+    name.first() == Some(&b'.') || SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+impl Table {
+    pub const fn new() -> Self {
+        Table { arena: [0; ARENA_BYTES], used: 0, entries: Vec::new(), rejected: Vec::new(), more_rejected: 0 }
+    }
+
+    pub fn bytes(&self, s: Span) -> &[u8] {
+        let off = usize::from(s.off);
+        self.arena.get(off..off + usize::from(s.len)).unwrap_or(&[])
+    }
+
+    pub fn name(&self, i: usize) -> &[u8] {
+        self.entries.get(i).map_or(&[], |e| self.bytes(e.name))
+    }
+
+    /// Bytes of the arena in use.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    fn store(&mut self, b: &[u8]) -> Option<Span> {
+        let end = self.used.checked_add(b.len()).filter(|&e| e <= ARENA_BYTES)?;
+        self.arena.get_mut(self.used..end)?.copy_from_slice(b);
+        let span = Span { off: self.used as u16, len: b.len() as u16 };
+        self.used = end;
+        Some(span)
+    }
+
+    /// Frees a span: the bytes after it move down and every span after it
+    /// follows.
+    fn release(&mut self, s: Span) {
+        let (off, len) = (usize::from(s.off), usize::from(s.len));
+        if len == 0 || off + len > self.used {
+            return;
+        }
+        self.arena.copy_within(off + len..self.used, off);
+        self.used -= len;
+        for e in self.entries.iter_mut() {
+            for sp in [&mut e.name, &mut e.cfg, &mut e.next, &mut e.err] {
+                if usize::from(sp.off) > off {
+                    sp.off -= s.len;
+                }
+            }
+        }
+    }
+
+    /// Replaces one of an entry's spans with new bytes (empty for none).
+    /// On a full arena the span is left empty and `false` returned.
+    fn replace(&mut self, i: usize, which: fn(&mut Entry) -> &mut Span, b: &[u8]) -> bool {
+        let Some(e) = self.entries.get_mut(i) else { return false };
+        let old = core::mem::take(which(e));
+        self.release(old);
+        let new = if b.is_empty() { Some(Span::default()) } else { self.store(b) };
+        if let Some(e) = self.entries.get_mut(i) {
+            *which(e) = new.unwrap_or_default();
+        }
+        new.is_some()
+    }
+
+    /// Where `name` is, or where it would go to keep the table sorted.
+    pub fn find(&self, name: &[u8]) -> Result<usize, usize> {
+        self.entries.binary_search_by(|e| self.bytes(e.name).cmp(name))
+    }
+
+    pub fn begin_scan(&mut self) {
+        for e in self.entries.iter_mut() {
+            e.seen = false;
+        }
+        self.rejected.clear();
+        self.more_rejected = 0;
+    }
+
+    pub fn reject(&mut self, name: &[u8], why: Why) {
+        let mut r = Rejected { name: [0; MAX_NAME], len: 0, why };
+        for (d, s) in r.name.iter_mut().zip(name) {
+            *d = *s;
+            r.len += 1;
+        }
+        if self.rejected.push(r).is_err() {
+            self.more_rejected = self.more_rejected.saturating_add(1);
+        }
+    }
+
+    /// Applies a file's new content to its service: `Ok` with the
+    /// canonical config, or `Err` with the error text (`:LINE: message`).
+    pub fn update(&mut self, name: &[u8], new: Result<&[u8], &[u8]>) -> Outcome {
+        let i = match self.find(name) {
+            Ok(i) => i,
+            Err(at) => match self.insert(at, name) {
+                Some(i) => i,
+                None => {
+                    self.reject(name, Why::Full);
+                    return Outcome::Full;
+                }
+            },
+        };
+        let Some(e) = self.entries.get_mut(i) else { return Outcome::Full };
+        e.seen = true;
+        let (cur, next) = (e.cfg, e.next);
+        let valid = match new {
+            Ok(cfg) => cfg,
+            Err(text) => {
+                self.replace(i, |e| &mut e.err, text);
+                return if cur.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
+            }
+        };
+        self.replace(i, |e| &mut e.err, b"");
+        if !cur.is_empty() && self.bytes(cur) == valid {
+            self.replace(i, |e| &mut e.next, b"");
+            if let Some(e) = self.entries.get_mut(i) {
+                e.svc.pending = false;
+            }
+            return Outcome::Unchanged;
+        }
+        if !next.is_empty() && self.bytes(next) == valid {
+            return Outcome::Unchanged;
+        }
+        if !self.replace(i, |e| &mut e.next, valid) {
+            self.replace(i, |e| &mut e.err, b": no room left for this config (all configs share 32 KiB)");
+            if let Some(e) = self.entries.get_mut(i) {
+                e.svc.pending = false;
+            }
+            return if cur.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
+        }
+        if let Some(e) = self.entries.get_mut(i) {
+            e.svc.pending = true;
+        }
+        if cur.is_empty() { Outcome::Added } else { Outcome::Changed }
+    }
+
+    fn insert(&mut self, at: usize, name: &[u8]) -> Option<usize> {
+        if self.entries.is_full() {
+            return None;
+        }
+        let name = self.store(name)?;
+        let e = Entry {
+            name,
+            cfg: Span::default(),
+            next: Span::default(),
+            err: Span::default(),
+            exec_fd: -1,
+            seen: true,
+            svc: Service::failed(),
+        };
+        self.entries.insert(at, e).ok()?;
+        Some(at)
+    }
+
+    /// The first entry the scan did not see and that is not yet going
+    /// away, from index `from` on.
+    pub fn unseen(&self, from: usize) -> Option<usize> {
+        let gone = |e: &Entry| !e.seen && !e.svc.remove;
+        self.entries.iter().skip(from).position(gone).map(|p| p + from)
+    }
+
+    /// Makes the pending config current and takes its stop settings.
+    pub fn swap_in_next(&mut self, i: usize) {
+        let Some(e) = self.entries.get_mut(i) else { return };
+        if e.next.is_empty() {
+            return;
+        }
+        let old = core::mem::replace(&mut e.cfg, e.next);
+        e.next = Span::default();
+        e.svc.pending = false;
+        if e.svc.state == State::Failed {
+            e.svc.state = State::Down;
+        }
+        self.release(old);
+        let Some(e) = self.entries.get(i) else { return };
+        let settings = config::parse(self.bytes(e.cfg)).ok().map(|c| (c.restart, c.stop_signal, c.stop_timeout));
+        if let (Some((restart, signal, timeout)), Some(e)) = (settings, self.entries.get_mut(i)) {
+            e.svc.restart = restart;
+            e.svc.stop_signal = signal;
+            e.svc.stop_timeout = timeout;
+        }
+    }
+
+    /// Drops an entry and its bytes.
+    pub fn forget(&mut self, i: usize) {
+        let Some(e) = self.entries.get(i).copied() else { return };
+        for s in [e.err, e.next, e.cfg, e.name] {
+            self.release(s);
+        }
+        self.entries.remove(i);
+    }
+
+    /// The earliest deadline of any service, if one is pending.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.entries.iter().map(|e| e.svc.deadline).filter(|&d| d != 0).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Box<Table> {
+        Box::new(Table::new())
+    }
+
+    fn names(t: &Table) -> Vec<String, 200> {
+        t.entries.iter().map(|e| String::from_utf8_lossy(t.bytes(e.name)).into_owned()).collect()
+    }
+
+    #[test]
+    fn names_and_ignored_names() {
+        for ok in ["a", "web", "a.b_c-d@e+f", "X9", &"n".repeat(64)] {
+            assert!(valid_name(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", "a b", "a/b", "é", "a:b", &"n".repeat(65)] {
+            assert!(!valid_name(bad.as_bytes()), "{bad}");
+        }
+        for ign in [".x", "x~", "x.swp", "x.tmp", "x.bak", "x.dpkg-new", "x.dpkg-old", "x.dpkg-dist", "x.rpmnew", "x.rpmsave"] {
+            assert!(ignored_name(ign.as_bytes()), "{ign}");
+        }
+        assert!(!ignored_name(b"web"));
+    }
+
+    #[test]
+    fn added_in_name_order_and_unchanged() {
+        let mut t = table();
+        t.begin_scan();
+        for n in ["web", "db", "cron"] {
+            assert_eq!(t.update(n.as_bytes(), Ok(b"cmd=x\n")), Outcome::Added);
+        }
+        assert_eq!(names(&t).as_slice(), ["cron", "db", "web"]);
+        for i in 0..3 {
+            assert!(t.entries[i].svc.pending);
+            t.swap_in_next(i);
+            assert_eq!(t.bytes(t.entries[i].cfg), b"cmd=x\n");
+        }
+        t.begin_scan();
+        assert_eq!(t.update(b"db", Ok(b"cmd=x\n")), Outcome::Unchanged);
+        assert_eq!(t.unseen(0), Some(0));
+        assert_eq!(t.unseen(1), Some(2));
+        assert_eq!(t.unseen(3), None);
+    }
+
+    #[test]
+    fn changed_invalid_kept_and_reverted() {
+        let mut t = table();
+        t.update(b"a", Ok(b"cmd=one\n"));
+        t.swap_in_next(0);
+        assert_eq!(t.update(b"a", Ok(b"cmd=two\n")), Outcome::Changed);
+        assert_eq!(t.update(b"a", Ok(b"cmd=two\n")), Outcome::Unchanged);
+        assert_eq!(t.update(b"a", Err(b":1: bad")), Outcome::InvalidKept);
+        assert_eq!(t.bytes(t.entries[0].err), b":1: bad");
+        assert_eq!(t.bytes(t.entries[0].cfg), b"cmd=one\n");
+        // Back to what runs: the pending change is dropped.
+        assert_eq!(t.update(b"a", Ok(b"cmd=one\n")), Outcome::Unchanged);
+        assert!(t.entries[0].next.is_empty() && t.entries[0].err.is_empty());
+        assert!(!t.entries[0].svc.pending);
+    }
+
+    #[test]
+    fn invalid_then_valid() {
+        let mut t = table();
+        assert_eq!(t.update(b"a", Err(b": no cmd")), Outcome::Invalid);
+        assert_eq!(t.entries[0].svc.state, State::Failed);
+        assert_eq!(t.update(b"a", Err(b":2: other")), Outcome::Invalid);
+        assert_eq!(t.bytes(t.entries[0].err), b":2: other");
+        assert_eq!(t.update(b"a", Ok(b"cmd=x\nrestart=never\nstop_signal=INT\nstop_timeout=3\n")), Outcome::Added);
+        t.swap_in_next(0);
+        let s = t.entries[0].svc;
+        assert_eq!(s.state, State::Down);
+        assert_eq!((s.restart, s.stop_signal, s.stop_timeout), (config::Restart::Never, 2, 3));
+    }
+
+    #[test]
+    fn capacity_rejects_by_name() {
+        let mut t = table();
+        for i in 0..MAX_SERVICES {
+            assert_eq!(t.update(format!("s{i:03}").as_bytes(), Ok(b"cmd=x\n")), Outcome::Added);
+        }
+        assert_eq!(t.update(b"zzz", Ok(b"cmd=x\n")), Outcome::Full);
+        assert_eq!(t.rejected[0].name(), b"zzz");
+        assert_eq!(t.rejected[0].why, Why::Full);
+        // An existing service can still change.
+        assert_eq!(t.update(b"s000", Ok(b"cmd=y\n")), Outcome::Added);
+    }
+
+    #[test]
+    fn arena_full_is_an_error_not_a_panic() {
+        let mut t = table();
+        let big = vec![b'x'; 4000];
+        let mut n = 0;
+        loop {
+            match t.update(format!("s{n}").as_bytes(), Ok(&big)) {
+                Outcome::Added => n += 1,
+                Outcome::Invalid => break,
+                o => panic!("{o:?}"),
+            }
+        }
+        assert!(n >= ARENA_BYTES / 4096 - 1);
+        let last = t.entries.iter().find(|e| !e.err.is_empty()).unwrap();
+        assert!(t.bytes(last.err).starts_with(b": no room"));
+    }
+
+    #[test]
+    fn forget_compacts_and_keeps_other_spans() {
+        let mut t = table();
+        for (n, c) in [("a", "cmd=aa\n"), ("b", "cmd=bbb\n"), ("c", "cmd=c\n")] {
+            t.update(n.as_bytes(), Ok(c.as_bytes()));
+        }
+        for i in 0..3 {
+            t.swap_in_next(i);
+        }
+        let before = t.used();
+        t.forget(1);
+        assert_eq!(names(&t).as_slice(), ["a", "c"]);
+        assert_eq!(t.bytes(t.entries[0].cfg), b"cmd=aa\n");
+        assert_eq!(t.bytes(t.entries[1].cfg), b"cmd=c\n");
+        assert_eq!(t.used(), before - 1 - 8);
+        t.forget(0);
+        t.forget(0);
+        assert_eq!(t.used(), 0);
+        t.forget(0);
+    }
+
+    #[test]
+    fn churn_never_leaks_arena_bytes() {
+        let mut t = table();
+        let mut seed = 99u32;
+        for round in 0..2000 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let name = format!("s{}", seed % 40);
+            match seed % 5 {
+                0 => {
+                    if let Ok(i) = t.find(name.as_bytes()) {
+                        t.forget(i)
+                    }
+                }
+                1 => {
+                    t.update(name.as_bytes(), Err(b":1: x"));
+                }
+                _ => {
+                    let cfg = format!("cmd=/bin/{}\n", "y".repeat((seed % 200) as usize + round % 3));
+                    t.update(name.as_bytes(), Ok(cfg.as_bytes()));
+                    if seed % 2 == 0 {
+                        t.swap_in_next(t.find(name.as_bytes()).unwrap());
+                    }
+                }
+            }
+            let live: usize = t
+                .entries
+                .iter()
+                .map(|e| [e.name, e.cfg, e.next, e.err].iter().map(|s| usize::from(s.len)).sum::<usize>())
+                .sum();
+            assert_eq!(live, t.used(), "round {round}");
+        }
+    }
+
+    #[test]
+    fn deadlines() {
+        let mut t = table();
+        assert_eq!(t.next_deadline(), None);
+        t.update(b"a", Ok(b"cmd=x\n"));
+        t.update(b"b", Ok(b"cmd=x\n"));
+        t.entries[0].svc.deadline = 50;
+        t.entries[1].svc.deadline = 20;
+        assert_eq!(t.next_deadline(), Some(20));
+    }
+}
