@@ -32,6 +32,7 @@ mod supervisor;
 mod sys;
 mod table;
 mod time;
+mod watch;
 
 use cli::{Command, EX_OK, EX_USAGE};
 use core::ffi::CStr;

@@ -67,11 +67,7 @@ pub fn read(dir: &OwnedFd, name: &CStr, buf: &mut [u8; MAX_FILE + 1]) -> Result<
         return Err(Problem::NotRegular);
     }
     let mut n = 0;
-    loop {
-        let Some(rest) = buf.get_mut(n..) else { break };
-        if rest.is_empty() {
-            break;
-        }
+    while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
         match rustix::io::read(&fd, rest) {
             Ok(0) => break,
             Ok(k) => n += k,

@@ -11,12 +11,13 @@ use crate::log::Log;
 use crate::scan::{self, Problem};
 use crate::service::{Action, Event, Exit, Service, State, backoff_secs};
 use crate::spawn::{self, Prepared, Step};
-use crate::table::{Outcome, Table, Why, valid_name};
+use crate::table::{Outcome, Table, Why, ignored_name, valid_name};
+use crate::watch::{Change, Watch};
 use crate::{cmdline, sig, sys, time};
 use core::ffi::CStr;
 use rustix::event::epoll::{self, CreateFlags, Event as Ready, EventData, EventFlags};
 use rustix::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
-use rustix::fs::{Mode, OFlags, open};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, open, statat};
 use rustix::io::Errno;
 use rustix::pipe::{PipeFlags, pipe_with};
 use rustix::process::{Pid, Signal, WaitOptions, kill_process, kill_process_group, waitpid};
@@ -24,6 +25,7 @@ use rustix::process::{Pid, Signal, WaitOptions, kill_process, kill_process_group
 /// epoll tokens: the kind in the high half, a descriptor in the low half.
 const SIGNALS: u64 = 1 << 32;
 const EXEC: u64 = 2 << 32;
+const WATCH: u64 = 3 << 32;
 
 pub struct Supervisor<'a> {
     table: Table,
@@ -32,6 +34,8 @@ pub struct Supervisor<'a> {
     epoll: OwnedFd,
     signals: OwnedFd,
     devnull: Option<OwnedFd>,
+    /// The inotify watch on `dir`; without it only SIGHUP reloads.
+    watch: Option<Watch>,
     /// 0 running; 1 stopping everything; 2 killing everything.
     stopping: u8,
     /// When to re-read a directory that could not be read; 0 for never.
@@ -62,6 +66,18 @@ pub fn run(dir: &CStr, _socket: &CStr) -> i32 {
     log.info(|l| {
         l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b" supervising ").s(dir.to_bytes());
     });
+    let watch = match Watch::new() {
+        Ok(w) => {
+            let _ = epoll::add(&epoll, w.fd(), EventData::new_u64(WATCH), EventFlags::IN);
+            Some(w)
+        }
+        Err(e) => {
+            log.error(|l| {
+                l.s(b"cannot watch for config changes (reload with SIGHUP): ").s(sys::strerror(e));
+            });
+            None
+        }
+    };
     let mut sup = Supervisor {
         table: Table::new(),
         log,
@@ -69,6 +85,7 @@ pub fn run(dir: &CStr, _socket: &CStr) -> i32 {
         epoll,
         signals,
         devnull: None,
+        watch,
         stopping: 0,
         rescan_at: 0,
         dir_missing: false,
@@ -88,6 +105,7 @@ impl Supervisor<'_> {
                 match ev.data.u64() & !0xffff_ffff {
                     SIGNALS => self.on_signals(now),
                     EXEC => self.exec_report_fd(ev.data.u64() as u32 as i32),
+                    WATCH => self.on_watch(now),
                     _ => {}
                 }
             }
@@ -129,6 +147,51 @@ impl Supervisor<'_> {
                 l.s(b"reloading ").s(self.dir.to_bytes());
             });
             self.reload(now);
+        }
+    }
+
+    fn on_watch(&mut self, now: u64) {
+        let Some(mut w) = self.watch.take() else { return };
+        let mut everything = false;
+        w.drain(self.dir, |c| match c {
+            Change::Everything => everything = true,
+            Change::Entry { name, created } => self.entry_changed(name, created, now),
+        });
+        self.watch = Some(w);
+        if everything {
+            self.reload(now);
+        }
+    }
+
+    /// Reads one directory entry again after inotify spoke of it.
+    fn entry_changed(&mut self, name: &[u8], created: bool, now: u64) {
+        let mut c = [0u8; 256];
+        let cname = c.get_mut(..name.len()).map(|d| d.copy_from_slice(name));
+        let Some(cname) = cname.and_then(|_| CStr::from_bytes_until_nul(&c).ok()) else { return };
+        if self.stopping > 0 || ignored_name(name) {
+            return;
+        }
+        let Ok(dir) = scan::open_dir(self.dir) else { return };
+        if created {
+            // A new regular file is being written: wait for its close. A
+            // symlink, a hard link or anything else is complete now.
+            let st = statat(&dir, cname, AtFlags::SYMLINK_NOFOLLOW);
+            if st.is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_nlink <= 1) {
+                return;
+            }
+        }
+        let mut buf = [0u8; MAX_FILE + 1];
+        match scan::read(&dir, cname, &mut buf) {
+            Err(Problem::Unreadable(Errno::NOENT)) => {
+                self.table.forget_rejected(name);
+                if let Ok(i) = self.table.find(name) {
+                    self.act(i, Event::Remove, now);
+                }
+            }
+            read => {
+                self.found(name, read.map(|n| buf.get(..n).unwrap_or(&[])));
+                self.reconcile(now);
+            }
         }
     }
 
@@ -179,6 +242,10 @@ impl Supervisor<'_> {
         let action = e.svc.on_event(ev, now);
         if action == Action::Forget {
             self.say(i, b": removed");
+            if self.table.rejected.iter().any(|r| r.why == Why::Full) {
+                // Room in the table: a file rejected for capacity gets in.
+                self.rescan_at = now.max(1);
+            }
         }
         self.perform(i, action, now)
     }
@@ -324,6 +391,9 @@ impl Supervisor<'_> {
     fn reload(&mut self, now: u64) {
         if self.stopping > 0 {
             return;
+        }
+        if let Some(w) = self.watch.as_mut() {
+            w.arm(self.dir);
         }
         let dir = match scan::open_dir(self.dir) {
             Ok(d) => d,

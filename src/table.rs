@@ -112,7 +112,9 @@ pub fn ignored_name(name: &[u8]) -> bool {
         b"~", b".swp", b".tmp", b".bak", b".dpkg-new", b".dpkg-old", b".dpkg-dist", b".rpmnew",
         b".rpmsave", b".swx",
     ];
-    name.first() == Some(&b'.') || SUFFIXES.iter().any(|s| name.ends_with(s))
+    // `.x` hidden (editors' and tools' temp files), `#x#` Emacs auto-save.
+    let emacs = name.len() > 1 && name.starts_with(b"#") && name.ends_with(b"#");
+    name.first() == Some(&b'.') || emacs || SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
 impl Table {
@@ -195,6 +197,11 @@ impl Table {
         if self.rejected.push(r).is_err() {
             self.more_rejected = self.more_rejected.saturating_add(1);
         }
+    }
+
+    /// Drops a name from the rejected list once its file is gone.
+    pub fn forget_rejected(&mut self, name: &[u8]) {
+        self.rejected.retain(|r| r.name() != name);
     }
 
     /// Applies a file's new content to its service: `Ok` with the
@@ -326,7 +333,7 @@ mod tests {
         for bad in ["", "a b", "a/b", "é", "a:b", &"n".repeat(65)] {
             assert!(!valid_name(bad.as_bytes()), "{bad}");
         }
-        for ign in [".x", "x~", "x.swp", "x.tmp", "x.bak", "x.dpkg-new", "x.dpkg-old", "x.dpkg-dist", "x.rpmnew", "x.rpmsave"] {
+        for ign in [".x", "x~", "x.swp", "x.tmp", "x.bak", "x.dpkg-new", "x.dpkg-old", "x.dpkg-dist", "x.rpmnew", "x.rpmsave", "#x#"] {
             assert!(ignored_name(ign.as_bytes()), "{ign}");
         }
         assert!(!ignored_name(b"web"));
