@@ -16,7 +16,11 @@ pub fn run(dir: &CStr) -> i32 {
         Ok(fd) => fd,
         Err(e) => {
             let mut l = Line::new();
-            l.s(b"going: cannot open ").s(d).s(b": ").s(sys::strerror(e)).s(b"\n");
+            l.s(b"going: cannot open ")
+                .s(d)
+                .s(b": ")
+                .s(sys::strerror(e))
+                .s(b"\n");
             print(2, l.bytes());
             return EX_CONFIG;
         }
@@ -47,12 +51,24 @@ pub fn run(dir: &CStr) -> i32 {
     });
     let mut l = Line::new();
     if let Err(e) = walked {
-        l.s(b"going: cannot read ").s(d).s(b": ").s(sys::strerror(e)).s(b"\n");
+        l.s(b"going: cannot read ")
+            .s(d)
+            .s(b": ")
+            .s(sys::strerror(e))
+            .s(b"\n");
         print(2, l.bytes());
         return EX_CONFIG;
     }
-    l.s(d).s(b": ").u(services).s(if services == 1 { b" valid service, " } else { b" valid services, " });
-    l.u(problems).s(if problems == 1 { b" problem\n" } else { b" problems\n" });
+    l.s(d).s(b": ").u(services).s(if services == 1 {
+        b" valid service, "
+    } else {
+        b" valid services, "
+    });
+    l.u(problems).s(if problems == 1 {
+        b" problem\n"
+    } else {
+        b" problems\n"
+    });
     print(1, l.bytes());
     if problems == 0 { EX_OK } else { EX_CONFIG }
 }

@@ -48,8 +48,19 @@ pub struct Config<'a> {
 
 /// The keys, in the order of going(5). The index is the key's identity.
 const KEYS: [&[u8]; 13] = [
-    b"cmd", b"cwd", b"env", b"user", b"group", b"chroot", b"umask", b"restart",
-    b"stop_signal", b"stop_timeout", b"log", b"log_size", b"log_keep",
+    b"cmd",
+    b"cwd",
+    b"env",
+    b"user",
+    b"group",
+    b"chroot",
+    b"umask",
+    b"restart",
+    b"stop_signal",
+    b"stop_timeout",
+    b"log",
+    b"log_size",
+    b"log_keep",
 ];
 const CMD: usize = 0;
 /// Keys this build validates but cannot carry out yet: `user`, `group`,
@@ -121,7 +132,9 @@ impl ConfigError<'_> {
                 .quoted(self.text)
                 .s(HINTS.get(k).copied().unwrap_or(b"")),
             Kind::TooManyEnv => l.s(b"more than 64 env lines"),
-            Kind::Unsupported(k) => l.s(key_name(k)).s(b"= is not supported by this version of going"),
+            Kind::Unsupported(k) => l
+                .s(key_name(k))
+                .s(b"= is not supported by this version of going"),
         };
     }
 }
@@ -136,7 +149,10 @@ fn is_blank(c: u8) -> bool {
 
 fn trim(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|&c| !is_blank(c)).unwrap_or(v.len());
-    let end = v.iter().rposition(|&c| !is_blank(c)).map_or(start, |e| e + 1);
+    let end = v
+        .iter()
+        .rposition(|&c| !is_blank(c))
+        .map_or(start, |e| e + 1);
     v.get(start..end).unwrap_or(&[])
 }
 
@@ -145,26 +161,28 @@ type Entry<'a> = (usize, usize, &'a [u8]);
 
 /// The meaningful lines of `src`, in order, each checked for shape.
 fn entries(src: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, ConfigError<'_>>> {
-    src.split(|&c| c == b'\n').enumerate().filter_map(|(n, raw)| {
-        let line = n + 1;
-        let t = trim(raw);
-        if t.is_empty() || t.first() == Some(&b'#') {
-            return None;
-        }
-        let err = |kind, text| Some(Err(ConfigError { line, kind, text }));
-        if t.contains(&0) {
-            return err(Kind::Nul, t);
-        }
-        let Some(eq) = t.iter().position(|&c| c == b'=') else {
-            return err(Kind::NoEquals, t);
-        };
-        let key = trim(t.get(..eq).unwrap_or(&[]));
-        let value = trim(t.get(eq + 1..).unwrap_or(&[]));
-        match KEYS.iter().position(|k| *k == key) {
-            Some(k) => Some(Ok((line, k, value))),
-            None => err(Kind::UnknownKey, key),
-        }
-    })
+    src.split(|&c| c == b'\n')
+        .enumerate()
+        .filter_map(|(n, raw)| {
+            let line = n + 1;
+            let t = trim(raw);
+            if t.is_empty() || t.first() == Some(&b'#') {
+                return None;
+            }
+            let err = |kind, text| Some(Err(ConfigError { line, kind, text }));
+            if t.contains(&0) {
+                return err(Kind::Nul, t);
+            }
+            let Some(eq) = t.iter().position(|&c| c == b'=') else {
+                return err(Kind::NoEquals, t);
+            };
+            let key = trim(t.get(..eq).unwrap_or(&[]));
+            let value = trim(t.get(eq + 1..).unwrap_or(&[]));
+            match KEYS.iter().position(|k| *k == key) {
+                Some(k) => Some(Ok((line, k, value))),
+                None => err(Kind::UnknownKey, key),
+            }
+        })
 }
 
 /// Parses and validates a whole file.
@@ -198,7 +216,11 @@ pub fn parse(src: &[u8]) -> Result<Config<'_>, ConfigError<'_>> {
         }
     }
     if seen & (1 << CMD) == 0 {
-        return Err(ConfigError { line: 0, kind: Kind::NoCmd, text: b"" });
+        return Err(ConfigError {
+            line: 0,
+            kind: Kind::NoCmd,
+            text: b"",
+        });
     }
     Ok(c)
 }
@@ -225,7 +247,9 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), Kind> {
         5 => c.chroot = Some(absolute(v).ok_or(bad)?),
         6 => {
             let ok = (1..=4).contains(&v.len()) && v.iter().all(|b| (b'0'..=b'7').contains(b));
-            let n = v.iter().fold(0u32, |n, &b| n * 8 + u32::from(b.wrapping_sub(b'0') & 7));
+            let n = v
+                .iter()
+                .fold(0u32, |n, &b| n * 8 + u32::from(b.wrapping_sub(b'0') & 7));
             c.umask = Some(n).filter(|n| ok && *n <= 0o777).ok_or(bad)?;
         }
         7 => {
@@ -274,7 +298,9 @@ fn size(v: &[u8]) -> Option<u64> {
         b'M' | b'm' => (v.get(..v.len() - 1)?, 1 << 20),
         _ => (v, 1),
     };
-    parse_u64(digits)?.checked_mul(unit).filter(|n| (1..=1 << 40).contains(n))
+    parse_u64(digits)?
+        .checked_mul(unit)
+        .filter(|n| (1..=1 << 40).contains(n))
 }
 
 /// Writes the file's meaningful lines as `key=value\n` into `out` and
@@ -285,7 +311,11 @@ pub fn canonical<'a>(src: &'a [u8], out: &mut [u8]) -> Result<usize, ConfigError
     let mut n = 0;
     for (_, k, v) in entries(src).flatten() {
         for &b in key_name(k).iter().chain(b"=").chain(v).chain(b"\n") {
-            *out.get_mut(n).ok_or(ConfigError { line: 0, kind: Kind::Nul, text: b"" })? = b;
+            *out.get_mut(n).ok_or(ConfigError {
+                line: 0,
+                kind: Kind::Nul,
+                text: b"",
+            })? = b;
             n += 1;
         }
     }
@@ -337,7 +367,12 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
         assert_eq!(c.stop_timeout, 3);
         assert_eq!(c.log, Log::Null);
         assert_eq!((c.log_size, c.log_keep), (64 << 10, 0));
-        for k in ["user=nobody", "group=65534", "chroot=/srv", "log=/var/log/x"] {
+        for k in [
+            "user=nobody",
+            "group=65534",
+            "chroot=/srv",
+            "log=/var/log/x",
+        ] {
             let src = format!("cmd=x\n{k}\n");
             assert!(matches!(err(&src), (2, Kind::Unsupported(_), _)), "{k}");
         }
@@ -346,12 +381,18 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
     #[test]
     fn errors_name_the_line() {
         assert_eq!(err("cmd=x\nfoo=1"), (2, Kind::UnknownKey, "foo".into()));
-        assert_eq!(err("cmd=x\n\n# c\ncmd=y"), (4, Kind::Repeated, "cmd".into()));
+        assert_eq!(
+            err("cmd=x\n\n# c\ncmd=y"),
+            (4, Kind::Repeated, "cmd".into())
+        );
         assert_eq!(err("cmd=x\njunk"), (2, Kind::NoEquals, "junk".into()));
         assert_eq!(err("cmd=x\nenv=A\0=1"), (2, Kind::Nul, "env=A\0=1".into()));
         assert_eq!(err("cwd=/\n"), (0, Kind::NoCmd, "".into()));
         assert_eq!(err(""), (0, Kind::NoCmd, "".into()));
-        assert_eq!(err("cmd='x"), (1, Kind::Cmd(CmdError::Unterminated), "'x".into()));
+        assert_eq!(
+            err("cmd='x"),
+            (1, Kind::Cmd(CmdError::Unterminated), "'x".into())
+        );
         assert_eq!(err("cmd="), (1, Kind::Cmd(CmdError::Empty), "".into()));
         let bad = [
             ("cwd=tmp", 1),
@@ -396,7 +437,10 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
     #[test]
     fn messages() {
         assert_eq!(message("cmd=x\nfoo=1"), ":2: unknown key \"foo\"");
-        assert_eq!(message("restart=no\ncmd=x"), ":1: bad restart \"no\" (always, on-failure or never)");
+        assert_eq!(
+            message("restart=no\ncmd=x"),
+            ":1: bad restart \"no\" (always, on-failure or never)"
+        );
         assert_eq!(message("# nothing"), ": no cmd");
         assert_eq!(message("cmd=x\ncmd=y"), ":2: repeated key \"cmd\"");
     }

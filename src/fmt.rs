@@ -18,15 +18,14 @@ impl Default for Line {
 
 impl Line {
     pub const fn new() -> Self {
-        Line { buf: [0; LINE], len: 0 }
+        Line {
+            buf: [0; LINE],
+            len: 0,
+        }
     }
 
     pub fn bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
-    }
-
-    pub fn clear(&mut self) {
-        self.len = 0;
     }
 
     /// Appends bytes, cutting what does not fit.
@@ -134,14 +133,20 @@ mod tests {
     #[test]
     fn integers() {
         for n in [0u64, 1, 9, 10, 99, 100, 12345, u64::MAX] {
-            assert_eq!(show(|l| {
-                l.u(n);
-            }), n.to_string());
+            assert_eq!(
+                show(|l| {
+                    l.u(n);
+                }),
+                n.to_string()
+            );
         }
         for n in [0i64, -1, 42, i64::MIN, i64::MAX] {
-            assert_eq!(show(|l| {
-                l.i(n);
-            }), n.to_string());
+            assert_eq!(
+                show(|l| {
+                    l.i(n);
+                }),
+                n.to_string()
+            );
         }
     }
 
@@ -160,17 +165,24 @@ mod tests {
             (86_400 * SEC, "1d"),
         ];
         for (ns, want) in cases {
-            assert_eq!(show(|l| {
-                l.dur(ns);
-            }), want, "{ns}");
+            assert_eq!(
+                show(|l| {
+                    l.dur(ns);
+                }),
+                want,
+                "{ns}"
+            );
         }
     }
 
     #[test]
     fn quoting_cuts_and_masks() {
-        assert_eq!(show(|l| {
-            l.quoted(b"a\x01b");
-        }), "\"a?b\"");
+        assert_eq!(
+            show(|l| {
+                l.quoted(b"a\x01b");
+            }),
+            "\"a?b\""
+        );
         let long = [b'x'; 60];
         let s = show(|l| {
             l.quoted(&long);

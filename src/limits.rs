@@ -38,10 +38,21 @@ pub const RESCAN_RETRY_NS: u64 = SEC;
 pub const SYSLOG_RETRY_NS: u64 = 10 * SEC;
 
 /// The environment every service starts from; `env=` lines add to it.
-pub const DEFAULT_PATH: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_PATH: &[u8] =
+    b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Nanoseconds in a second.
 pub const SEC: u64 = 1_000_000_000;
 /// Default config directory and control socket.
 pub const DEFAULT_DIR_C: &core::ffi::CStr = c"/etc/going.d";
 pub const DEFAULT_SOCKET_C: &core::ffi::CStr = c"/run/going.sock";
+
+/// Control-socket clients served at once; more get `error=busy`.
+pub const MAX_CLIENTS: usize = 4;
+/// Longest request line, newline included.
+pub const REQUEST_MAX: usize = 512;
+/// Reply bytes buffered per client; status rows stream through it.
+pub const REPLY_BUF: usize = 2048;
+/// A client that has not sent its request or read its answer by then is
+/// dropped.
+pub const CLIENT_TIMEOUT_NS: u64 = 2 * SEC;

@@ -19,8 +19,10 @@
 
 mod check;
 mod cli;
+mod client;
 mod cmdline;
 mod config;
+mod control;
 mod fmt;
 mod limits;
 mod log;
@@ -28,6 +30,7 @@ mod scan;
 mod service;
 mod sig;
 mod spawn;
+mod status;
 mod supervisor;
 mod sys;
 mod table;
@@ -69,15 +72,22 @@ fn start(argc: i32, argv: *const *const u8) -> i32 {
         }
         Ok(Command::Version) => {
             let mut l = Line::new();
-            l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b"\n");
+            l.s(b"going ")
+                .s(env!("CARGO_PKG_VERSION").as_bytes())
+                .s(b"\n");
             print(1, l.bytes());
             EX_OK
         }
-        Ok(Command::Procfile(_)) => usage(cli::Usage(b"-f (Procfile mode) is not supported by this version", None)),
-        Ok(Command::Client { .. }) => {
-            print(2, b"going: the control socket is not supported by this version\n");
-            cli::EX_UNAVAILABLE
-        }
+        Ok(Command::Procfile(_)) => usage(cli::Usage(
+            b"-f (Procfile mode) is not supported by this version",
+            None,
+        )),
+        Ok(Command::Client {
+            verb,
+            socket,
+            machine,
+            args,
+        }) => client::run(verb, socket, machine, args),
         Err(u) => usage(u),
     }
 }

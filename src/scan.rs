@@ -37,7 +37,10 @@ pub fn open_dir(dir: &CStr) -> Result<OwnedFd, Errno> {
 }
 
 /// Calls `found` for every entry of `dir` but `.`, `..` and ignored names.
-pub fn each(dir: &OwnedFd, mut found: impl FnMut(&[u8], Result<&[u8], Problem>)) -> Result<(), Errno> {
+pub fn each(
+    dir: &OwnedFd,
+    mut found: impl FnMut(&[u8], Result<&[u8], Problem>),
+) -> Result<(), Errno> {
     let mut dents = [MaybeUninit::<u8>::uninit(); 4096];
     let mut file = [0u8; MAX_FILE + 1];
     let mut it = RawDir::new(dir.as_fd(), &mut dents);

@@ -13,7 +13,9 @@ use heapless::Vec;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::Mode;
 use rustix::io::Errno;
-use rustix::process::{Pid, Signal, chdir, getppid, set_parent_process_death_signal, setsid, umask};
+use rustix::process::{
+    Pid, Signal, chdir, getppid, set_parent_process_death_signal, setsid, umask,
+};
 use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
 
 /// Room for arguments, environment and cwd: all come from one file of at
@@ -30,14 +32,19 @@ pub enum Step {
 
 /// A child's failure report, as read from the exec-error pipe.
 pub fn decode(b: &[u8]) -> Option<(Step, Errno)> {
-    let [step, _, _, _, e0, e1, e2, e3] = *b else { return None };
+    let [step, _, _, _, e0, e1, e2, e3] = *b else {
+        return None;
+    };
     let step = match step {
         1 => Step::Exec,
         2 => Step::Chdir,
         3 => Step::Stdio,
         _ => return None,
     };
-    Some((step, Errno::from_raw_os_error(i32::from_le_bytes([e0, e1, e2, e3]))))
+    Some((
+        step,
+        Errno::from_raw_os_error(i32::from_le_bytes([e0, e1, e2, e3])),
+    ))
 }
 
 fn encode(step: Step, e: Errno) -> [u8; 8] {
@@ -96,7 +103,9 @@ impl Prepared {
     }
 
     fn put(&mut self, b: u8) -> bool {
-        let Some(slot) = self.strings.get_mut(self.used) else { return false };
+        let Some(slot) = self.strings.get_mut(self.used) else {
+            return false;
+        };
         *slot = b;
         self.used += 1;
         true
@@ -125,6 +134,7 @@ impl Prepared {
         self.args.first().map_or(&[], |&a| self.cstr(a).to_bytes())
     }
 
+    #[cfg(test)]
     pub fn cwd(&self) -> &[u8] {
         self.cstr(self.cwd).to_bytes()
     }
@@ -161,7 +171,11 @@ fn child(
 ) -> ! {
     let fail = |step: Step, e: Errno| -> ! {
         let _ = rustix::io::write(report, &encode(step, e));
-        sys::exit_now(if step == Step::Exec && e == Errno::NOENT { 127 } else { 126 })
+        sys::exit_now(if step == Step::Exec && e == Errno::NOENT {
+            127
+        } else {
+            126
+        })
     };
     sys::unblock_all();
     let _ = setsid();
@@ -188,7 +202,11 @@ fn child(
 fn exec(p: &Prepared, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
     let prog = p.program();
     if prog.contains(&b'/') || prog.is_empty() {
-        return sys::execve(p.ptr(p.args.first().copied().unwrap_or(0)), argv.as_ptr(), envp.as_ptr());
+        return sys::execve(
+            p.ptr(p.args.first().copied().unwrap_or(0)),
+            argv.as_ptr(),
+            envp.as_ptr(),
+        );
     }
     let (at, len) = (usize::from(p.path.0), usize::from(p.path.1));
     let path = p.strings.get(at..at + len).unwrap_or(&[]);
@@ -221,20 +239,31 @@ mod tests {
     use crate::config::parse;
 
     fn strings(p: &Prepared, offs: &[u16]) -> std::vec::Vec<String> {
-        offs.iter().map(|&o| p.cstr(o).to_str().unwrap().to_string()).collect()
+        offs.iter()
+            .map(|&o| p.cstr(o).to_str().unwrap().to_string())
+            .collect()
     }
 
     #[test]
     fn prepares_args_env_and_cwd() {
-        let c = parse(b"cmd=/bin/sh -c 'echo hi' \"a b\"\nenv=A=1\nenv=B=2\ncwd=/tmp\numask=077\nlog=null").unwrap();
+        let c = parse(
+            b"cmd=/bin/sh -c 'echo hi' \"a b\"\nenv=A=1\nenv=B=2\ncwd=/tmp\numask=077\nlog=null",
+        )
+        .unwrap();
         let p = Prepared::new(&c).unwrap();
         assert_eq!(strings(&p, &p.args), ["/bin/sh", "-c", "echo hi", "a b"]);
-        assert_eq!(strings(&p, &p.env), [std::str::from_utf8(DEFAULT_PATH).unwrap(), "A=1", "B=2"]);
+        assert_eq!(
+            strings(&p, &p.env),
+            [std::str::from_utf8(DEFAULT_PATH).unwrap(), "A=1", "B=2"]
+        );
         assert_eq!(p.cwd(), b"/tmp");
         assert_eq!(p.program(), b"/bin/sh");
         assert_eq!((p.umask, p.null_output), (0o077, true));
         let (at, len) = p.path;
-        assert_eq!(&p.strings[at as usize..(at + len) as usize], &DEFAULT_PATH[5..]);
+        assert_eq!(
+            &p.strings[at as usize..(at + len) as usize],
+            &DEFAULT_PATH[5..]
+        );
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! runs nothing is fatal: errors are logged and retried.
 
 use crate::config::{self, Restart};
+use crate::control::{self, Client};
 use crate::fmt::Line;
-use crate::limits::{MAX_FILE, RESCAN_RETRY_NS};
+use crate::limits::{MAX_CLIENTS, MAX_FILE, RESCAN_RETRY_NS};
 use crate::log::Log;
 use crate::scan::{self, Problem};
 use crate::service::{Action, Event, Exit, Service, State, backoff_secs};
@@ -26,16 +27,22 @@ use rustix::process::{Pid, Signal, WaitOptions, kill_process, kill_process_group
 const SIGNALS: u64 = 1 << 32;
 const EXEC: u64 = 2 << 32;
 const WATCH: u64 = 3 << 32;
+const LISTEN: u64 = 4 << 32;
+pub const CLIENT: u64 = 5 << 32;
 
 pub struct Supervisor<'a> {
-    table: Table,
-    log: Log,
-    dir: &'a CStr,
-    epoll: OwnedFd,
+    pub(crate) table: Table,
+    pub(crate) log: Log,
+    pub(crate) dir: &'a CStr,
+    pub(crate) epoll: OwnedFd,
     signals: OwnedFd,
     devnull: Option<OwnedFd>,
     /// The inotify watch on `dir`; without it only SIGHUP reloads.
     watch: Option<Watch>,
+    /// The control socket and its clients; going's own uid may use it.
+    pub(crate) listener: Option<OwnedFd>,
+    pub(crate) clients: [Client; MAX_CLIENTS],
+    pub(crate) uid: u32,
     /// 0 running; 1 stopping everything; 2 killing everything.
     stopping: u8,
     /// When to re-read a directory that could not be read; 0 for never.
@@ -45,26 +52,58 @@ pub struct Supervisor<'a> {
 
 /// Sets up and runs the supervisor until it is told to stop; returns the
 /// exit code.
-pub fn run(dir: &CStr, _socket: &CStr) -> i32 {
+pub fn run(dir: &CStr, socket: &CStr) -> i32 {
     sys::default_dispositions();
     sys::cloexec_from_3();
     let mut log = Log::new();
+    let listener = match control::open_socket(socket) {
+        Ok(fd) => Some(fd),
+        Err((what, Errno::ADDRINUSE)) => {
+            log.error(|l| {
+                l.s(socket.to_bytes()).s(b": ").s(what);
+            });
+            return crate::cli::EX_FAIL;
+        }
+        Err((what, e)) => {
+            log.error(|l| {
+                l.s(socket.to_bytes())
+                    .s(b": ")
+                    .s(what)
+                    .s(b": ")
+                    .s(sys::strerror(e));
+                l.s(b"; status and control are unavailable");
+            });
+            None
+        }
+    };
     let setup = sys::signalfd_all().and_then(|signals| {
         let epoll = epoll::create(CreateFlags::CLOEXEC)?;
-        epoll::add(&epoll, &signals, EventData::new_u64(SIGNALS), EventFlags::IN)?;
+        epoll::add(
+            &epoll,
+            &signals,
+            EventData::new_u64(SIGNALS),
+            EventFlags::IN,
+        )?;
+        if let Some(l) = &listener {
+            epoll::add(&epoll, l, EventData::new_u64(LISTEN), EventFlags::IN)?;
+        }
         Ok((epoll, signals))
     });
     let (epoll, signals) = match setup {
         Ok(fds) => fds,
         Err(e) => {
             log.error(|l| {
-                l.s(b"cannot set up signals and epoll: ").s(sys::strerror(e));
+                l.s(b"cannot set up signals and epoll: ")
+                    .s(sys::strerror(e));
             });
             return crate::cli::EX_FAIL;
         }
     };
     log.info(|l| {
-        l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b" supervising ").s(dir.to_bytes());
+        l.s(b"going ")
+            .s(env!("CARGO_PKG_VERSION").as_bytes())
+            .s(b" supervising ")
+            .s(dir.to_bytes());
     });
     let watch = match Watch::new() {
         Ok(w) => {
@@ -73,7 +112,8 @@ pub fn run(dir: &CStr, _socket: &CStr) -> i32 {
         }
         Err(e) => {
             log.error(|l| {
-                l.s(b"cannot watch for config changes (reload with SIGHUP): ").s(sys::strerror(e));
+                l.s(b"cannot watch for config changes (reload with SIGHUP): ")
+                    .s(sys::strerror(e));
             });
             None
         }
@@ -86,17 +126,27 @@ pub fn run(dir: &CStr, _socket: &CStr) -> i32 {
         signals,
         devnull: None,
         watch,
+        listener,
+        clients: [const { Client::new() }; MAX_CLIENTS],
+        uid: rustix::process::getuid().as_raw(),
         stopping: 0,
         rescan_at: 0,
         dir_missing: false,
     };
     sup.reload(time::now());
-    sup.run_loop()
+    let code = sup.run_loop();
+    if sup.listener.is_some() {
+        let _ = rustix::fs::unlink(socket);
+    }
+    code
 }
 
 impl Supervisor<'_> {
     fn run_loop(&mut self) -> i32 {
-        let mut ready = [Ready { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 16];
+        let mut ready = [Ready {
+            flags: EventFlags::empty(),
+            data: EventData::new_u64(0),
+        }; 16];
         loop {
             let timeout = self.next_deadline().map(|d| time::until(d, time::now()));
             let n = epoll::wait(&self.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
@@ -106,6 +156,8 @@ impl Supervisor<'_> {
                     SIGNALS => self.on_signals(now),
                     EXEC => self.exec_report_fd(ev.data.u64() as u32 as i32),
                     WATCH => self.on_watch(now),
+                    LISTEN => self.on_listen(now),
+                    CLIENT => self.on_client(ev.data.u64() as u32 as usize, ev.flags, now),
                     _ => {}
                 }
             }
@@ -121,10 +173,10 @@ impl Supervisor<'_> {
 
     fn next_deadline(&self) -> Option<u64> {
         let rescan = Some(self.rescan_at).filter(|&d| d != 0);
-        match (self.table.next_deadline(), rescan) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.table.next_deadline(), rescan, self.client_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn on_signals(&mut self, now: u64) {
@@ -151,7 +203,9 @@ impl Supervisor<'_> {
     }
 
     fn on_watch(&mut self, now: u64) {
-        let Some(mut w) = self.watch.take() else { return };
+        let Some(mut w) = self.watch.take() else {
+            return;
+        };
         let mut everything = false;
         w.drain(self.dir, |c| match c {
             Change::Everything => everything = true,
@@ -167,16 +221,22 @@ impl Supervisor<'_> {
     fn entry_changed(&mut self, name: &[u8], created: bool, now: u64) {
         let mut c = [0u8; 256];
         let cname = c.get_mut(..name.len()).map(|d| d.copy_from_slice(name));
-        let Some(cname) = cname.and_then(|_| CStr::from_bytes_until_nul(&c).ok()) else { return };
+        let Some(cname) = cname.and_then(|_| CStr::from_bytes_until_nul(&c).ok()) else {
+            return;
+        };
         if self.stopping > 0 || ignored_name(name) {
             return;
         }
-        let Ok(dir) = scan::open_dir(self.dir) else { return };
+        let Ok(dir) = scan::open_dir(self.dir) else {
+            return;
+        };
         if created {
             // A new regular file is being written: wait for its close. A
             // symlink, a hard link or anything else is complete now.
             let st = statat(&dir, cname, AtFlags::SYMLINK_NOFOLLOW);
-            if st.is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_nlink <= 1) {
+            if st.is_ok_and(|st| {
+                FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_nlink <= 1
+            }) {
                 return;
             }
         }
@@ -205,7 +265,9 @@ impl Supervisor<'_> {
             if i.is_some() {
                 let _ = kill_process_group(p, Signal::KILL);
             }
-            let Ok(Some((_, status))) = waitpid(Some(p), WaitOptions::NOHANG) else { break };
+            let Ok(Some((_, status))) = waitpid(Some(p), WaitOptions::NOHANG) else {
+                break;
+            };
             let how = match (status.exit_status(), status.terminating_signal()) {
                 (Some(code), _) => Exit::Code(code),
                 (None, s) => Exit::Signal(s.unwrap_or(0)),
@@ -218,7 +280,9 @@ impl Supervisor<'_> {
 
     fn exited(&mut self, i: usize, how: Exit, now: u64) {
         self.exec_report(i);
-        let Some(e) = self.table.entries.get_mut(i) else { return };
+        let Some(e) = self.table.entries.get_mut(i) else {
+            return;
+        };
         let (pid, ran) = (e.svc.pid, now.saturating_sub(e.svc.since));
         let action = e.svc.on_event(Event::Exited(how), now);
         let (svc, name) = (e.svc, e.name);
@@ -237,8 +301,10 @@ impl Supervisor<'_> {
 
     /// Applies an event to service `i` and carries out its action; returns
     /// whether the service is still in the table.
-    fn act(&mut self, i: usize, ev: Event, now: u64) -> bool {
-        let Some(e) = self.table.entries.get_mut(i) else { return false };
+    pub(crate) fn act(&mut self, i: usize, ev: Event, now: u64) -> bool {
+        let Some(e) = self.table.entries.get_mut(i) else {
+            return false;
+        };
         let action = e.svc.on_event(ev, now);
         if action == Action::Forget {
             self.say(i, b": removed");
@@ -251,7 +317,9 @@ impl Supervisor<'_> {
     }
 
     fn perform(&mut self, i: usize, action: Action, now: u64) -> bool {
-        let Some(e) = self.table.entries.get(i) else { return false };
+        let Some(e) = self.table.entries.get(i) else {
+            return false;
+        };
         let (pid, svc) = (e.svc.pid, e.svc);
         match action {
             Action::Nothing => {}
@@ -265,14 +333,20 @@ impl Supervisor<'_> {
                 signal_group(pid, sig::CONT);
                 let Self { table, log, .. } = self;
                 log.info(|l| {
-                    l.s(table.name(i)).s(b": stopping pid ").i(i64::from(pid)).s(b" with ");
+                    l.s(table.name(i))
+                        .s(b": stopping pid ")
+                        .i(i64::from(pid))
+                        .s(b" with ");
                     signal_name(l, svc.stop_signal);
                 });
             }
             Action::Kill => {
                 let Self { table, log, .. } = self;
                 log.error(|l| {
-                    l.s(table.name(i)).s(b": pid ").i(i64::from(pid)).s(b" did not stop within ");
+                    l.s(table.name(i))
+                        .s(b": pid ")
+                        .i(i64::from(pid))
+                        .s(b" did not stop within ");
                     l.u(u64::from(svc.stop_timeout)).s(b"s, sending SIGKILL");
                 });
                 signal_group(pid, sig::KILL);
@@ -287,14 +361,20 @@ impl Supervisor<'_> {
     }
 
     fn spawn(&mut self, i: usize, now: u64) {
-        let Some(e) = self.table.entries.get(i) else { return };
-        let prepared = config::parse(self.table.bytes(e.cfg)).ok().and_then(|c| Prepared::new(&c));
+        let Some(e) = self.table.entries.get(i) else {
+            return;
+        };
+        let prepared = config::parse(self.table.bytes(e.cfg))
+            .ok()
+            .and_then(|c| Prepared::new(&c));
         if self.devnull.is_none() {
             self.devnull = open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ok();
         }
         let pipe = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK);
         let started: Result<i32, (&[u8], Errno)> = match (&prepared, &self.devnull, &pipe) {
-            (Some(p), Some(null), Ok((_, w))) => spawn::start(p, null.as_fd(), w).map_err(|e| (b"cannot fork: ".as_slice(), e)),
+            (Some(p), Some(null), Ok((_, w))) => {
+                spawn::start(p, null.as_fd(), w).map_err(|e| (b"cannot fork: ".as_slice(), e))
+            }
             (None, _, _) => Err((b"cannot prepare its command: ".as_slice(), Errno::NOMEM)),
             (_, None, _) => Err((b"cannot open /dev/null: ".as_slice(), Errno::NOENT)),
             (_, _, Err(e)) => Err((b"cannot create a pipe: ".as_slice(), *e)),
@@ -316,7 +396,11 @@ impl Supervisor<'_> {
                 }
                 let Self { table, log, .. } = self;
                 log.error(|l| {
-                    l.s(table.name(i)).s(b": ").s(what).s(sys::strerror(err)).s(b"; retrying in 1s");
+                    l.s(table.name(i))
+                        .s(b": ")
+                        .s(what)
+                        .s(sys::strerror(err))
+                        .s(b"; retrying in 1s");
                 });
             }
         }
@@ -331,7 +415,9 @@ impl Supervisor<'_> {
     /// Reads a spawn's exec-error pipe: EOF means the program runs; a
     /// report is logged with its step and reason.
     fn exec_report(&mut self, i: usize) {
-        let Some(e) = self.table.entries.get(i) else { return };
+        let Some(e) = self.table.entries.get(i) else {
+            return;
+        };
         let fd = e.exec_fd;
         if fd < 0 {
             return;
@@ -348,7 +434,9 @@ impl Supervisor<'_> {
         }
         let Some((step, err)) = report else { return };
         let Self { table, log, .. } = self;
-        let Some(e) = table.entries.get(i) else { return };
+        let Some(e) = table.entries.get(i) else {
+            return;
+        };
         let cfg = config::parse(table.bytes(e.cfg)).ok();
         log.error(|l| {
             l.s(table.bytes(e.name));
@@ -376,11 +464,16 @@ impl Supervisor<'_> {
 
     fn fire_due(&mut self, now: u64) {
         for i in 0..self.table.entries.len() {
-            let due = self.table.entries.get(i).is_some_and(|e| e.svc.deadline != 0 && e.svc.deadline <= now);
+            let due = self
+                .table
+                .entries
+                .get(i)
+                .is_some_and(|e| e.svc.deadline != 0 && e.svc.deadline <= now);
             if due {
                 self.act(i, Event::Due, now);
             }
         }
+        self.expire_clients(now);
         if self.rescan_at != 0 && self.rescan_at <= now {
             self.rescan_at = 0;
             self.reload(now);
@@ -388,7 +481,7 @@ impl Supervisor<'_> {
     }
 
     /// Re-reads the whole directory and applies the differences.
-    fn reload(&mut self, now: u64) {
+    pub(crate) fn reload(&mut self, now: u64) {
         if self.stopping > 0 {
             return;
         }
@@ -401,7 +494,10 @@ impl Supervisor<'_> {
                 let gone = matches!(e, Errno::NOENT | Errno::NOTDIR);
                 if !gone || !self.dir_missing {
                     self.log.error(|l| {
-                        l.s(b"cannot open ").s(self.dir.to_bytes()).s(b": ").s(sys::strerror(e));
+                        l.s(b"cannot open ")
+                            .s(self.dir.to_bytes())
+                            .s(b": ")
+                            .s(sys::strerror(e));
                         if !gone {
                             l.s(b"; trying again in 1s");
                         }
@@ -421,7 +517,11 @@ impl Supervisor<'_> {
         self.table.begin_scan();
         if let Err(e) = scan::each(&dir, |name, read| self.found(name, read)) {
             self.log.error(|l| {
-                l.s(b"cannot read ").s(self.dir.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"; trying again in 1s");
+                l.s(b"cannot read ")
+                    .s(self.dir.to_bytes())
+                    .s(b": ")
+                    .s(sys::strerror(e))
+                    .s(b"; trying again in 1s");
             });
             self.rescan_at = now + RESCAN_RETRY_NS;
             return;
@@ -432,7 +532,9 @@ impl Supervisor<'_> {
 
     /// Takes in one directory entry.
     fn found(&mut self, name: &[u8], read: Result<&[u8], Problem>) {
-        let Self { table, log, dir, .. } = self;
+        let Self {
+            table, log, dir, ..
+        } = self;
         let file = |l: &mut Line| {
             let d = dir.to_bytes();
             l.s(d.strip_suffix(b"/").unwrap_or(d)).s(b"/").masked(name);
@@ -483,7 +585,11 @@ impl Supervisor<'_> {
     fn sweep(&mut self, now: u64) {
         let mut i = 0;
         while let Some(j) = self.table.unseen(i) {
-            i = if self.act(j, Event::Remove, now) { j + 1 } else { j };
+            i = if self.act(j, Event::Remove, now) {
+                j + 1
+            } else {
+                j
+            };
         }
     }
 
@@ -493,7 +599,11 @@ impl Supervisor<'_> {
             return;
         }
         for i in 0..self.table.entries.len() {
-            let due = self.table.entries.get(i).is_some_and(|e| e.svc.pending && e.svc.state != State::Stopping);
+            let due = self
+                .table
+                .entries
+                .get(i)
+                .is_some_and(|e| e.svc.pending && e.svc.state != State::Stopping);
             if due {
                 self.act(i, Event::NewConfig, now);
             }
@@ -506,7 +616,11 @@ impl Supervisor<'_> {
         let first = self.stopping == 1;
         self.log.info(|l| {
             signal_name(l, signal);
-            l.s(if first { b" received, stopping all services" } else { b" received again, killing all services" });
+            l.s(if first {
+                b" received, stopping all services"
+            } else {
+                b" received again, killing all services"
+            });
         });
         if first {
             let mut i = 0;
@@ -559,8 +673,10 @@ fn signal_name(l: &mut Line, s: i32) -> &mut Line {
 
 /// Sends a signal to a service's process group, or to its process if it
 /// left the group.
-fn signal_group(pid: i32, s: i32) {
-    let (Some(p), Some(s)) = (Pid::from_raw(pid), Signal::from_named_raw(s)) else { return };
+pub(crate) fn signal_group(pid: i32, s: i32) {
+    let (Some(p), Some(s)) = (Pid::from_raw(pid), Signal::from_named_raw(s)) else {
+        return;
+    };
     if kill_process_group(p, s) == Err(Errno::SRCH) {
         let _ = kill_process(p, s);
     }

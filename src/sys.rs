@@ -126,7 +126,11 @@ pub fn fork() -> Result<i32, Errno> {
 }
 
 /// `execve(2)`; returns only on failure.
-pub fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> Errno {
+pub fn execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> Errno {
     // SAFETY: the caller passes a NUL-terminated path and null-terminated
     // arrays of NUL-terminated strings that outlive the call.
     unsafe { libc::execve(path, argv, envp) };
@@ -175,4 +179,26 @@ pub fn borrow(fd: i32) -> BorrowedFd<'static> {
     // SAFETY: callers only pass open descriptors they own, and do not keep
     // the borrow past closing them.
     unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// Clock ticks per second, for CPU times in `/proc`.
+pub fn clock_ticks() -> u64 {
+    // SAFETY: `sysconf` only reads a constant.
+    u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .unwrap_or(100)
+        .max(1)
+}
+
+/// The memory page size in bytes.
+pub fn page_size() -> u64 {
+    // SAFETY: `sysconf` only reads a constant.
+    u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .unwrap_or(4096)
+        .max(1)
+}
+
+/// Is descriptor `fd` a terminal?
+pub fn isatty(fd: i32) -> bool {
+    // SAFETY: `isatty` only queries the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
 }

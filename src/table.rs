@@ -109,8 +109,16 @@ pub fn valid_name(name: &[u8]) -> bool {
 /// package-manager files?
 pub fn ignored_name(name: &[u8]) -> bool {
     const SUFFIXES: [&[u8]; 10] = [
-        b"~", b".swp", b".tmp", b".bak", b".dpkg-new", b".dpkg-old", b".dpkg-dist", b".rpmnew",
-        b".rpmsave", b".swx",
+        b"~",
+        b".swp",
+        b".tmp",
+        b".bak",
+        b".dpkg-new",
+        b".dpkg-old",
+        b".dpkg-dist",
+        b".rpmnew",
+        b".rpmsave",
+        b".swx",
     ];
     // `.x` hidden (editors' and tools' temp files), `#x#` Emacs auto-save.
     let emacs = name.len() > 1 && name.starts_with(b"#") && name.ends_with(b"#");
@@ -119,7 +127,13 @@ pub fn ignored_name(name: &[u8]) -> bool {
 
 impl Table {
     pub const fn new() -> Self {
-        Table { arena: [0; ARENA_BYTES], used: 0, entries: Vec::new(), rejected: Vec::new(), more_rejected: 0 }
+        Table {
+            arena: [0; ARENA_BYTES],
+            used: 0,
+            entries: Vec::new(),
+            rejected: Vec::new(),
+            more_rejected: 0,
+        }
     }
 
     pub fn bytes(&self, s: Span) -> &[u8] {
@@ -132,14 +146,21 @@ impl Table {
     }
 
     /// Bytes of the arena in use.
+    #[cfg(test)]
     pub fn used(&self) -> usize {
         self.used
     }
 
     fn store(&mut self, b: &[u8]) -> Option<Span> {
-        let end = self.used.checked_add(b.len()).filter(|&e| e <= ARENA_BYTES)?;
+        let end = self
+            .used
+            .checked_add(b.len())
+            .filter(|&e| e <= ARENA_BYTES)?;
         self.arena.get_mut(self.used..end)?.copy_from_slice(b);
-        let span = Span { off: self.used as u16, len: b.len() as u16 };
+        let span = Span {
+            off: self.used as u16,
+            len: b.len() as u16,
+        };
         self.used = end;
         Some(span)
     }
@@ -165,10 +186,16 @@ impl Table {
     /// Replaces one of an entry's spans with new bytes (empty for none).
     /// On a full arena the span is left empty and `false` returned.
     fn replace(&mut self, i: usize, which: fn(&mut Entry) -> &mut Span, b: &[u8]) -> bool {
-        let Some(e) = self.entries.get_mut(i) else { return false };
+        let Some(e) = self.entries.get_mut(i) else {
+            return false;
+        };
         let old = core::mem::take(which(e));
         self.release(old);
-        let new = if b.is_empty() { Some(Span::default()) } else { self.store(b) };
+        let new = if b.is_empty() {
+            Some(Span::default())
+        } else {
+            self.store(b)
+        };
         if let Some(e) = self.entries.get_mut(i) {
             *which(e) = new.unwrap_or_default();
         }
@@ -177,7 +204,8 @@ impl Table {
 
     /// Where `name` is, or where it would go to keep the table sorted.
     pub fn find(&self, name: &[u8]) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| self.bytes(e.name).cmp(name))
+        self.entries
+            .binary_search_by(|e| self.bytes(e.name).cmp(name))
     }
 
     pub fn begin_scan(&mut self) {
@@ -189,7 +217,11 @@ impl Table {
     }
 
     pub fn reject(&mut self, name: &[u8], why: Why) {
-        let mut r = Rejected { name: [0; MAX_NAME], len: 0, why };
+        let mut r = Rejected {
+            name: [0; MAX_NAME],
+            len: 0,
+            why,
+        };
         for (d, s) in r.name.iter_mut().zip(name) {
             *d = *s;
             r.len += 1;
@@ -217,14 +249,20 @@ impl Table {
                 }
             },
         };
-        let Some(e) = self.entries.get_mut(i) else { return Outcome::Full };
+        let Some(e) = self.entries.get_mut(i) else {
+            return Outcome::Full;
+        };
         e.seen = true;
         let (cur, next) = (e.cfg, e.next);
         let valid = match new {
             Ok(cfg) => cfg,
             Err(text) => {
                 self.replace(i, |e| &mut e.err, text);
-                return if cur.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
+                return if cur.is_empty() {
+                    Outcome::Invalid
+                } else {
+                    Outcome::InvalidKept
+                };
             }
         };
         self.replace(i, |e| &mut e.err, b"");
@@ -239,16 +277,28 @@ impl Table {
             return Outcome::Unchanged;
         }
         if !self.replace(i, |e| &mut e.next, valid) {
-            self.replace(i, |e| &mut e.err, b": no room left for this config (all configs share 32 KiB)");
+            self.replace(
+                i,
+                |e| &mut e.err,
+                b": no room left for this config (all configs share 32 KiB)",
+            );
             if let Some(e) = self.entries.get_mut(i) {
                 e.svc.pending = false;
             }
-            return if cur.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
+            return if cur.is_empty() {
+                Outcome::Invalid
+            } else {
+                Outcome::InvalidKept
+            };
         }
         if let Some(e) = self.entries.get_mut(i) {
             e.svc.pending = true;
         }
-        if cur.is_empty() { Outcome::Added } else { Outcome::Changed }
+        if cur.is_empty() {
+            Outcome::Added
+        } else {
+            Outcome::Changed
+        }
     }
 
     fn insert(&mut self, at: usize, name: &[u8]) -> Option<usize> {
@@ -273,12 +323,18 @@ impl Table {
     /// away, from index `from` on.
     pub fn unseen(&self, from: usize) -> Option<usize> {
         let gone = |e: &Entry| !e.seen && !e.svc.remove;
-        self.entries.iter().skip(from).position(gone).map(|p| p + from)
+        self.entries
+            .iter()
+            .skip(from)
+            .position(gone)
+            .map(|p| p + from)
     }
 
     /// Makes the pending config current and takes its stop settings.
     pub fn swap_in_next(&mut self, i: usize) {
-        let Some(e) = self.entries.get_mut(i) else { return };
+        let Some(e) = self.entries.get_mut(i) else {
+            return;
+        };
         if e.next.is_empty() {
             return;
         }
@@ -290,7 +346,9 @@ impl Table {
         }
         self.release(old);
         let Some(e) = self.entries.get(i) else { return };
-        let settings = config::parse(self.bytes(e.cfg)).ok().map(|c| (c.restart, c.stop_signal, c.stop_timeout));
+        let settings = config::parse(self.bytes(e.cfg))
+            .ok()
+            .map(|c| (c.restart, c.stop_signal, c.stop_timeout));
         if let (Some((restart, signal, timeout)), Some(e)) = (settings, self.entries.get_mut(i)) {
             e.svc.restart = restart;
             e.svc.stop_signal = signal;
@@ -300,7 +358,9 @@ impl Table {
 
     /// Drops an entry and its bytes.
     pub fn forget(&mut self, i: usize) {
-        let Some(e) = self.entries.get(i).copied() else { return };
+        let Some(e) = self.entries.get(i).copied() else {
+            return;
+        };
         for s in [e.err, e.next, e.cfg, e.name] {
             self.release(s);
         }
@@ -309,7 +369,11 @@ impl Table {
 
     /// The earliest deadline of any service, if one is pending.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.entries.iter().map(|e| e.svc.deadline).filter(|&d| d != 0).min()
+        self.entries
+            .iter()
+            .map(|e| e.svc.deadline)
+            .filter(|&d| d != 0)
+            .min()
     }
 }
 
@@ -322,7 +386,10 @@ mod tests {
     }
 
     fn names(t: &Table) -> Vec<String, 200> {
-        t.entries.iter().map(|e| String::from_utf8_lossy(t.bytes(e.name)).into_owned()).collect()
+        t.entries
+            .iter()
+            .map(|e| String::from_utf8_lossy(t.bytes(e.name)).into_owned())
+            .collect()
     }
 
     #[test]
@@ -333,7 +400,19 @@ mod tests {
         for bad in ["", "a b", "a/b", "é", "a:b", &"n".repeat(65)] {
             assert!(!valid_name(bad.as_bytes()), "{bad}");
         }
-        for ign in [".x", "x~", "x.swp", "x.tmp", "x.bak", "x.dpkg-new", "x.dpkg-old", "x.dpkg-dist", "x.rpmnew", "x.rpmsave", "#x#"] {
+        for ign in [
+            ".x",
+            "x~",
+            "x.swp",
+            "x.tmp",
+            "x.bak",
+            "x.dpkg-new",
+            "x.dpkg-old",
+            "x.dpkg-dist",
+            "x.rpmnew",
+            "x.rpmsave",
+            "#x#",
+        ] {
             assert!(ignored_name(ign.as_bytes()), "{ign}");
         }
         assert!(!ignored_name(b"web"));
@@ -382,18 +461,30 @@ mod tests {
         assert_eq!(t.entries[0].svc.state, State::Failed);
         assert_eq!(t.update(b"a", Err(b":2: other")), Outcome::Invalid);
         assert_eq!(t.bytes(t.entries[0].err), b":2: other");
-        assert_eq!(t.update(b"a", Ok(b"cmd=x\nrestart=never\nstop_signal=INT\nstop_timeout=3\n")), Outcome::Added);
+        assert_eq!(
+            t.update(
+                b"a",
+                Ok(b"cmd=x\nrestart=never\nstop_signal=INT\nstop_timeout=3\n")
+            ),
+            Outcome::Added
+        );
         t.swap_in_next(0);
         let s = t.entries[0].svc;
         assert_eq!(s.state, State::Down);
-        assert_eq!((s.restart, s.stop_signal, s.stop_timeout), (config::Restart::Never, 2, 3));
+        assert_eq!(
+            (s.restart, s.stop_signal, s.stop_timeout),
+            (config::Restart::Never, 2, 3)
+        );
     }
 
     #[test]
     fn capacity_rejects_by_name() {
         let mut t = table();
         for i in 0..MAX_SERVICES {
-            assert_eq!(t.update(format!("s{i:03}").as_bytes(), Ok(b"cmd=x\n")), Outcome::Added);
+            assert_eq!(
+                t.update(format!("s{i:03}").as_bytes(), Ok(b"cmd=x\n")),
+                Outcome::Added
+            );
         }
         assert_eq!(t.update(b"zzz", Ok(b"cmd=x\n")), Outcome::Full);
         assert_eq!(t.rejected[0].name(), b"zzz");
@@ -457,7 +548,10 @@ mod tests {
                     t.update(name.as_bytes(), Err(b":1: x"));
                 }
                 _ => {
-                    let cfg = format!("cmd=/bin/{}\n", "y".repeat((seed % 200) as usize + round % 3));
+                    let cfg = format!(
+                        "cmd=/bin/{}\n",
+                        "y".repeat((seed % 200) as usize + round % 3)
+                    );
                     t.update(name.as_bytes(), Ok(cfg.as_bytes()));
                     if seed % 2 == 0 {
                         t.swap_in_next(t.find(name.as_bytes()).unwrap());
@@ -467,7 +561,12 @@ mod tests {
             let live: usize = t
                 .entries
                 .iter()
-                .map(|e| [e.name, e.cfg, e.next, e.err].iter().map(|s| usize::from(s.len)).sum::<usize>())
+                .map(|e| {
+                    [e.name, e.cfg, e.next, e.err]
+                        .iter()
+                        .map(|s| usize::from(s.len))
+                        .sum::<usize>()
+                })
                 .sum();
             assert_eq!(live, t.used(), "round {round}");
         }

@@ -1,0 +1,225 @@
+//! Status lines: the supervisor's `key=value` rows and the client's
+//! table. Pure.
+//!
+//! The supervisor sends one line per service,
+//! `name=N state=S pid=P uptime=SECS restarts=R last=L wait=SECS`, with
+//! ` error=MESSAGE` last when its file has a problem; one line
+//! `rejected=MESSAGE` per rejected directory entry; `error=MESSAGE` for a
+//! bad request. The client adds `cpu=SECONDS rss=KB` from `/proc` for
+//! `going status -m`, or lays the rows out as a table.
+
+use crate::fmt::Line;
+use crate::limits::SEC;
+use crate::service::{Exit, Service, State};
+use crate::sig;
+
+/// Writes a service's row (without newline).
+pub fn row(l: &mut Line, name: &[u8], s: &Service, now: u64) {
+    l.s(b"name=").s(name).s(b" state=").s(s.state.word());
+    l.s(b" pid=").u(s.pid.max(0) as u64);
+    let up = if s.running() {
+        now.saturating_sub(s.since) / SEC
+    } else {
+        0
+    };
+    l.s(b" uptime=")
+        .u(up)
+        .s(b" restarts=")
+        .u(u64::from(s.restarts()))
+        .s(b" last=");
+    match s.last {
+        None => l.s(b"none"),
+        Some(Exit::Code(c)) => l.s(b"exit:").i(i64::from(c)),
+        Some(Exit::Signal(n)) => match sig::name(n) {
+            Some(nm) => l.s(b"signal:").s(nm),
+            None => l.s(b"signal:").i(i64::from(n)),
+        },
+    };
+    let wait = if s.state == State::Backoff {
+        s.deadline.saturating_sub(now).div_ceil(SEC)
+    } else {
+        0
+    };
+    l.s(b" wait=").u(wait);
+}
+
+/// A row as the client reads it back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Row<'a> {
+    pub name: &'a [u8],
+    pub state: &'a [u8],
+    pub pid: u64,
+    pub uptime: u64,
+    pub restarts: &'a [u8],
+    pub last: &'a [u8],
+    pub wait: u64,
+    pub error: &'a [u8],
+}
+
+/// Parses a service row; `None` for other lines.
+pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
+    if !line.starts_with(b"name=") {
+        return None;
+    }
+    let (fields, error) = match find(line, b" error=") {
+        Some(i) => (line.get(..i)?, line.get(i + 7..)?),
+        None => (line, &b""[..]),
+    };
+    let mut r = Row {
+        error,
+        ..Row::default()
+    };
+    for f in fields.split(|&b| b == b' ') {
+        let Some(eq) = f.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        let (k, v) = (f.get(..eq)?, f.get(eq + 1..)?);
+        let num = || crate::fmt::parse_u64(v).unwrap_or(0);
+        match k {
+            b"name" => r.name = v,
+            b"state" => r.state = v,
+            b"pid" => r.pid = num(),
+            b"uptime" => r.uptime = num(),
+            b"restarts" => r.restarts = v,
+            b"last" => r.last = v,
+            b"wait" => r.wait = num(),
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// CPU time and resident memory of a process, from `/proc/PID/stat`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// User + system time in clock ticks.
+    pub ticks: u64,
+    /// Resident pages.
+    pub pages: u64,
+}
+
+/// Parses `/proc/PID/stat`: fields after the command name, which is in
+/// parentheses and may itself hold spaces and parentheses.
+pub fn parse_stat(stat: &[u8]) -> Option<Usage> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let mut f = stat.get(close + 2..)?.split(|&b| b == b' ');
+    // After ")": state(3) ... utime(14) stime(15) ... rss(24).
+    let nth =
+        |it: &mut dyn Iterator<Item = &[u8]>, n: usize| it.nth(n).and_then(crate::fmt::parse_u64);
+    let utime = nth(&mut f, 11)?;
+    let stime = nth(&mut f, 0)?;
+    let pages = nth(&mut f, 8)?;
+    Some(Usage {
+        ticks: utime + stime,
+        pages,
+    })
+}
+
+/// Appends seconds with two decimals from clock ticks.
+pub fn cpu(l: &mut Line, ticks: u64, hz: u64) {
+    let hundredths = ticks * 100 / hz.max(1);
+    l.u(hundredths / 100).s(b".");
+    if hundredths % 100 < 10 {
+        l.s(b"0");
+    }
+    l.u(hundredths % 100);
+}
+
+/// Appends a size in KiB as `860K`, `1.2M`, `3.4G`.
+pub fn size(l: &mut Line, kib: u64) {
+    if kib < 1024 {
+        l.u(kib).s(b"K");
+        return;
+    }
+    let (n, unit) = if kib < 1_048_576 {
+        (kib * 10 / 1024, b"M")
+    } else {
+        (kib * 10 / 1_048_576, b"G")
+    };
+    l.u(n / 10).s(b".").u(n % 10).s(unit);
+}
+
+/// Pads with spaces to `width` bytes from `start`.
+pub fn pad(l: &mut Line, start: usize, width: usize) {
+    while l.bytes().len() < start + width {
+        let before = l.bytes().len();
+        l.s(b" ");
+        if l.bytes().len() == before {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Restart;
+
+    fn text(f: impl FnOnce(&mut Line)) -> String {
+        let mut l = Line::new();
+        f(&mut l);
+        String::from_utf8(l.bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn rows_round_trip() {
+        let mut s = Service::new(Restart::Always, 15, 10);
+        s.on_event(crate::service::Event::Start, 0);
+        s.on_event(crate::service::Event::Forked(42), 5 * SEC);
+        s.on_event(crate::service::Event::Forked(43), 5 * SEC);
+        s.last = Some(Exit::Signal(9));
+        let line = text(|l| row(l, b"web", &s, 50 * SEC + 1));
+        assert_eq!(
+            line,
+            "name=web state=up pid=43 uptime=45 restarts=1 last=signal:KILL wait=0"
+        );
+        let r = parse_row(line.as_bytes()).unwrap();
+        assert_eq!(
+            (r.name, r.state, r.pid, r.uptime, r.last),
+            (&b"web"[..], &b"up"[..], 43, 45, &b"signal:KILL"[..])
+        );
+        let with_err = format!("{line} error=/etc/going.d/web:3: unknown key \"x y\"");
+        assert_eq!(
+            parse_row(with_err.as_bytes()).unwrap().error,
+            b"/etc/going.d/web:3: unknown key \"x y\""
+        );
+        assert_eq!(parse_row(b"rejected=x"), None);
+    }
+
+    #[test]
+    fn backoff_wait_rounds_up() {
+        let mut s = Service::new(Restart::Always, 15, 10);
+        s.state = State::Backoff;
+        s.deadline = 10 * SEC;
+        s.last = Some(Exit::Code(1));
+        let line = text(|l| row(l, b"c", &s, 6 * SEC + 1));
+        assert!(line.ends_with("last=exit:1 wait=4"), "{line}");
+    }
+
+    #[test]
+    fn stat_fields() {
+        let stat = b"1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 150 25 0 0 20 0 1 0 100 2490368 300 18446744073709551615";
+        assert_eq!(
+            parse_stat(stat),
+            Some(Usage {
+                ticks: 175,
+                pages: 300
+            })
+        );
+        assert_eq!(parse_stat(b"garbage"), None);
+        assert_eq!(parse_stat(b"1 (x)"), None);
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(text(|l| cpu(l, 175, 100)), "1.75");
+        assert_eq!(text(|l| cpu(l, 5, 100)), "0.05");
+        assert_eq!(text(|l| size(l, 860)), "860K");
+        assert_eq!(text(|l| size(l, 1234)), "1.2M");
+        assert_eq!(text(|l| size(l, 3 * 1_048_576)), "3.0G");
+    }
+}
