@@ -486,10 +486,8 @@ mod tests {
                 let alphabet = b"status stop signal HUP 9 \r\n\0\xffab";
                 v.push(alphabet[(seed >> 16) as usize % alphabet.len()]);
             }
-            if let Ok(r) = parse_request(&v) {
-                if let Request::Signal(_, n) | Request::Start(n) | Request::Stop(n) = r {
-                    let _ = names(n).count();
-                }
+            if let Ok(Request::Signal(_, n) | Request::Start(n) | Request::Stop(n)) = parse_request(&v) {
+                let _ = names(n).count();
             }
         }
     }

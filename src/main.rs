@@ -16,6 +16,7 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 #![deny(unsafe_code)]
+#![cfg_attr(test, allow(dead_code))]
 
 mod check;
 mod cli;

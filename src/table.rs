@@ -553,7 +553,7 @@ mod tests {
                         "y".repeat((seed % 200) as usize + round % 3)
                     );
                     t.update(name.as_bytes(), Ok(cfg.as_bytes()));
-                    if seed % 2 == 0 {
+                    if seed.is_multiple_of(2) {
                         t.swap_in_next(t.find(name.as_bytes()).unwrap());
                     }
                 }
