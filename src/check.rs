@@ -6,7 +6,7 @@ use crate::fmt::Line;
 use crate::limits::{MAX_FILE, MAX_SERVICES};
 use crate::log::print;
 use crate::table::{Why, valid_name};
-use crate::{config, scan, sys};
+use crate::{scan, sys};
 use core::ffi::CStr;
 
 pub fn run(dir: &CStr) -> i32 {
@@ -16,11 +16,7 @@ pub fn run(dir: &CStr) -> i32 {
         Ok(fd) => fd,
         Err(e) => {
             let mut l = Line::new();
-            l.s(b"going: cannot open ")
-                .s(d)
-                .s(b": ")
-                .s(sys::strerror(e))
-                .s(b"\n");
+            l.s(b"going: cannot open ").s(d).s(b": ").s(sys::strerror(e)).s(b"\n");
             print(2, l.bytes());
             return EX_CONFIG;
         }
@@ -34,12 +30,12 @@ pub fn run(dir: &CStr) -> i32 {
         if !valid_name(name) {
             l.s(b": ").s(Why::BadName.text());
         } else {
-            match read.map(|b| config::canonical(b, &mut canon)) {
-                Ok(Ok(_)) if services as usize >= MAX_SERVICES => {
+            match read.map(|b| scan::load(b, &mut canon, &mut l)) {
+                Ok(Some(_)) if services as usize >= MAX_SERVICES => {
                     l.s(b": ").s(Why::Full.text());
                 }
-                Ok(Ok(_)) => services += 1,
-                Ok(Err(e)) => e.describe(&mut l),
+                Ok(Some(_)) => services += 1,
+                Ok(None) => {}
                 Err(p) => p.describe(&mut l),
             }
         }
@@ -51,24 +47,12 @@ pub fn run(dir: &CStr) -> i32 {
     });
     let mut l = Line::new();
     if let Err(e) = walked {
-        l.s(b"going: cannot read ")
-            .s(d)
-            .s(b": ")
-            .s(sys::strerror(e))
-            .s(b"\n");
+        l.s(b"going: cannot read ").s(d).s(b": ").s(sys::strerror(e)).s(b"\n");
         print(2, l.bytes());
         return EX_CONFIG;
     }
-    l.s(d).s(b": ").u(services).s(if services == 1 {
-        b" valid service, "
-    } else {
-        b" valid services, "
-    });
-    l.u(problems).s(if problems == 1 {
-        b" problem\n"
-    } else {
-        b" problems\n"
-    });
+    l.s(d).s(b": ").u(services).s(if services == 1 { b" valid service, " } else { b" valid services, " });
+    l.u(problems).s(if problems == 1 { b" problem\n" } else { b" problems\n" });
     print(1, l.bytes());
     if problems == 0 { EX_OK } else { EX_CONFIG }
 }

@@ -9,8 +9,7 @@ pub const EX_USAGE: i32 = 64;
 pub const EX_UNAVAILABLE: i32 = 69;
 pub const EX_CONFIG: i32 = 78;
 
-pub const USAGE: &[u8] =
-    b"usage: going [-d DIR] [-s SOCKET]                supervise the services configured in DIR
+pub const USAGE: &[u8] = b"usage: going [-d DIR] [-s SOCKET]                supervise the services configured in DIR
        going check [-d DIR]                       validate every config file, print problems
        going status [-s SOCKET] [-m] [NAME...]    show what the running supervisor is doing
        going start|stop|restart [-s SOCKET] NAME...   control services of a running supervisor
@@ -47,20 +46,10 @@ impl Verb {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command<'a> {
-    Supervise {
-        dir: &'a CStr,
-        socket: &'a CStr,
-    },
+    Supervise { dir: &'a CStr, socket: &'a CStr },
     Procfile(&'a CStr),
-    Check {
-        dir: &'a CStr,
-    },
-    Client {
-        verb: Verb,
-        socket: &'a CStr,
-        machine: bool,
-        args: &'a [&'a CStr],
-    },
+    Check { dir: &'a CStr },
+    Client { verb: Verb, socket: &'a CStr, machine: bool, args: &'a [&'a CStr] },
     Help,
     Version,
 }
@@ -102,9 +91,7 @@ pub fn parse<'a>(args: &'a [&'a CStr]) -> Result<Command<'a>, Usage<'a>> {
             if !allowed {
                 return Err(Usage(b"option not allowed here", Some(opt)));
             }
-            tail.first()
-                .copied()
-                .ok_or(Usage(b"option needs an argument", Some(opt)))
+            tail.first().copied().ok_or(Usage(b"option needs an argument", Some(opt)))
         };
         match o {
             b"-h" | b"--help" => return Ok(Command::Help),
@@ -141,19 +128,10 @@ pub fn parse<'a>(args: &'a [&'a CStr]) -> Result<Command<'a>, Usage<'a>> {
         _ => 1,
     };
     if rest.len() < need {
-        let what: &[u8] = if verb == Verb::Signal {
-            b"signal needs SIG and NAME"
-        } else {
-            b"a service NAME is needed"
-        };
+        let what: &[u8] = if verb == Verb::Signal { b"signal needs SIG and NAME" } else { b"a service NAME is needed" };
         return Err(Usage(what, None));
     }
-    Ok(Command::Client {
-        verb,
-        socket,
-        machine,
-        args: rest,
-    })
+    Ok(Command::Client { verb, socket, machine, args: rest })
 }
 
 #[cfg(test)]
@@ -167,27 +145,9 @@ mod tests {
 
     #[test]
     fn supervise() {
-        assert_eq!(
-            p(&[]),
-            Ok(Command::Supervise {
-                dir: DEFAULT_DIR_C,
-                socket: DEFAULT_SOCKET_C
-            })
-        );
-        assert_eq!(
-            p(&[c"-d", c"/x", c"-s", c"/s"]),
-            Ok(Command::Supervise {
-                dir: c"/x",
-                socket: c"/s"
-            })
-        );
-        assert_eq!(
-            p(&[c"-s", c"/s", c"-d", c"/x"]),
-            Ok(Command::Supervise {
-                dir: c"/x",
-                socket: c"/s"
-            })
-        );
+        assert_eq!(p(&[]), Ok(Command::Supervise { dir: DEFAULT_DIR_C, socket: DEFAULT_SOCKET_C }));
+        assert_eq!(p(&[c"-d", c"/x", c"-s", c"/s"]), Ok(Command::Supervise { dir: c"/x", socket: c"/s" }));
+        assert_eq!(p(&[c"-s", c"/s", c"-d", c"/x"]), Ok(Command::Supervise { dir: c"/x", socket: c"/s" }));
         assert_eq!(p(&[c"-f", c"Procfile"]), Ok(Command::Procfile(c"Procfile")));
         assert_eq!(p(&[c"-h"]), Ok(Command::Help));
         assert_eq!(p(&[c"--help"]), Ok(Command::Help));
@@ -198,93 +158,40 @@ mod tests {
     #[test]
     fn usage_errors() {
         assert_eq!(p(&[c"-x"]), Err(Usage(b"unknown option", Some(c"-x"))));
-        assert_eq!(
-            p(&[c"-d"]),
-            Err(Usage(b"option needs an argument", Some(c"-d")))
-        );
+        assert_eq!(p(&[c"-d"]), Err(Usage(b"option needs an argument", Some(c"-d"))));
         assert_eq!(p(&[c"frob"]), Err(Usage(b"unknown command", Some(c"frob"))));
-        assert_eq!(
-            p(&[c"-d", c"/x", c"extra"]),
-            Err(Usage(b"unexpected argument", Some(c"extra")))
-        );
-        assert_eq!(
-            p(&[c"check", c"-s", c"/s"]),
-            Err(Usage(b"option not allowed here", Some(c"-s")))
-        );
-        assert_eq!(
-            p(&[c"stop", c"-d", c"/x", c"a"]),
-            Err(Usage(b"option not allowed here", Some(c"-d")))
-        );
+        assert_eq!(p(&[c"-d", c"/x", c"extra"]), Err(Usage(b"unexpected argument", Some(c"extra"))));
+        assert_eq!(p(&[c"check", c"-s", c"/s"]), Err(Usage(b"option not allowed here", Some(c"-s"))));
+        assert_eq!(p(&[c"stop", c"-d", c"/x", c"a"]), Err(Usage(b"option not allowed here", Some(c"-d"))));
         assert_eq!(p(&[c"stop"]), Err(Usage(b"a service NAME is needed", None)));
-        assert_eq!(
-            p(&[c"signal", c"HUP"]),
-            Err(Usage(b"signal needs SIG and NAME", None))
-        );
-        assert_eq!(
-            p(&[c"reload", c"x"]),
-            Err(Usage(b"unexpected argument", Some(c"x")))
-        );
+        assert_eq!(p(&[c"signal", c"HUP"]), Err(Usage(b"signal needs SIG and NAME", None)));
+        assert_eq!(p(&[c"reload", c"x"]), Err(Usage(b"unexpected argument", Some(c"x"))));
         assert_eq!(p(&[c"-m"]), Err(Usage(b"unknown option", Some(c"-m"))));
-        assert_eq!(
-            p(&[c"stop", c"-m", c"x"]),
-            Err(Usage(b"unknown option", Some(c"-m")))
-        );
+        assert_eq!(p(&[c"stop", c"-m", c"x"]), Err(Usage(b"unknown option", Some(c"-m"))));
     }
 
     #[test]
     fn check_and_clients() {
         assert_eq!(p(&[c"check"]), Ok(Command::Check { dir: DEFAULT_DIR_C }));
-        assert_eq!(
-            p(&[c"check", c"-d", c"/x"]),
-            Ok(Command::Check { dir: c"/x" })
-        );
+        assert_eq!(p(&[c"check", c"-d", c"/x"]), Ok(Command::Check { dir: c"/x" }));
         let names = [c"status", c"-s", c"/s", c"-m", c"a", c"b"];
         match p(&names) {
-            Ok(Command::Client {
-                verb: Verb::Status,
-                socket,
-                machine: true,
-                args,
-            }) => {
+            Ok(Command::Client { verb: Verb::Status, socket, machine: true, args }) => {
                 assert_eq!(socket, c"/s");
                 assert_eq!(args, &[c"a", c"b"]);
             }
             other => panic!("{other:?}"),
         }
         match p(&[c"signal", c"HUP", c"web"]) {
-            Ok(Command::Client {
-                verb: Verb::Signal,
-                socket,
-                args,
-                ..
-            }) => {
+            Ok(Command::Client { verb: Verb::Signal, socket, args, .. }) => {
                 assert_eq!(socket, DEFAULT_SOCKET_C);
                 assert_eq!(args, &[c"HUP", c"web"]);
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            p(&[c"reload"]),
-            Ok(Command::Client {
-                verb: Verb::Reload,
-                ..
-            })
-        ));
-        assert!(matches!(
-            p(&[c"status"]),
-            Ok(Command::Client {
-                verb: Verb::Status,
-                machine: false,
-                ..
-            })
-        ));
-        assert!(matches!(
-            p(&[c"stop", c"--", c"-odd"]),
-            Ok(Command::Client {
-                verb: Verb::Stop,
-                ..
-            })
-        ));
+        assert!(matches!(p(&[c"reload"]), Ok(Command::Client { verb: Verb::Reload, .. })));
+        assert!(matches!(p(&[c"status"]), Ok(Command::Client { verb: Verb::Status, machine: false, .. })));
+        assert!(matches!(p(&[c"stop", c"--", c"-odd"]), Ok(Command::Client { verb: Verb::Stop, .. })));
         assert_eq!(p(&[c"status", c"-h"]), Ok(Command::Help));
     }
 }

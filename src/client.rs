@@ -26,11 +26,7 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, args: &[&CStr]) -> i32 {
     for a in args {
         let a = a.to_bytes();
         if a.is_empty() || a.iter().any(|&b| b == b' ' || b == b'\n' || b == b'\t') {
-            return fail(
-                EX_USAGE,
-                b"names and signals cannot be empty or hold blanks",
-                b"",
-            );
+            return fail(EX_USAGE, b"names and signals cannot be empty or hold blanks", b"");
         }
         req.s(b" ").s(a);
     }
@@ -43,12 +39,7 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, args: &[&CStr]) -> i32 {
         Ok(n) => n,
         Err((what, e)) => {
             let mut l = Line::new();
-            l.s(b"going: ")
-                .s(what)
-                .s(socket.to_bytes())
-                .s(b": ")
-                .s(sys::strerror(e))
-                .s(b"\n");
+            l.s(b"going: ").s(what).s(socket.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"\n");
             print(2, l.bytes());
             return EX_UNAVAILABLE;
         }
@@ -74,11 +65,7 @@ fn fail(code: i32, what: &[u8], arg: &[u8]) -> i32 {
 }
 
 /// Sends the request and reads the answer to EOF.
-fn ask(
-    path: &CStr,
-    req: &[u8],
-    buf: &mut [u8],
-) -> Result<usize, (&'static [u8], rustix::io::Errno)> {
+fn ask(path: &CStr, req: &[u8], buf: &mut [u8]) -> Result<usize, (&'static [u8], rustix::io::Errno)> {
     let no_answer = &b"no supervisor answers on "[..];
     let addr = SocketAddrUnix::new(path).map_err(|e| (no_answer, e))?;
     let fd = socket(AddressFamily::UNIX, SocketType::STREAM, None).map_err(|e| (no_answer, e))?;
@@ -87,14 +74,7 @@ fn ask(
     let mut n = 0;
     loop {
         let mut p = [PollFd::new(&fd, PollFlags::IN)];
-        let ready = poll(
-            &mut p,
-            Some(&Timespec {
-                tv_sec: WAIT_MS / 1000,
-                tv_nsec: 0,
-            }),
-        )
-        .unwrap_or(0);
+        let ready = poll(&mut p, Some(&Timespec { tv_sec: WAIT_MS / 1000, tv_nsec: 0 })).unwrap_or(0);
         if ready == 0 {
             return Err((b"no answer in 5s from ", rustix::io::Errno::TIMEDOUT));
         }
@@ -123,13 +103,7 @@ fn usage(pid: u64) -> Option<Usage> {
 
 fn print_status(answer: &[u8], machine: bool) {
     let lines = || answer.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-    let width = lines()
-        .filter_map(status::parse_row)
-        .map(|r| r.name.len())
-        .max()
-        .unwrap_or(0)
-        .max(4)
-        + 2;
+    let width = lines().filter_map(status::parse_row).map(|r| r.name.len()).max().unwrap_or(0).max(4) + 2;
     let (hz, page_kib) = (sys::clock_ticks(), sys::page_size() / 1024);
     let color = !machine && sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty());
     if !machine {
@@ -149,12 +123,7 @@ fn print_status(answer: &[u8], machine: bool) {
         let use_ = if r.pid > 0 { usage(r.pid) } else { None };
         let mut l = Line::new();
         if machine {
-            let fields = line.len()
-                - if r.error.is_empty() {
-                    0
-                } else {
-                    r.error.len() + 7
-                };
+            let fields = line.len() - if r.error.is_empty() { 0 } else { r.error.len() + 7 };
             l.s(line.get(..fields).unwrap_or(line));
             match use_ {
                 Some(u) => {
@@ -197,15 +166,7 @@ fn print_status(answer: &[u8], machine: bool) {
     }
 }
 
-fn table_row(
-    l: &mut Line,
-    r: &Row,
-    width: usize,
-    u: Option<Usage>,
-    hz: u64,
-    page_kib: u64,
-    color: bool,
-) {
+fn table_row(l: &mut Line, r: &Row, width: usize, u: Option<Usage>, hz: u64, page_kib: u64, color: bool) {
     l.s(r.name);
     status::pad(l, 0, width);
     let paint: &[u8] = match r.state {
@@ -252,10 +213,7 @@ fn table_row(
         l.s(r.restarts);
     });
     col(l, 12, &|l| {
-        match (
-            r.last.strip_prefix(b"exit:"),
-            r.last.strip_prefix(b"signal:"),
-        ) {
+        match (r.last.strip_prefix(b"exit:"), r.last.strip_prefix(b"signal:")) {
             (Some(c), _) => l.s(b"exit ").s(c),
             (_, Some(s)) if s.first().is_some_and(u8::is_ascii_digit) => l.s(b"signal ").s(s),
             (_, Some(s)) => l.s(b"SIG").s(s),

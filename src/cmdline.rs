@@ -103,10 +103,7 @@ mod tests {
         let ok: &[(&str, &[&str])] = &[
             ("a", &["a"]),
             ("  a \t b  ", &["a", "b"]),
-            (
-                "/bin/sh -c 'echo $HOME; exit 1'",
-                &["/bin/sh", "-c", "echo $HOME; exit 1"],
-            ),
+            ("/bin/sh -c 'echo $HOME; exit 1'", &["/bin/sh", "-c", "echo $HOME; exit 1"]),
             ("'a b'c", &["a bc"]),
             ("''", &[""]),
             ("a '' b", &["a", "", "b"]),

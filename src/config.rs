@@ -44,10 +44,26 @@ pub struct Config<'a> {
     pub log: Log<'a>,
     pub log_size: u64,
     pub log_keep: u32,
+    pub nice: Option<i32>,
+    /// `limit_*` keys, in the order of `LIMITS`.
+    pub limits: [Option<Limit>; 9],
+    /// Lines of `user=` and `group=`, for errors found outside this module.
+    pub user_line: usize,
+    pub group_line: usize,
 }
 
+/// A resource limit: soft and hard values, `None` for unlimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+}
+
+/// The resources of the `limit_*` keys, in key order.
+pub const LIMITS: [&[u8]; 9] = [b"as", b"core", b"cpu", b"data", b"fsize", b"memlock", b"nofile", b"nproc", b"stack"];
+
 /// The keys, in the order of going(5). The index is the key's identity.
-const KEYS: [&[u8]; 13] = [
+const KEYS: [&[u8]; 23] = [
     b"cmd",
     b"cwd",
     b"env",
@@ -61,15 +77,26 @@ const KEYS: [&[u8]; 13] = [
     b"log",
     b"log_size",
     b"log_keep",
+    b"nice",
+    b"limit_as",
+    b"limit_core",
+    b"limit_cpu",
+    b"limit_data",
+    b"limit_fsize",
+    b"limit_memlock",
+    b"limit_nofile",
+    b"limit_nproc",
+    b"limit_stack",
 ];
+/// Index of the first `limit_*` key.
+const LIMIT0: usize = 14;
 const CMD: usize = 0;
-/// Keys this build validates but cannot carry out yet: `user`, `group`,
-/// `chroot` (and `log` with a file).
-const UNSUPPORTED: [usize; 3] = [3, 4, 5];
+/// `log` with a file: validated, not carried out by this build yet.
+const LOG: usize = 10;
 const ENV: usize = 2;
 
 /// What each key accepts, said after a bad value.
-const HINTS: [&[u8]; 13] = [
+const HINTS: [&[u8]; 23] = [
     b"",
     b" (an absolute path)",
     b" (NAME=VALUE)",
@@ -83,6 +110,16 @@ const HINTS: [&[u8]; 13] = [
     b" (inherit, null or an absolute path)",
     b" (bytes, with k or M suffix)",
     b" (0 to 99)",
+    b" (-20 to 19)",
+    b" (SOFT[:HARD], each a number or unlimited)",
+    b" (SOFT[:HARD], each a number or unlimited)",
+    b" (SOFT[:HARD], each a number or unlimited)",
+    b" (SOFT[:HARD], each a number or unlimited)",
+    b" (SOFT[:HARD], each a number or unlimited)",
+    b" (SOFT[:HARD], each a number or unlimited)",
+    b" (SOFT[:HARD], each a number or unlimited)",
+    b" (SOFT[:HARD], each a number or unlimited)",
+    b" (SOFT[:HARD], each a number or unlimited)",
 ];
 
 /// Why a file is invalid.
@@ -125,16 +162,11 @@ impl ConfigError<'_> {
             Kind::Repeated => l.s(b"repeated key ").quoted(self.text),
             Kind::NoCmd => l.s(b"no cmd"),
             Kind::Cmd(e) => l.s(e.text()),
-            Kind::Bad(k) => l
-                .s(b"bad ")
-                .s(key_name(k))
-                .s(b" ")
-                .quoted(self.text)
-                .s(HINTS.get(k).copied().unwrap_or(b"")),
+            Kind::Bad(k) => {
+                l.s(b"bad ").s(key_name(k)).s(b" ").quoted(self.text).s(HINTS.get(k).copied().unwrap_or(b""))
+            }
             Kind::TooManyEnv => l.s(b"more than 64 env lines"),
-            Kind::Unsupported(k) => l
-                .s(key_name(k))
-                .s(b"= is not supported by this version of going"),
+            Kind::Unsupported(k) => l.s(key_name(k)).s(b"= is not supported by this version of going"),
         };
     }
 }
@@ -149,10 +181,7 @@ fn is_blank(c: u8) -> bool {
 
 fn trim(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|&c| !is_blank(c)).unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|&c| !is_blank(c))
-        .map_or(start, |e| e + 1);
+    let end = v.iter().rposition(|&c| !is_blank(c)).map_or(start, |e| e + 1);
     v.get(start..end).unwrap_or(&[])
 }
 
@@ -161,28 +190,26 @@ type Entry<'a> = (usize, usize, &'a [u8]);
 
 /// The meaningful lines of `src`, in order, each checked for shape.
 fn entries(src: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, ConfigError<'_>>> {
-    src.split(|&c| c == b'\n')
-        .enumerate()
-        .filter_map(|(n, raw)| {
-            let line = n + 1;
-            let t = trim(raw);
-            if t.is_empty() || t.first() == Some(&b'#') {
-                return None;
-            }
-            let err = |kind, text| Some(Err(ConfigError { line, kind, text }));
-            if t.contains(&0) {
-                return err(Kind::Nul, t);
-            }
-            let Some(eq) = t.iter().position(|&c| c == b'=') else {
-                return err(Kind::NoEquals, t);
-            };
-            let key = trim(t.get(..eq).unwrap_or(&[]));
-            let value = trim(t.get(eq + 1..).unwrap_or(&[]));
-            match KEYS.iter().position(|k| *k == key) {
-                Some(k) => Some(Ok((line, k, value))),
-                None => err(Kind::UnknownKey, key),
-            }
-        })
+    src.split(|&c| c == b'\n').enumerate().filter_map(|(n, raw)| {
+        let line = n + 1;
+        let t = trim(raw);
+        if t.is_empty() || t.first() == Some(&b'#') {
+            return None;
+        }
+        let err = |kind, text| Some(Err(ConfigError { line, kind, text }));
+        if t.contains(&0) {
+            return err(Kind::Nul, t);
+        }
+        let Some(eq) = t.iter().position(|&c| c == b'=') else {
+            return err(Kind::NoEquals, t);
+        };
+        let key = trim(t.get(..eq).unwrap_or(&[]));
+        let value = trim(t.get(eq + 1..).unwrap_or(&[]));
+        match KEYS.iter().position(|k| *k == key) {
+            Some(k) => Some(Ok((line, k, value))),
+            None => err(Kind::UnknownKey, key),
+        }
+    })
 }
 
 /// Parses and validates a whole file.
@@ -201,6 +228,10 @@ pub fn parse(src: &[u8]) -> Result<Config<'_>, ConfigError<'_>> {
         log: Log::Inherit,
         log_size: 1 << 20,
         log_keep: 4,
+        nice: None,
+        limits: [None; 9],
+        user_line: 0,
+        group_line: 0,
     };
     let mut seen = 0u32;
     for entry in entries(src) {
@@ -211,16 +242,17 @@ pub fn parse(src: &[u8]) -> Result<Config<'_>, ConfigError<'_>> {
         }
         seen |= 1 << k;
         set(&mut c, k, value).map_err(|kind| err(kind, value))?;
-        if UNSUPPORTED.contains(&k) || matches!((k, c.log), (10, Log::File(_))) {
+        if matches!((k, c.log), (LOG, Log::File(_))) {
             return Err(err(Kind::Unsupported(k), value));
+        }
+        match k {
+            3 => c.user_line = line,
+            4 => c.group_line = line,
+            _ => {}
         }
     }
     if seen & (1 << CMD) == 0 {
-        return Err(ConfigError {
-            line: 0,
-            kind: Kind::NoCmd,
-            text: b"",
-        });
+        return Err(ConfigError { line: 0, kind: Kind::NoCmd, text: b"" });
     }
     Ok(c)
 }
@@ -247,9 +279,7 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), Kind> {
         5 => c.chroot = Some(absolute(v).ok_or(bad)?),
         6 => {
             let ok = (1..=4).contains(&v.len()) && v.iter().all(|b| (b'0'..=b'7').contains(b));
-            let n = v
-                .iter()
-                .fold(0u32, |n, &b| n * 8 + u32::from(b.wrapping_sub(b'0') & 7));
+            let n = v.iter().fold(0u32, |n, &b| n * 8 + u32::from(b.wrapping_sub(b'0') & 7));
             c.umask = Some(n).filter(|n| ok && *n <= 0o777).ok_or(bad)?;
         }
         7 => {
@@ -274,7 +304,15 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), Kind> {
         }
         11 => c.log_size = size(v).ok_or(bad)?,
         12 => c.log_keep = parse_u64(v).filter(|&n| n <= 99).ok_or(bad)? as u32,
-        _ => return Err(Kind::UnknownKey),
+        13 => {
+            let (neg, digits) = v.strip_prefix(b"-").map_or((false, v), |d| (true, d));
+            let n = parse_u64(digits).filter(|&n| n <= if neg { 20 } else { 19 }).ok_or(bad)? as i32;
+            c.nice = Some(if neg { -n } else { n });
+        }
+        LIMIT0.. => {
+            let slot = c.limits.get_mut(k - LIMIT0).ok_or(bad)?;
+            *slot = Some(limit(v).ok_or(bad)?);
+        }
     }
     Ok(())
 }
@@ -298,9 +336,34 @@ fn size(v: &[u8]) -> Option<u64> {
         b'M' | b'm' => (v.get(..v.len() - 1)?, 1 << 20),
         _ => (v, 1),
     };
-    parse_u64(digits)?
-        .checked_mul(unit)
-        .filter(|n| (1..=1 << 40).contains(n))
+    parse_u64(digits)?.checked_mul(unit).filter(|n| (1..=1 << 40).contains(n))
+}
+
+/// `SOFT[:HARD]`, each a number (with k, M or G suffix) or `unlimited`;
+/// the soft value may not exceed the hard one.
+fn limit(v: &[u8]) -> Option<Limit> {
+    let one = |p: &[u8]| -> Option<Option<u64>> {
+        if p == b"unlimited" || p == b"infinity" {
+            return Some(None);
+        }
+        let (digits, unit) = match p.last()? {
+            b'k' | b'K' => (p.get(..p.len() - 1)?, 1u64 << 10),
+            b'M' | b'm' => (p.get(..p.len() - 1)?, 1 << 20),
+            b'G' | b'g' => (p.get(..p.len() - 1)?, 1 << 30),
+            _ => (p, 1),
+        };
+        Some(Some(parse_u64(digits)?.checked_mul(unit)?))
+    };
+    let (soft, hard) = match v.iter().position(|&b| b == b':') {
+        Some(i) => (one(v.get(..i)?)?, one(v.get(i + 1..)?)?),
+        None => (one(v)?, one(v)?),
+    };
+    let fits = match (soft, hard) {
+        (Some(s), Some(h)) => s <= h,
+        (None, Some(_)) => false,
+        _ => true,
+    };
+    fits.then_some(Limit { soft, hard })
 }
 
 /// Writes the file's meaningful lines as `key=value\n` into `out` and
@@ -311,11 +374,7 @@ pub fn canonical<'a>(src: &'a [u8], out: &mut [u8]) -> Result<usize, ConfigError
     let mut n = 0;
     for (_, k, v) in entries(src).flatten() {
         for &b in key_name(k).iter().chain(b"=").chain(v).chain(b"\n") {
-            *out.get_mut(n).ok_or(ConfigError {
-                line: 0,
-                kind: Kind::Nul,
-                text: b"",
-            })? = b;
+            *out.get_mut(n).ok_or(ConfigError { line: 0, kind: Kind::Nul, text: b"" })? = b;
             n += 1;
         }
     }
@@ -367,32 +426,25 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
         assert_eq!(c.stop_timeout, 3);
         assert_eq!(c.log, Log::Null);
         assert_eq!((c.log_size, c.log_keep), (64 << 10, 0));
-        for k in [
-            "user=nobody",
-            "group=65534",
-            "chroot=/srv",
-            "log=/var/log/x",
-        ] {
-            let src = format!("cmd=x\n{k}\n");
-            assert!(matches!(err(&src), (2, Kind::Unsupported(_), _)), "{k}");
-        }
+        let c = parse(b"cmd=x\nuser=nobody\ngroup=65534\nchroot=/srv\nnice=-5\nlimit_nofile=64:1k\nlimit_core=0\nlimit_as=unlimited\nlimit_stack=8M:unlimited").unwrap();
+        assert_eq!((c.user, c.group, c.chroot), (Some(&b"nobody"[..]), Some(&b"65534"[..]), Some(&b"/srv"[..])));
+        assert_eq!((c.user_line, c.group_line, c.nice), (2, 3, Some(-5)));
+        assert_eq!(c.limits[6], Some(Limit { soft: Some(64), hard: Some(1024) }));
+        assert_eq!(c.limits[1], Some(Limit { soft: Some(0), hard: Some(0) }));
+        assert_eq!(c.limits[0], Some(Limit { soft: None, hard: None }));
+        assert_eq!(c.limits[8], Some(Limit { soft: Some(8 << 20), hard: None }));
+        assert!(matches!(err("cmd=x\nlog=/var/log/x\n"), (2, Kind::Unsupported(_), _)));
     }
 
     #[test]
     fn errors_name_the_line() {
         assert_eq!(err("cmd=x\nfoo=1"), (2, Kind::UnknownKey, "foo".into()));
-        assert_eq!(
-            err("cmd=x\n\n# c\ncmd=y"),
-            (4, Kind::Repeated, "cmd".into())
-        );
+        assert_eq!(err("cmd=x\n\n# c\ncmd=y"), (4, Kind::Repeated, "cmd".into()));
         assert_eq!(err("cmd=x\njunk"), (2, Kind::NoEquals, "junk".into()));
         assert_eq!(err("cmd=x\nenv=A\0=1"), (2, Kind::Nul, "env=A\0=1".into()));
         assert_eq!(err("cwd=/\n"), (0, Kind::NoCmd, "".into()));
         assert_eq!(err(""), (0, Kind::NoCmd, "".into()));
-        assert_eq!(
-            err("cmd='x"),
-            (1, Kind::Cmd(CmdError::Unterminated), "'x".into())
-        );
+        assert_eq!(err("cmd='x"), (1, Kind::Cmd(CmdError::Unterminated), "'x".into()));
         assert_eq!(err("cmd="), (1, Kind::Cmd(CmdError::Empty), "".into()));
         let bad = [
             ("cwd=tmp", 1),
@@ -415,6 +467,14 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
             ("log_size=1G", 11),
             ("log_size=k", 11),
             ("log_keep=100", 12),
+            ("nice=20", 13),
+            ("nice=-21", 13),
+            ("nice=x", 13),
+            ("limit_as=", 14),
+            ("limit_nofile=10:5", 20),
+            ("limit_nofile=unlimited:5", 20),
+            ("limit_nproc=1:2:3", 21),
+            ("limit_stack=-1", 22),
         ];
         for (line, k) in bad {
             let src = format!("cmd=x\n{line}\n");
@@ -437,10 +497,7 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
     #[test]
     fn messages() {
         assert_eq!(message("cmd=x\nfoo=1"), ":2: unknown key \"foo\"");
-        assert_eq!(
-            message("restart=no\ncmd=x"),
-            ":1: bad restart \"no\" (always, on-failure or never)"
-        );
+        assert_eq!(message("restart=no\ncmd=x"), ":1: bad restart \"no\" (always, on-failure or never)");
         assert_eq!(message("# nothing"), ": no cmd");
         assert_eq!(message("cmd=x\ncmd=y"), ":2: repeated key \"cmd\"");
     }

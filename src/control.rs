@@ -15,8 +15,8 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, statat};
 use rustix::io::Errno;
 use rustix::net::{
-    AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, accept_with, bind, connect,
-    listen, send, socket_with, sockopt,
+    AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, accept_with, bind, connect, listen, send,
+    socket_with, sockopt,
 };
 
 /// A parsed request; names are the rest of the line, split on blanks.
@@ -38,18 +38,11 @@ pub fn names(rest: &[u8]) -> impl Iterator<Item = &[u8]> {
 pub fn parse_request(line: &[u8]) -> Result<Request<'_>, &'static [u8]> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let (verb, rest) = match line.iter().position(|&b| b == b' ') {
-        Some(i) => (
-            line.get(..i).unwrap_or(&[]),
-            line.get(i + 1..).unwrap_or(&[]),
-        ),
+        Some(i) => (line.get(..i).unwrap_or(&[]), line.get(i + 1..).unwrap_or(&[])),
         None => (line, &b""[..]),
     };
     let need_names = |r| {
-        if names(rest).next().is_some() {
-            Ok(r)
-        } else {
-            Err(&b"a service name is needed"[..])
-        }
+        if names(rest).next().is_some() { Ok(r) } else { Err(&b"a service name is needed"[..]) }
     };
     match verb {
         b"status" => Ok(Request::Status(rest)),
@@ -59,15 +52,10 @@ pub fn parse_request(line: &[u8]) -> Result<Request<'_>, &'static [u8]> {
         b"reload" if names(rest).next().is_none() => Ok(Request::Reload),
         b"signal" => {
             let mut it = names(rest);
-            let s = it
-                .next()
-                .and_then(sig::parse)
-                .ok_or(&b"unknown signal"[..])?;
+            let s = it.next().and_then(sig::parse).ok_or(&b"unknown signal"[..])?;
             let after = rest.iter().position(|&b| b != b' ').unwrap_or(0);
             let rest = rest.get(after..).unwrap_or(&[]);
-            let rest = rest
-                .get(rest.iter().position(|&b| b == b' ').unwrap_or(rest.len())..)
-                .unwrap_or(&[]);
+            let rest = rest.get(rest.iter().position(|&b| b == b' ').unwrap_or(rest.len())..).unwrap_or(&[]);
             if names(rest).next().is_none() {
                 return Err(b"a service name is needed");
             }
@@ -165,17 +153,14 @@ impl Supervisor<'_> {
             return;
         };
         while let Ok(fd) = accept_with(listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
-            let allowed = sockopt::socket_peercred(&fd)
-                .is_ok_and(|c| c.uid.is_root() || c.uid.as_raw() == self.uid);
+            let allowed = sockopt::socket_peercred(&fd).is_ok_and(|c| c.uid.is_root() || c.uid.as_raw() == self.uid);
             let free = self.clients.iter().position(|c| c.fd.is_none());
             let refusal: &[u8] = match (allowed, free) {
                 (false, _) => b"error=permission denied\n",
                 (true, None) => b"error=busy: too many clients, try again\n",
                 (true, Some(slot)) => {
                     let token = EventData::new_u64(CLIENT | slot as u64);
-                    if epoll::add(&self.epoll, &fd, token, EventFlags::IN | EventFlags::RDHUP)
-                        .is_err()
-                    {
+                    if epoll::add(&self.epoll, &fd, token, EventFlags::IN | EventFlags::RDHUP).is_err() {
                         continue;
                     }
                     if let Some(c) = self.clients.get_mut(slot) {
@@ -214,11 +199,7 @@ impl Supervisor<'_> {
                 let _ = c.req.get_mut(c.len - 1..c.len).map(|b| b.fill(b'\n'));
             }
         }
-        let Some(end) = c
-            .req
-            .get(..c.len)
-            .and_then(|r| r.iter().position(|&b| b == b'\n'))
-        else {
+        let Some(end) = c.req.get(..c.len).and_then(|r| r.iter().position(|&b| b == b'\n')) else {
             if c.len == REQUEST_MAX {
                 let mut l = Line::new();
                 l.s(b"error=request too long");
@@ -260,9 +241,7 @@ impl Supervisor<'_> {
             }
             Ok(Request::Reload) => {
                 self.log.info(|l| {
-                    l.s(b"reloading ")
-                        .s(self.dir.to_bytes())
-                        .s(b" (asked on the control socket)");
+                    l.s(b"reloading ").s(self.dir.to_bytes()).s(b" (asked on the control socket)");
                 });
                 self.reload(now);
                 return;
@@ -330,12 +309,7 @@ impl Supervisor<'_> {
     /// Appends the next status rows to a client's buffer; `false` when
     /// there are none left.
     fn status_rows(&mut self, slot: usize, now: u64) -> bool {
-        let Self {
-            table,
-            clients,
-            dir,
-            ..
-        } = self;
+        let Self { table, clients, dir, .. } = self;
         let Some(c) = clients.get_mut(slot) else {
             return false;
         };
@@ -364,9 +338,7 @@ impl Supervisor<'_> {
                 }
                 None => table.entries.get(k),
             };
-            let rejected = k
-                .checked_sub(table.entries.len())
-                .and_then(|r| table.rejected.get(r));
+            let rejected = k.checked_sub(table.entries.len()).and_then(|r| table.rejected.get(r));
             if let Some(e) = entry {
                 let name = table.bytes(e.name);
                 status::row(&mut l, name, &e.svc, now);
@@ -374,17 +346,10 @@ impl Supervisor<'_> {
                     l.s(b" error=").s(d).s(b"/").s(name).s(table.bytes(e.err));
                 }
             } else if let (None, Some(r)) = (named, rejected) {
-                l.s(b"rejected=")
-                    .s(d)
-                    .s(b"/")
-                    .masked(r.name())
-                    .s(b": ")
-                    .s(r.why.text());
+                l.s(b"rejected=").s(d).s(b"/").masked(r.name()).s(b": ").s(r.why.text());
             } else if named.is_none() {
                 if table.more_rejected > 0 && k == table.entries.len() + table.rejected.len() {
-                    l.s(b"rejected=")
-                        .u(u64::from(table.more_rejected))
-                        .s(b" more entries");
+                    l.s(b"rejected=").u(u64::from(table.more_rejected)).s(b" more entries");
                 } else {
                     c.cursor = None;
                     break;
@@ -408,20 +373,12 @@ impl Supervisor<'_> {
 
     /// The earliest client deadline.
     pub fn client_deadline(&self) -> Option<u64> {
-        self.clients
-            .iter()
-            .filter(|c| c.fd.is_some())
-            .map(|c| c.deadline)
-            .min()
+        self.clients.iter().filter(|c| c.fd.is_some()).map(|c| c.deadline).min()
     }
 
     pub fn expire_clients(&mut self, now: u64) {
         for slot in 0..MAX_CLIENTS {
-            if self
-                .clients
-                .get(slot)
-                .is_some_and(|c| c.fd.is_some() && c.deadline <= now)
-            {
+            if self.clients.get(slot).is_some_and(|c| c.fd.is_some() && c.deadline <= now) {
                 self.close_client(slot);
             }
         }
@@ -440,14 +397,8 @@ mod tests {
         assert_eq!(parse_request(b"stop  a  b\r"), Ok(Request::Stop(b" a  b")));
         assert_eq!(parse_request(b"restart x"), Ok(Request::Restart(b"x")));
         assert_eq!(parse_request(b"reload"), Ok(Request::Reload));
-        assert_eq!(
-            parse_request(b"signal HUP web db"),
-            Ok(Request::Signal(1, b" web db"))
-        );
-        assert_eq!(
-            parse_request(b"signal SIGUSR1 web"),
-            Ok(Request::Signal(10, b" web"))
-        );
+        assert_eq!(parse_request(b"signal HUP web db"), Ok(Request::Signal(1, b" web db")));
+        assert_eq!(parse_request(b"signal SIGUSR1 web"), Ok(Request::Signal(10, b" web")));
         let rest = match parse_request(b"signal 9 a b") {
             Ok(Request::Signal(9, r)) => r,
             other => panic!("{other:?}"),
@@ -468,11 +419,7 @@ mod tests {
             b"reload x",
             b"STATUS",
         ] {
-            assert!(
-                parse_request(bad).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(parse_request(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 

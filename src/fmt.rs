@@ -18,10 +18,7 @@ impl Default for Line {
 
 impl Line {
     pub const fn new() -> Self {
-        Line {
-            buf: [0; LINE],
-            len: 0,
-        }
+        Line { buf: [0; LINE], len: 0 }
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -38,8 +38,7 @@ pub const RESCAN_RETRY_NS: u64 = SEC;
 pub const SYSLOG_RETRY_NS: u64 = 10 * SEC;
 
 /// The environment every service starts from; `env=` lines add to it.
-pub const DEFAULT_PATH: &[u8] =
-    b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_PATH: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Nanoseconds in a second.
 pub const SEC: u64 = 1_000_000_000;
@@ -56,3 +55,5 @@ pub const REPLY_BUF: usize = 2048;
 /// A client that has not sent its request or read its answer by then is
 /// dropped.
 pub const CLIENT_TIMEOUT_NS: u64 = 2 * SEC;
+/// Most supplementary groups a service gets from `/etc/group`.
+pub const MAX_GROUPS: usize = 64;

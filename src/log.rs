@@ -8,9 +8,7 @@ use crate::limits::SYSLOG_RETRY_NS;
 use crate::{sys, time};
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::fd::OwnedFd;
-use rustix::net::{
-    AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, connect, send, socket_with,
-};
+use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, connect, send, socket_with};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -29,12 +27,7 @@ pub struct Log {
 
 impl Log {
     pub fn new() -> Self {
-        Log {
-            syslog: None,
-            retry_at: 0,
-            dropped: 0,
-            pid: rustix::process::getpid().as_raw_nonzero().get() as u64,
-        }
+        Log { syslog: None, retry_at: 0, dropped: 0, pid: rustix::process::getpid().as_raw_nonzero().get() as u64 }
     }
 
     pub fn info(&mut self, f: impl FnOnce(&mut Line)) {
@@ -50,8 +43,7 @@ impl Log {
         f(&mut body);
         if self.dropped > 0 {
             let mut note = Line::new();
-            note.u(self.dropped)
-                .s(b" log lines dropped: stderr was not writable");
+            note.u(self.dropped).s(b" log lines dropped: stderr was not writable");
             self.dropped = 0;
             self.stderr(note.bytes());
         }
@@ -64,16 +56,8 @@ impl Log {
         l.s(b"going: ").s(body).s(b"\n");
         let fd = sys::borrow(2);
         let mut p = [PollFd::new(&fd, PollFlags::OUT)];
-        let ready = matches!(
-            poll(
-                &mut p,
-                Some(&rustix::time::Timespec {
-                    tv_sec: 0,
-                    tv_nsec: 0
-                })
-            ),
-            Ok(1)
-        ) && p[0].revents().contains(PollFlags::OUT);
+        let ready = matches!(poll(&mut p, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(1))
+            && p[0].revents().contains(PollFlags::OUT);
         if !ready || rustix::io::write(fd, l.bytes()).is_err() {
             self.dropped += 1;
         }
@@ -90,11 +74,7 @@ impl Log {
         }
         let Some(fd) = &self.syslog else { return };
         // <PRI>: facility daemon (3) * 8 + severity info (6) or err (3).
-        let pri: &[u8] = if level == Level::Error {
-            b"<27>"
-        } else {
-            b"<30>"
-        };
+        let pri: &[u8] = if level == Level::Error { b"<27>" } else { b"<30>" };
         let mut l = Line::new();
         l.s(pri).s(b"going[").u(self.pid).s(b"]: ").s(body);
         match send(fd, l.bytes(), SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {

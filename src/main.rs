@@ -25,6 +25,7 @@ mod cmdline;
 mod config;
 mod control;
 mod fmt;
+mod ids;
 mod limits;
 mod log;
 mod scan;
@@ -73,22 +74,12 @@ fn start(argc: i32, argv: *const *const u8) -> i32 {
         }
         Ok(Command::Version) => {
             let mut l = Line::new();
-            l.s(b"going ")
-                .s(env!("CARGO_PKG_VERSION").as_bytes())
-                .s(b"\n");
+            l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b"\n");
             print(1, l.bytes());
             EX_OK
         }
-        Ok(Command::Procfile(_)) => usage(cli::Usage(
-            b"-f (Procfile mode) is not supported by this version",
-            None,
-        )),
-        Ok(Command::Client {
-            verb,
-            socket,
-            machine,
-            args,
-        }) => client::run(verb, socket, machine, args),
+        Ok(Command::Procfile(_)) => usage(cli::Usage(b"-f (Procfile mode) is not supported by this version", None)),
+        Ok(Command::Client { verb, socket, machine, args }) => client::run(verb, socket, machine, args),
         Err(u) => usage(u),
     }
 }

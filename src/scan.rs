@@ -3,9 +3,10 @@
 //! A FIFO, a device or a slow file can never hang going: entries are
 //! checked with `stat` before they are opened, and opened `O_NONBLOCK`.
 
+use crate::ids::{self, IdError};
 use crate::limits::MAX_FILE;
 use crate::table::ignored_name;
-use crate::{fmt::Line, sys};
+use crate::{config, fmt::Line, sys};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use rustix::fd::{AsFd, OwnedFd};
@@ -30,6 +31,33 @@ impl Problem {
     }
 }
 
+/// A file's bytes -> its canonical config in `canon` (returning its
+/// length), checked as far as the system goes: its user and group exist.
+/// On a problem, `err` gets `:LINE: message`.
+pub fn load(bytes: &[u8], canon: &mut [u8], err: &mut Line) -> Option<usize> {
+    let n = match config::canonical(bytes, canon) {
+        Ok(n) => n,
+        Err(e) => {
+            e.describe(err);
+            return None;
+        }
+    };
+    let c = config::parse(bytes).ok()?;
+    if c.user.is_none() && c.group.is_none() {
+        return Some(n);
+    }
+    if let Err((what, e)) = ids::resolve(c.user, c.group) {
+        let group = what == IdError::UnknownGroup;
+        let (line, value) = if group { (c.group_line, c.group) } else { (c.user_line, c.user) };
+        err.s(b":").u(line as u64).s(b": ").s(what.text()).quoted(value.unwrap_or(b""));
+        if e != Errno::NOENT && e != Errno::NOSPC {
+            err.s(b" (").s(if group { b"/etc/group: " } else { b"/etc/passwd: " }).s(sys::strerror(e)).s(b")");
+        }
+        return None;
+    }
+    Some(n)
+}
+
 /// Opens the config directory.
 pub fn open_dir(dir: &CStr) -> Result<OwnedFd, Errno> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NONBLOCK;
@@ -37,10 +65,7 @@ pub fn open_dir(dir: &CStr) -> Result<OwnedFd, Errno> {
 }
 
 /// Calls `found` for every entry of `dir` but `.`, `..` and ignored names.
-pub fn each(
-    dir: &OwnedFd,
-    mut found: impl FnMut(&[u8], Result<&[u8], Problem>),
-) -> Result<(), Errno> {
+pub fn each(dir: &OwnedFd, mut found: impl FnMut(&[u8], Result<&[u8], Problem>)) -> Result<(), Errno> {
     let mut dents = [MaybeUninit::<u8>::uninit(); 4096];
     let mut file = [0u8; MAX_FILE + 1];
     let mut it = RawDir::new(dir.as_fd(), &mut dents);

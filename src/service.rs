@@ -147,19 +147,13 @@ impl Service {
     }
 
     fn spawn(&self) -> Action {
-        if self.pending {
-            Action::SpawnNew
-        } else {
-            Action::Spawn
-        }
+        if self.pending { Action::SpawnNew } else { Action::Spawn }
     }
 
     fn begin_stop(&mut self, now: u64) -> Action {
         self.state = State::Stopping;
         self.killed = false;
-        self.deadline = now
-            .saturating_add(u64::from(self.stop_timeout) * SEC)
-            .max(1);
+        self.deadline = now.saturating_add(u64::from(self.stop_timeout) * SEC).max(1);
         Action::Stop
     }
 
@@ -304,10 +298,7 @@ mod tests {
         let mut now = T0;
         for k in 1..=9u32 {
             now += SEC / 2;
-            assert_eq!(
-                s.on_event(Event::Exited(Exit::Code(1)), now),
-                Action::Nothing
-            );
+            assert_eq!(s.on_event(Event::Exited(Exit::Code(1)), now), Action::Nothing);
             assert_eq!(s.state, State::Backoff);
             assert_eq!(s.deadline, now + backoff_secs(k) * SEC);
             assert_eq!(s.on_event(Event::Due, s.deadline - 1), Action::Nothing);
@@ -343,10 +334,7 @@ mod tests {
         assert_eq!((s.state, s.deadline), (State::Stopping, T0 + 10 * SEC));
         assert_eq!(s.on_event(Event::Due, T0 + 10 * SEC), Action::Kill);
         assert_eq!(s.on_event(Event::Due, T0 + 20 * SEC), Action::Nothing);
-        assert_eq!(
-            s.on_event(Event::Exited(Exit::Signal(9)), T0 + 11 * SEC),
-            Action::Nothing
-        );
+        assert_eq!(s.on_event(Event::Exited(Exit::Signal(9)), T0 + 11 * SEC), Action::Nothing);
         assert_eq!(s.state, State::Down);
         assert_eq!(s.on_event(Event::Start, T0 + 12 * SEC), Action::Spawn);
     }
@@ -367,10 +355,7 @@ mod tests {
         assert_eq!(s.on_event(Event::Restart, T0 + 2), Action::Spawn);
         let mut s = running(Restart::Always);
         assert_eq!(s.on_event(Event::Restart, T0), Action::Stop);
-        assert_eq!(
-            s.on_event(Event::Exited(Exit::Signal(15)), T0 + 1),
-            Action::Spawn
-        );
+        assert_eq!(s.on_event(Event::Exited(Exit::Signal(15)), T0 + 1), Action::Spawn);
     }
 
     #[test]
@@ -378,10 +363,7 @@ mod tests {
         let mut s = running(Restart::Always);
         s.pending = true;
         assert_eq!(s.on_event(Event::NewConfig, T0), Action::Stop);
-        assert_eq!(
-            s.on_event(Event::Exited(Exit::Signal(15)), T0 + 1),
-            Action::SpawnNew
-        );
+        assert_eq!(s.on_event(Event::Exited(Exit::Signal(15)), T0 + 1), Action::SpawnNew);
         s.on_event(Event::Forked(7), T0 + 1);
         assert!(!s.pending);
         // Down (stopped by hand): a new config starts it again.
@@ -395,10 +377,7 @@ mod tests {
         assert_eq!(f.on_event(Event::Start, T0), Action::Nothing);
         assert_eq!(f.on_event(Event::Stop, T0), Action::Nothing);
         assert_eq!(f.state, State::Failed);
-        assert_eq!(
-            Service::failed().on_event(Event::Remove, T0),
-            Action::Forget
-        );
+        assert_eq!(Service::failed().on_event(Event::Remove, T0), Action::Forget);
         f.pending = true;
         assert_eq!(f.on_event(Event::NewConfig, T0), Action::SpawnNew);
     }
@@ -407,10 +386,7 @@ mod tests {
     fn remove_forgets_once_down() {
         let mut s = running(Restart::Always);
         assert_eq!(s.on_event(Event::Remove, T0), Action::Stop);
-        assert_eq!(
-            s.on_event(Event::Exited(Exit::Code(0)), T0 + 1),
-            Action::Forget
-        );
+        assert_eq!(s.on_event(Event::Exited(Exit::Code(0)), T0 + 1), Action::Forget);
         let mut s = running(Restart::Never);
         s.on_event(Event::Exited(Exit::Code(0)), T0 + 1);
         assert_eq!(s.on_event(Event::Remove, T0 + 2), Action::Forget);
@@ -422,10 +398,7 @@ mod tests {
         s.pending = true;
         s.on_event(Event::NewConfig, T0);
         assert_eq!(s.on_event(Event::Stop, T0), Action::Nothing);
-        assert_eq!(
-            s.on_event(Event::Exited(Exit::Signal(15)), T0 + 1),
-            Action::Nothing
-        );
+        assert_eq!(s.on_event(Event::Exited(Exit::Signal(15)), T0 + 1), Action::Nothing);
         assert_eq!(s.state, State::Down);
     }
 
@@ -440,14 +413,7 @@ mod tests {
 
     #[test]
     fn every_event_in_every_state_is_handled() {
-        let states = [
-            State::Down,
-            State::Up,
-            State::Backoff,
-            State::Stopping,
-            State::Done,
-            State::Failed,
-        ];
+        let states = [State::Down, State::Up, State::Backoff, State::Stopping, State::Done, State::Failed];
         let events = [
             Event::Start,
             Event::Stop,

@@ -5,8 +5,9 @@
 //! an exec that succeeds closes the pipe, which the parent sees as EOF.
 
 use crate::cmdline::{self, Tok};
-use crate::config::{Config, Log};
-use crate::limits::{DEFAULT_PATH, MAX_ARGS, MAX_ENV, MAX_FILE};
+use crate::config::{Config, LIMITS, Limit, Log};
+use crate::ids::Ids;
+use crate::limits::{DEFAULT_PATH, MAX_ARGS, MAX_ENV, MAX_FILE, MAX_GROUPS};
 use crate::sys;
 use core::ffi::{CStr, c_char};
 use heapless::Vec;
@@ -14,7 +15,8 @@ use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::Mode;
 use rustix::io::Errno;
 use rustix::process::{
-    Pid, Signal, chdir, getppid, set_parent_process_death_signal, setsid, umask,
+    Pid, Resource, Rlimit, Signal, chdir, chroot, getppid, set_parent_process_death_signal, setpriority_process,
+    setrlimit, setsid, umask,
 };
 use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
 
@@ -25,50 +27,89 @@ const STRINGS: usize = 2 * MAX_FILE + 256;
 /// Where a child failed before its program ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    Exec = 1,
-    Chdir = 2,
-    Stdio = 3,
+    Exec,
+    Chdir,
+    Stdio,
+    Chroot,
+    Groups,
+    Setgid,
+    Setuid,
+    Nice,
+    /// `setrlimit` of the resource with this index in `config::LIMITS`.
+    Limit(u8),
 }
 
 /// A child's failure report, as read from the exec-error pipe.
 pub fn decode(b: &[u8]) -> Option<(Step, Errno)> {
-    let [step, _, _, _, e0, e1, e2, e3] = *b else {
-        return None;
-    };
+    let [step, arg, _, _, e0, e1, e2, e3] = *b else { return None };
     let step = match step {
         1 => Step::Exec,
         2 => Step::Chdir,
         3 => Step::Stdio,
+        4 => Step::Chroot,
+        5 => Step::Groups,
+        6 => Step::Setgid,
+        7 => Step::Setuid,
+        8 => Step::Nice,
+        9 if usize::from(arg) < LIMITS.len() => Step::Limit(arg),
         _ => return None,
     };
-    Some((
-        step,
-        Errno::from_raw_os_error(i32::from_le_bytes([e0, e1, e2, e3])),
-    ))
+    Some((step, Errno::from_raw_os_error(i32::from_le_bytes([e0, e1, e2, e3]))))
 }
 
 fn encode(step: Step, e: Errno) -> [u8; 8] {
     let [e0, e1, e2, e3] = e.raw_os_error().to_le_bytes();
-    [step as u8, 0, 0, 0, e0, e1, e2, e3]
+    let (code, arg) = match step {
+        Step::Exec => (1, 0),
+        Step::Chdir => (2, 0),
+        Step::Stdio => (3, 0),
+        Step::Chroot => (4, 0),
+        Step::Groups => (5, 0),
+        Step::Setgid => (6, 0),
+        Step::Setuid => (7, 0),
+        Step::Nice => (8, 0),
+        Step::Limit(i) => (9, i),
+    };
+    [code, arg, 0, 0, e0, e1, e2, e3]
 }
+
+/// The resources of `config::LIMITS`, in the same order.
+const RESOURCES: [Resource; 9] = [
+    Resource::As,
+    Resource::Core,
+    Resource::Cpu,
+    Resource::Data,
+    Resource::Fsize,
+    Resource::Memlock,
+    Resource::Nofile,
+    Resource::Nproc,
+    Resource::Stack,
+];
 
 /// A service's `execve` arguments, built before the fork.
 pub struct Prepared {
     strings: [u8; STRINGS],
     used: usize,
     args: Vec<u16, MAX_ARGS>,
-    env: Vec<u16, { MAX_ENV + 1 }>,
+    env: Vec<u16, { MAX_ENV + 4 }>,
     cwd: u16,
     /// The PATH value the program is searched in.
     path: (u16, u16),
     umask: u32,
     null_output: bool,
+    chroot: Option<u16>,
+    nice: Option<i32>,
+    limits: [Option<Limit>; 9],
+    uid: Option<u32>,
+    gid: Option<u32>,
+    groups: Option<Vec<u32, MAX_GROUPS>>,
 }
 
 impl Prepared {
     /// Builds the strings of a valid config; `None` if they do not fit,
     /// which a config of at most `MAX_FILE` bytes never reaches.
-    pub fn new(c: &Config) -> Option<Self> {
+    pub fn new(c: &Config, ids: Option<Ids>) -> Option<Self> {
+        let (uid, gid) = ids.as_ref().map_or((None, None), |i| (i.uid, i.gid));
         let mut p = Prepared {
             strings: [0; STRINGS],
             used: 0,
@@ -78,6 +119,12 @@ impl Prepared {
             path: (5, DEFAULT_PATH.len() as u16 - 5),
             umask: c.umask,
             null_output: c.log == Log::Null,
+            chroot: None,
+            nice: c.nice,
+            limits: c.limits,
+            uid,
+            gid,
+            groups: ids.as_ref().and_then(|i| i.groups.clone()),
         };
         let mut start = 0;
         let mut full = false;
@@ -89,17 +136,39 @@ impl Prepared {
             }
         })
         .ok()?;
-        let has_path = c.env.iter().any(|e| e.starts_with(b"PATH="));
-        let default = if has_path { None } else { Some(DEFAULT_PATH) };
-        for e in default.into_iter().chain(c.env.iter().copied()) {
-            let at = p.string(e)?;
-            p.env.push(at).ok()?;
-            if e.starts_with(b"PATH=") {
-                p.path = (at + 5, e.len() as u16 - 5);
+        let set = |k: &[u8]| c.env.iter().any(|e| e.starts_with(k));
+        if !set(b"PATH=") {
+            p.env_var(b"PATH=", &DEFAULT_PATH[5..])?;
+        }
+        if let Some(i) = ids.as_ref().filter(|i| !i.name.is_empty()) {
+            for (k, v) in [(&b"HOME="[..], &i.home[..]), (b"USER=", &i.name), (b"LOGNAME=", &i.name)] {
+                if !set(k) {
+                    p.env_var(k, v)?;
+                }
             }
         }
+        for e in c.env.iter() {
+            let (k, v) = e.split_at(e.iter().position(|&b| b == b'=').map_or(0, |i| i + 1));
+            p.env_var(k, v)?;
+        }
         p.cwd = p.string(c.cwd)?;
+        if let Some(root) = c.chroot {
+            p.chroot = Some(p.string(root)?);
+        }
         (!full).then_some(p)
+    }
+
+    /// Adds `KEY=VALUE` (the key with its `=`) to the environment.
+    fn env_var(&mut self, k: &[u8], v: &[u8]) -> Option<()> {
+        let at = self.used as u16;
+        for &b in k.iter().chain(v).chain(&[0]) {
+            self.put(b).then_some(())?;
+        }
+        self.env.push(at).ok()?;
+        if k == b"PATH=" {
+            self.path = (at + 5, v.len() as u16);
+        }
+        Some(())
     }
 
     fn put(&mut self, b: u8) -> bool {
@@ -149,7 +218,7 @@ pub fn start(p: &Prepared, devnull: BorrowedFd<'_>, report: &OwnedFd) -> Result<
     for (slot, &at) in argv.iter_mut().zip(&p.args) {
         *slot = p.ptr(at);
     }
-    let mut envp = [null; MAX_ENV + 2];
+    let mut envp = [null; MAX_ENV + 5];
     for (slot, &at) in envp.iter_mut().zip(&p.env) {
         *slot = p.ptr(at);
     }
@@ -171,11 +240,7 @@ fn child(
 ) -> ! {
     let fail = |step: Step, e: Errno| -> ! {
         let _ = rustix::io::write(report, &encode(step, e));
-        sys::exit_now(if step == Step::Exec && e == Errno::NOENT {
-            127
-        } else {
-            126
-        })
+        sys::exit_now(if step == Step::Exec && e == Errno::NOENT { 127 } else { 126 })
     };
     sys::unblock_all();
     let _ = setsid();
@@ -192,8 +257,32 @@ fn child(
         fail(Step::Stdio, e);
     }
     umask(Mode::from_bits_truncate(p.umask));
-    if let Err(e) = chdir(p.cstr(p.cwd)) {
-        fail(Step::Chdir, e);
+    let check = |step: Step, r: Result<(), Errno>| {
+        if let Err(e) = r {
+            fail(step, e);
+        }
+    };
+    for (i, (limit, res)) in p.limits.iter().zip(RESOURCES).enumerate() {
+        if let Some(l) = limit {
+            check(Step::Limit(i as u8), setrlimit(res, Rlimit { current: l.soft, maximum: l.hard }));
+        }
+    }
+    if let Some(n) = p.nice {
+        check(Step::Nice, setpriority_process(None, n));
+    }
+    if let Some(root) = p.chroot {
+        check(Step::Chroot, chroot(p.cstr(root)));
+    }
+    check(Step::Chdir, chdir(p.cstr(p.cwd)));
+    // Groups, then gid, then uid: each needs the privileges the next drops.
+    if let Some(groups) = &p.groups {
+        check(Step::Groups, sys::setgroups(groups));
+    }
+    if let Some(gid) = p.gid {
+        check(Step::Setgid, sys::setgid(gid));
+    }
+    if let Some(uid) = p.uid {
+        check(Step::Setuid, sys::setuid(uid));
     }
     fail(Step::Exec, exec(p, argv, envp))
 }
@@ -202,11 +291,7 @@ fn child(
 fn exec(p: &Prepared, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
     let prog = p.program();
     if prog.contains(&b'/') || prog.is_empty() {
-        return sys::execve(
-            p.ptr(p.args.first().copied().unwrap_or(0)),
-            argv.as_ptr(),
-            envp.as_ptr(),
-        );
+        return sys::execve(p.ptr(p.args.first().copied().unwrap_or(0)), argv.as_ptr(), envp.as_ptr());
     }
     let (at, len) = (usize::from(p.path.0), usize::from(p.path.1));
     let path = p.strings.get(at..at + len).unwrap_or(&[]);
@@ -239,37 +324,26 @@ mod tests {
     use crate::config::parse;
 
     fn strings(p: &Prepared, offs: &[u16]) -> std::vec::Vec<String> {
-        offs.iter()
-            .map(|&o| p.cstr(o).to_str().unwrap().to_string())
-            .collect()
+        offs.iter().map(|&o| p.cstr(o).to_str().unwrap().to_string()).collect()
     }
 
     #[test]
     fn prepares_args_env_and_cwd() {
-        let c = parse(
-            b"cmd=/bin/sh -c 'echo hi' \"a b\"\nenv=A=1\nenv=B=2\ncwd=/tmp\numask=077\nlog=null",
-        )
-        .unwrap();
-        let p = Prepared::new(&c).unwrap();
+        let c = parse(b"cmd=/bin/sh -c 'echo hi' \"a b\"\nenv=A=1\nenv=B=2\ncwd=/tmp\numask=077\nlog=null").unwrap();
+        let p = Prepared::new(&c, None).unwrap();
         assert_eq!(strings(&p, &p.args), ["/bin/sh", "-c", "echo hi", "a b"]);
-        assert_eq!(
-            strings(&p, &p.env),
-            [std::str::from_utf8(DEFAULT_PATH).unwrap(), "A=1", "B=2"]
-        );
+        assert_eq!(strings(&p, &p.env), [std::str::from_utf8(DEFAULT_PATH).unwrap(), "A=1", "B=2"]);
         assert_eq!(p.cwd(), b"/tmp");
         assert_eq!(p.program(), b"/bin/sh");
         assert_eq!((p.umask, p.null_output), (0o077, true));
         let (at, len) = p.path;
-        assert_eq!(
-            &p.strings[at as usize..(at + len) as usize],
-            &DEFAULT_PATH[5..]
-        );
+        assert_eq!(&p.strings[at as usize..(at + len) as usize], &DEFAULT_PATH[5..]);
     }
 
     #[test]
     fn env_path_replaces_the_default() {
         let c = parse(b"cmd=prog\nenv=PATH=/opt/bin\nenv=X=y").unwrap();
-        let p = Prepared::new(&c).unwrap();
+        let p = Prepared::new(&c, None).unwrap();
         assert_eq!(strings(&p, &p.env), ["PATH=/opt/bin", "X=y"]);
         let (at, len) = p.path;
         assert_eq!(&p.strings[at as usize..(at + len) as usize], b"/opt/bin");
@@ -287,19 +361,44 @@ mod tests {
         src.push_str(&"d".repeat(MAX_FILE - src.len()));
         assert_eq!(src.len(), MAX_FILE);
         let c = parse(src.as_bytes()).unwrap();
-        let p = Prepared::new(&c).unwrap();
+        let p = Prepared::new(&c, None).unwrap();
         assert_eq!(p.args.len(), MAX_ARGS);
         assert_eq!(p.env.len(), MAX_ENV + 1);
     }
 
     #[test]
+    fn identity_variables() {
+        let c = parse(b"cmd=x\nenv=USER=override").unwrap();
+        let ids = crate::ids::resolve(Some(b"root"), None).unwrap();
+        let p = Prepared::new(&c, Some(ids)).unwrap();
+        let env = strings(&p, &p.env);
+        assert!(env.contains(&"LOGNAME=root".to_string()), "{env:?}");
+        assert!(env.contains(&"USER=override".to_string()));
+        assert!(!env.contains(&"USER=root".to_string()));
+        assert!(env.iter().any(|e| e.starts_with("HOME=")));
+        assert_eq!((p.uid, p.gid), (Some(0), Some(0)));
+    }
+
+    #[test]
     fn reports_round_trip() {
-        for step in [Step::Exec, Step::Chdir, Step::Stdio] {
+        let steps = [
+            Step::Exec,
+            Step::Chdir,
+            Step::Stdio,
+            Step::Chroot,
+            Step::Groups,
+            Step::Setgid,
+            Step::Setuid,
+            Step::Nice,
+            Step::Limit(8),
+        ];
+        for step in steps {
             for e in [Errno::NOENT, Errno::ACCESS, Errno::NOEXEC] {
                 assert_eq!(decode(&encode(step, e)), Some((step, e)));
             }
         }
         assert_eq!(decode(b""), None);
-        assert_eq!(decode(&[9, 0, 0, 0, 2, 0, 0, 0]), None);
+        assert_eq!(decode(&[10, 0, 0, 0, 2, 0, 0, 0]), None);
+        assert_eq!(decode(&[9, 9, 0, 0, 2, 0, 0, 0]), None);
     }
 }

@@ -17,16 +17,8 @@ use crate::sig;
 pub fn row(l: &mut Line, name: &[u8], s: &Service, now: u64) {
     l.s(b"name=").s(name).s(b" state=").s(s.state.word());
     l.s(b" pid=").u(s.pid.max(0) as u64);
-    let up = if s.running() {
-        now.saturating_sub(s.since) / SEC
-    } else {
-        0
-    };
-    l.s(b" uptime=")
-        .u(up)
-        .s(b" restarts=")
-        .u(u64::from(s.restarts()))
-        .s(b" last=");
+    let up = if s.running() { now.saturating_sub(s.since) / SEC } else { 0 };
+    l.s(b" uptime=").u(up).s(b" restarts=").u(u64::from(s.restarts())).s(b" last=");
     match s.last {
         None => l.s(b"none"),
         Some(Exit::Code(c)) => l.s(b"exit:").i(i64::from(c)),
@@ -35,11 +27,7 @@ pub fn row(l: &mut Line, name: &[u8], s: &Service, now: u64) {
             None => l.s(b"signal:").i(i64::from(n)),
         },
     };
-    let wait = if s.state == State::Backoff {
-        s.deadline.saturating_sub(now).div_ceil(SEC)
-    } else {
-        0
-    };
+    let wait = if s.state == State::Backoff { s.deadline.saturating_sub(now).div_ceil(SEC) } else { 0 };
     l.s(b" wait=").u(wait);
 }
 
@@ -65,10 +53,7 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
         Some(i) => (line.get(..i)?, line.get(i + 7..)?),
         None => (line, &b""[..]),
     };
-    let mut r = Row {
-        error,
-        ..Row::default()
-    };
+    let mut r = Row { error, ..Row::default() };
     for f in fields.split(|&b| b == b' ') {
         let Some(eq) = f.iter().position(|&b| b == b'=') else {
             continue;
@@ -108,15 +93,11 @@ pub fn parse_stat(stat: &[u8]) -> Option<Usage> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     let mut f = stat.get(close + 2..)?.split(|&b| b == b' ');
     // After ")": state(3) ... utime(14) stime(15) ... rss(24).
-    let nth =
-        |it: &mut dyn Iterator<Item = &[u8]>, n: usize| it.nth(n).and_then(crate::fmt::parse_u64);
+    let nth = |it: &mut dyn Iterator<Item = &[u8]>, n: usize| it.nth(n).and_then(crate::fmt::parse_u64);
     let utime = nth(&mut f, 11)?;
     let stime = nth(&mut f, 0)?;
     let pages = nth(&mut f, 8)?;
-    Some(Usage {
-        ticks: utime + stime,
-        pages,
-    })
+    Some(Usage { ticks: utime + stime, pages })
 }
 
 /// Appends seconds with two decimals from clock ticks.
@@ -135,11 +116,7 @@ pub fn size(l: &mut Line, kib: u64) {
         l.u(kib).s(b"K");
         return;
     }
-    let (n, unit) = if kib < 1_048_576 {
-        (kib * 10 / 1024, b"M")
-    } else {
-        (kib * 10 / 1_048_576, b"G")
-    };
+    let (n, unit) = if kib < 1_048_576 { (kib * 10 / 1024, b"M") } else { (kib * 10 / 1_048_576, b"G") };
     l.u(n / 10).s(b".").u(n % 10).s(unit);
 }
 
@@ -173,20 +150,11 @@ mod tests {
         s.on_event(crate::service::Event::Forked(43), 5 * SEC);
         s.last = Some(Exit::Signal(9));
         let line = text(|l| row(l, b"web", &s, 50 * SEC + 1));
-        assert_eq!(
-            line,
-            "name=web state=up pid=43 uptime=45 restarts=1 last=signal:KILL wait=0"
-        );
+        assert_eq!(line, "name=web state=up pid=43 uptime=45 restarts=1 last=signal:KILL wait=0");
         let r = parse_row(line.as_bytes()).unwrap();
-        assert_eq!(
-            (r.name, r.state, r.pid, r.uptime, r.last),
-            (&b"web"[..], &b"up"[..], 43, 45, &b"signal:KILL"[..])
-        );
+        assert_eq!((r.name, r.state, r.pid, r.uptime, r.last), (&b"web"[..], &b"up"[..], 43, 45, &b"signal:KILL"[..]));
         let with_err = format!("{line} error=/etc/going.d/web:3: unknown key \"x y\"");
-        assert_eq!(
-            parse_row(with_err.as_bytes()).unwrap().error,
-            b"/etc/going.d/web:3: unknown key \"x y\""
-        );
+        assert_eq!(parse_row(with_err.as_bytes()).unwrap().error, b"/etc/going.d/web:3: unknown key \"x y\"");
         assert_eq!(parse_row(b"rejected=x"), None);
     }
 
@@ -203,13 +171,7 @@ mod tests {
     #[test]
     fn stat_fields() {
         let stat = b"1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 150 25 0 0 20 0 1 0 100 2490368 300 18446744073709551615";
-        assert_eq!(
-            parse_stat(stat),
-            Some(Usage {
-                ticks: 175,
-                pages: 300
-            })
-        );
+        assert_eq!(parse_stat(stat), Some(Usage { ticks: 175, pages: 300 }));
         assert_eq!(parse_stat(b"garbage"), None);
         assert_eq!(parse_stat(b"1 (x)"), None);
     }

@@ -7,6 +7,7 @@
 use crate::config::{self, Restart};
 use crate::control::{self, Client};
 use crate::fmt::Line;
+use crate::ids::{self, IdError};
 use crate::limits::{MAX_CLIENTS, MAX_FILE, RESCAN_RETRY_NS};
 use crate::log::Log;
 use crate::scan::{self, Problem};
@@ -66,11 +67,7 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
         }
         Err((what, e)) => {
             log.error(|l| {
-                l.s(socket.to_bytes())
-                    .s(b": ")
-                    .s(what)
-                    .s(b": ")
-                    .s(sys::strerror(e));
+                l.s(socket.to_bytes()).s(b": ").s(what).s(b": ").s(sys::strerror(e));
                 l.s(b"; status and control are unavailable");
             });
             None
@@ -78,12 +75,7 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
     };
     let setup = sys::signalfd_all().and_then(|signals| {
         let epoll = epoll::create(CreateFlags::CLOEXEC)?;
-        epoll::add(
-            &epoll,
-            &signals,
-            EventData::new_u64(SIGNALS),
-            EventFlags::IN,
-        )?;
+        epoll::add(&epoll, &signals, EventData::new_u64(SIGNALS), EventFlags::IN)?;
         if let Some(l) = &listener {
             epoll::add(&epoll, l, EventData::new_u64(LISTEN), EventFlags::IN)?;
         }
@@ -93,17 +85,13 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
         Ok(fds) => fds,
         Err(e) => {
             log.error(|l| {
-                l.s(b"cannot set up signals and epoll: ")
-                    .s(sys::strerror(e));
+                l.s(b"cannot set up signals and epoll: ").s(sys::strerror(e));
             });
             return crate::cli::EX_FAIL;
         }
     };
     log.info(|l| {
-        l.s(b"going ")
-            .s(env!("CARGO_PKG_VERSION").as_bytes())
-            .s(b" supervising ")
-            .s(dir.to_bytes());
+        l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b" supervising ").s(dir.to_bytes());
     });
     let watch = match Watch::new() {
         Ok(w) => {
@@ -112,8 +100,7 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
         }
         Err(e) => {
             log.error(|l| {
-                l.s(b"cannot watch for config changes (reload with SIGHUP): ")
-                    .s(sys::strerror(e));
+                l.s(b"cannot watch for config changes (reload with SIGHUP): ").s(sys::strerror(e));
             });
             None
         }
@@ -143,10 +130,7 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
 
 impl Supervisor<'_> {
     fn run_loop(&mut self) -> i32 {
-        let mut ready = [Ready {
-            flags: EventFlags::empty(),
-            data: EventData::new_u64(0),
-        }; 16];
+        let mut ready = [Ready { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 16];
         loop {
             let timeout = self.next_deadline().map(|d| time::until(d, time::now()));
             let n = epoll::wait(&self.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
@@ -173,10 +157,7 @@ impl Supervisor<'_> {
 
     fn next_deadline(&self) -> Option<u64> {
         let rescan = Some(self.rescan_at).filter(|&d| d != 0);
-        [self.table.next_deadline(), rescan, self.client_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [self.table.next_deadline(), rescan, self.client_deadline()].into_iter().flatten().min()
     }
 
     fn on_signals(&mut self, now: u64) {
@@ -234,9 +215,7 @@ impl Supervisor<'_> {
             // A new regular file is being written: wait for its close. A
             // symlink, a hard link or anything else is complete now.
             let st = statat(&dir, cname, AtFlags::SYMLINK_NOFOLLOW);
-            if st.is_ok_and(|st| {
-                FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_nlink <= 1
-            }) {
+            if st.is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_nlink <= 1) {
                 return;
             }
         }
@@ -333,20 +312,14 @@ impl Supervisor<'_> {
                 signal_group(pid, sig::CONT);
                 let Self { table, log, .. } = self;
                 log.info(|l| {
-                    l.s(table.name(i))
-                        .s(b": stopping pid ")
-                        .i(i64::from(pid))
-                        .s(b" with ");
+                    l.s(table.name(i)).s(b": stopping pid ").i(i64::from(pid)).s(b" with ");
                     signal_name(l, svc.stop_signal);
                 });
             }
             Action::Kill => {
                 let Self { table, log, .. } = self;
                 log.error(|l| {
-                    l.s(table.name(i))
-                        .s(b": pid ")
-                        .i(i64::from(pid))
-                        .s(b" did not stop within ");
+                    l.s(table.name(i)).s(b": pid ").i(i64::from(pid)).s(b" did not stop within ");
                     l.u(u64::from(svc.stop_timeout)).s(b"s, sending SIGKILL");
                 });
                 signal_group(pid, sig::KILL);
@@ -361,49 +334,59 @@ impl Supervisor<'_> {
     }
 
     fn spawn(&mut self, i: usize, now: u64) {
-        let Some(e) = self.table.entries.get(i) else {
-            return;
-        };
-        let prepared = config::parse(self.table.bytes(e.cfg))
-            .ok()
-            .and_then(|c| Prepared::new(&c));
-        if self.devnull.is_none() {
-            self.devnull = open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).ok();
-        }
-        let pipe = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK);
-        let started: Result<i32, (&[u8], Errno)> = match (&prepared, &self.devnull, &pipe) {
-            (Some(p), Some(null), Ok((_, w))) => {
-                spawn::start(p, null.as_fd(), w).map_err(|e| (b"cannot fork: ".as_slice(), e))
-            }
-            (None, _, _) => Err((b"cannot prepare its command: ".as_slice(), Errno::NOMEM)),
-            (_, None, _) => Err((b"cannot open /dev/null: ".as_slice(), Errno::NOENT)),
-            (_, _, Err(e)) => Err((b"cannot create a pipe: ".as_slice(), *e)),
-        };
-        match started {
-            Ok(pid) => {
-                let Ok((r, _)) = pipe else { return };
-                let token = EventData::new_u64(EXEC | r.as_raw_fd() as u32 as u64);
-                let _ = epoll::add(&self.epoll, &r, token, EventFlags::IN);
+        match self.fork_exec(i) {
+            Ok((pid, report)) => {
+                let token = EventData::new_u64(EXEC | report.as_raw_fd() as u32 as u64);
+                let _ = epoll::add(&self.epoll, &report, token, EventFlags::IN);
                 if let Some(e) = self.table.entries.get_mut(i) {
-                    e.exec_fd = r.into_raw_fd();
+                    e.exec_fd = report.into_raw_fd();
                     e.svc.on_event(Event::Forked(pid), now);
                 }
                 self.say_pid(i, b": started, pid ", pid);
             }
-            Err((what, err)) => {
+            Err(why) => {
                 if let Some(e) = self.table.entries.get_mut(i) {
                     e.svc.on_event(Event::SpawnFailed, now);
                 }
                 let Self { table, log, .. } = self;
                 log.error(|l| {
-                    l.s(table.name(i))
-                        .s(b": ")
-                        .s(what)
-                        .s(sys::strerror(err))
-                        .s(b"; retrying in 1s");
+                    l.s(table.name(i)).s(b": ").s(why.bytes()).s(b"; retrying in 1s");
                 });
             }
         }
+    }
+
+    /// Prepares and forks service `i`; returns its pid and the read end of
+    /// its exec-error pipe, or why it could not be started.
+    #[allow(clippy::result_large_err)] // no heap to box it in; a cold path
+    fn fork_exec(&mut self, i: usize) -> Result<(i32, OwnedFd), Line> {
+        let fail = |what: &[u8], e: Errno| {
+            let mut l = Line::new();
+            l.s(what).s(sys::strerror(e));
+            l
+        };
+        let e = self.table.entries.get(i).ok_or_else(Line::new)?;
+        let c = config::parse(self.table.bytes(e.cfg)).map_err(|_| fail(b"its config is invalid: ", Errno::INVAL))?;
+        let ids = match (c.user, c.group) {
+            (None, None) => None,
+            (user, group) => Some(ids::resolve(user, group).map_err(|(what, _)| {
+                let mut l = Line::new();
+                l.s(b"cannot start: ")
+                    .s(what.text())
+                    .quoted(if what == IdError::UnknownGroup { group } else { user }.unwrap_or(b""));
+                l
+            })?),
+        };
+        let p = Prepared::new(&c, ids).ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
+        if self.devnull.is_none() {
+            let null = open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty());
+            self.devnull = Some(null.map_err(|e| fail(b"cannot open /dev/null: ", e))?);
+        }
+        let null = self.devnull.as_ref().ok_or_else(Line::new)?;
+        let (r, w) =
+            pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
+        let pid = spawn::start(&p, null.as_fd(), &w).map_err(|e| fail(b"cannot fork: ", e))?;
+        Ok((pid, r))
     }
 
     fn exec_report_fd(&mut self, fd: i32) {
@@ -439,36 +422,15 @@ impl Supervisor<'_> {
         };
         let cfg = config::parse(table.bytes(e.cfg)).ok();
         log.error(|l| {
-            l.s(table.bytes(e.name));
-            match (step, &cfg) {
-                (Step::Exec, Some(c)) => {
-                    l.s(b": cannot exec ");
-                    let mut done = false;
-                    let _ = cmdline::split(c.cmd, |t| match t {
-                        cmdline::Tok::Byte(b) if !done => {
-                            l.masked(&[b]);
-                        }
-                        _ => done = true,
-                    });
-                }
-                (Step::Chdir, Some(c)) => {
-                    l.s(b": cannot chdir ").s(c.cwd);
-                }
-                _ => {
-                    l.s(b": cannot set up stdin/stdout");
-                }
-            }
+            l.s(table.bytes(e.name)).s(b": cannot ");
+            describe_step(l, step, cfg.as_ref());
             l.s(b": ").s(sys::strerror(err));
         });
     }
 
     fn fire_due(&mut self, now: u64) {
         for i in 0..self.table.entries.len() {
-            let due = self
-                .table
-                .entries
-                .get(i)
-                .is_some_and(|e| e.svc.deadline != 0 && e.svc.deadline <= now);
+            let due = self.table.entries.get(i).is_some_and(|e| e.svc.deadline != 0 && e.svc.deadline <= now);
             if due {
                 self.act(i, Event::Due, now);
             }
@@ -494,10 +456,7 @@ impl Supervisor<'_> {
                 let gone = matches!(e, Errno::NOENT | Errno::NOTDIR);
                 if !gone || !self.dir_missing {
                     self.log.error(|l| {
-                        l.s(b"cannot open ")
-                            .s(self.dir.to_bytes())
-                            .s(b": ")
-                            .s(sys::strerror(e));
+                        l.s(b"cannot open ").s(self.dir.to_bytes()).s(b": ").s(sys::strerror(e));
                         if !gone {
                             l.s(b"; trying again in 1s");
                         }
@@ -517,11 +476,7 @@ impl Supervisor<'_> {
         self.table.begin_scan();
         if let Err(e) = scan::each(&dir, |name, read| self.found(name, read)) {
             self.log.error(|l| {
-                l.s(b"cannot read ")
-                    .s(self.dir.to_bytes())
-                    .s(b": ")
-                    .s(sys::strerror(e))
-                    .s(b"; trying again in 1s");
+                l.s(b"cannot read ").s(self.dir.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"; trying again in 1s");
             });
             self.rescan_at = now + RESCAN_RETRY_NS;
             return;
@@ -532,9 +487,7 @@ impl Supervisor<'_> {
 
     /// Takes in one directory entry.
     fn found(&mut self, name: &[u8], read: Result<&[u8], Problem>) {
-        let Self {
-            table, log, dir, ..
-        } = self;
+        let Self { table, log, dir, .. } = self;
         let file = |l: &mut Line| {
             let d = dir.to_bytes();
             l.s(d.strip_suffix(b"/").unwrap_or(d)).s(b"/").masked(name);
@@ -549,16 +502,16 @@ impl Supervisor<'_> {
         }
         let mut text = Line::new();
         let mut canon = [0u8; MAX_FILE + 1];
-        let outcome = match read.map(|b| config::canonical(b, &mut canon)) {
-            Ok(Ok(n)) => table.update(name, Ok(canon.get(..n).unwrap_or(&[]))),
-            Ok(Err(e)) => {
-                e.describe(&mut text);
-                table.update(name, Err(text.bytes()))
-            }
+        let loaded = match read {
+            Ok(bytes) => scan::load(bytes, &mut canon, &mut text),
             Err(p) => {
                 p.describe(&mut text);
-                table.update(name, Err(text.bytes()))
+                None
             }
+        };
+        let outcome = match loaded {
+            Some(n) => table.update(name, Ok(canon.get(..n).unwrap_or(&[]))),
+            None => table.update(name, Err(text.bytes())),
         };
         let entry = table.find(name).ok().and_then(|i| table.entries.get(i));
         let err = entry.map_or(&[][..], |e| table.bytes(e.err));
@@ -585,11 +538,7 @@ impl Supervisor<'_> {
     fn sweep(&mut self, now: u64) {
         let mut i = 0;
         while let Some(j) = self.table.unseen(i) {
-            i = if self.act(j, Event::Remove, now) {
-                j + 1
-            } else {
-                j
-            };
+            i = if self.act(j, Event::Remove, now) { j + 1 } else { j };
         }
     }
 
@@ -599,11 +548,7 @@ impl Supervisor<'_> {
             return;
         }
         for i in 0..self.table.entries.len() {
-            let due = self
-                .table
-                .entries
-                .get(i)
-                .is_some_and(|e| e.svc.pending && e.svc.state != State::Stopping);
+            let due = self.table.entries.get(i).is_some_and(|e| e.svc.pending && e.svc.state != State::Stopping);
             if due {
                 self.act(i, Event::NewConfig, now);
             }
@@ -616,11 +561,7 @@ impl Supervisor<'_> {
         let first = self.stopping == 1;
         self.log.info(|l| {
             signal_name(l, signal);
-            l.s(if first {
-                b" received, stopping all services"
-            } else {
-                b" received again, killing all services"
-            });
+            l.s(if first { b" received, stopping all services" } else { b" received again, killing all services" });
         });
         if first {
             let mut i = 0;
@@ -648,6 +589,53 @@ impl Supervisor<'_> {
         log.info(|l| {
             l.s(table.name(i)).s(what).i(i64::from(pid));
         });
+    }
+}
+
+/// Names a child's failed step with the config values it used.
+fn describe_step(l: &mut Line, step: Step, c: Option<&config::Config>) {
+    let Some(c) = c else {
+        l.s(b"start");
+        return;
+    };
+    fn value(v: Option<&[u8]>) -> &[u8] {
+        v.unwrap_or(b"")
+    }
+    match step {
+        Step::Exec => {
+            l.s(b"exec ");
+            let mut done = false;
+            let _ = cmdline::split(c.cmd, |t| match t {
+                cmdline::Tok::Byte(b) if !done => {
+                    l.masked(&[b]);
+                }
+                _ => done = true,
+            });
+        }
+        Step::Chdir => {
+            l.s(b"chdir ").s(c.cwd);
+        }
+        Step::Stdio => {
+            l.s(b"set up stdin/stdout");
+        }
+        Step::Chroot => {
+            l.s(b"chroot ").s(value(c.chroot));
+        }
+        Step::Groups => {
+            l.s(b"set the supplementary groups of ").s(value(c.user));
+        }
+        Step::Setgid => {
+            l.s(b"set group ").s(value(c.group.or(c.user)));
+        }
+        Step::Setuid => {
+            l.s(b"set user ").s(value(c.user));
+        }
+        Step::Nice => {
+            l.s(b"set nice ").i(i64::from(c.nice.unwrap_or(0)));
+        }
+        Step::Limit(i) => {
+            l.s(b"set limit_").s(config::LIMITS.get(usize::from(i)).copied().unwrap_or(b"?"));
+        }
     }
 }
 

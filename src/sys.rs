@@ -10,15 +10,8 @@ use rustix::io::Errno;
 
 /// Signals that must keep their default action in going itself: faults
 /// going cannot recover from.
-const SYNCHRONOUS: [i32; 7] = [
-    libc::SIGSEGV,
-    libc::SIGBUS,
-    libc::SIGFPE,
-    libc::SIGILL,
-    libc::SIGTRAP,
-    libc::SIGABRT,
-    libc::SIGSYS,
-];
+const SYNCHRONOUS: [i32; 7] =
+    [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP, libc::SIGABRT, libc::SIGSYS];
 
 fn errno() -> Errno {
     // SAFETY: musl's errno location is valid for the calling thread.
@@ -126,11 +119,7 @@ pub fn fork() -> Result<i32, Errno> {
 }
 
 /// `execve(2)`; returns only on failure.
-pub fn execve(
-    path: *const c_char,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-) -> Errno {
+pub fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> Errno {
     // SAFETY: the caller passes a NUL-terminated path and null-terminated
     // arrays of NUL-terminated strings that outlive the call.
     unsafe { libc::execve(path, argv, envp) };
@@ -184,21 +173,37 @@ pub fn borrow(fd: i32) -> BorrowedFd<'static> {
 /// Clock ticks per second, for CPU times in `/proc`.
 pub fn clock_ticks() -> u64 {
     // SAFETY: `sysconf` only reads a constant.
-    u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
-        .unwrap_or(100)
-        .max(1)
+    u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100).max(1)
 }
 
 /// The memory page size in bytes.
 pub fn page_size() -> u64 {
     // SAFETY: `sysconf` only reads a constant.
-    u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-        .unwrap_or(4096)
-        .max(1)
+    u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1)
 }
 
 /// Is descriptor `fd` a terminal?
 pub fn isatty(fd: i32) -> bool {
     // SAFETY: `isatty` only queries the descriptor.
     unsafe { libc::isatty(fd) == 1 }
+}
+
+/// `setgroups(2)` in a forked child (one thread, so the raw call is the
+/// process-wide one).
+pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: the pointer and length describe a valid slice of gids.
+    let r = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    if r == 0 { Ok(()) } else { Err(errno()) }
+}
+
+/// `setgid(2)`.
+pub fn setgid(gid: u32) -> Result<(), Errno> {
+    // SAFETY: no memory is involved.
+    if unsafe { libc::setgid(gid) } == 0 { Ok(()) } else { Err(errno()) }
+}
+
+/// `setuid(2)`.
+pub fn setuid(uid: u32) -> Result<(), Errno> {
+    // SAFETY: no memory is involved.
+    if unsafe { libc::setuid(uid) } == 0 { Ok(()) } else { Err(errno()) }
 }

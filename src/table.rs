@@ -108,18 +108,8 @@ pub fn valid_name(name: &[u8]) -> bool {
 /// Is `name` one going skips without a word: hidden, backup, editor and
 /// package-manager files?
 pub fn ignored_name(name: &[u8]) -> bool {
-    const SUFFIXES: [&[u8]; 10] = [
-        b"~",
-        b".swp",
-        b".tmp",
-        b".bak",
-        b".dpkg-new",
-        b".dpkg-old",
-        b".dpkg-dist",
-        b".rpmnew",
-        b".rpmsave",
-        b".swx",
-    ];
+    const SUFFIXES: [&[u8]; 10] =
+        [b"~", b".swp", b".tmp", b".bak", b".dpkg-new", b".dpkg-old", b".dpkg-dist", b".rpmnew", b".rpmsave", b".swx"];
     // `.x` hidden (editors' and tools' temp files), `#x#` Emacs auto-save.
     let emacs = name.len() > 1 && name.starts_with(b"#") && name.ends_with(b"#");
     name.first() == Some(&b'.') || emacs || SUFFIXES.iter().any(|s| name.ends_with(s))
@@ -127,13 +117,7 @@ pub fn ignored_name(name: &[u8]) -> bool {
 
 impl Table {
     pub const fn new() -> Self {
-        Table {
-            arena: [0; ARENA_BYTES],
-            used: 0,
-            entries: Vec::new(),
-            rejected: Vec::new(),
-            more_rejected: 0,
-        }
+        Table { arena: [0; ARENA_BYTES], used: 0, entries: Vec::new(), rejected: Vec::new(), more_rejected: 0 }
     }
 
     pub fn bytes(&self, s: Span) -> &[u8] {
@@ -152,15 +136,9 @@ impl Table {
     }
 
     fn store(&mut self, b: &[u8]) -> Option<Span> {
-        let end = self
-            .used
-            .checked_add(b.len())
-            .filter(|&e| e <= ARENA_BYTES)?;
+        let end = self.used.checked_add(b.len()).filter(|&e| e <= ARENA_BYTES)?;
         self.arena.get_mut(self.used..end)?.copy_from_slice(b);
-        let span = Span {
-            off: self.used as u16,
-            len: b.len() as u16,
-        };
+        let span = Span { off: self.used as u16, len: b.len() as u16 };
         self.used = end;
         Some(span)
     }
@@ -191,11 +169,7 @@ impl Table {
         };
         let old = core::mem::take(which(e));
         self.release(old);
-        let new = if b.is_empty() {
-            Some(Span::default())
-        } else {
-            self.store(b)
-        };
+        let new = if b.is_empty() { Some(Span::default()) } else { self.store(b) };
         if let Some(e) = self.entries.get_mut(i) {
             *which(e) = new.unwrap_or_default();
         }
@@ -204,8 +178,7 @@ impl Table {
 
     /// Where `name` is, or where it would go to keep the table sorted.
     pub fn find(&self, name: &[u8]) -> Result<usize, usize> {
-        self.entries
-            .binary_search_by(|e| self.bytes(e.name).cmp(name))
+        self.entries.binary_search_by(|e| self.bytes(e.name).cmp(name))
     }
 
     pub fn begin_scan(&mut self) {
@@ -217,11 +190,7 @@ impl Table {
     }
 
     pub fn reject(&mut self, name: &[u8], why: Why) {
-        let mut r = Rejected {
-            name: [0; MAX_NAME],
-            len: 0,
-            why,
-        };
+        let mut r = Rejected { name: [0; MAX_NAME], len: 0, why };
         for (d, s) in r.name.iter_mut().zip(name) {
             *d = *s;
             r.len += 1;
@@ -258,11 +227,7 @@ impl Table {
             Ok(cfg) => cfg,
             Err(text) => {
                 self.replace(i, |e| &mut e.err, text);
-                return if cur.is_empty() {
-                    Outcome::Invalid
-                } else {
-                    Outcome::InvalidKept
-                };
+                return if cur.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
             }
         };
         self.replace(i, |e| &mut e.err, b"");
@@ -277,28 +242,16 @@ impl Table {
             return Outcome::Unchanged;
         }
         if !self.replace(i, |e| &mut e.next, valid) {
-            self.replace(
-                i,
-                |e| &mut e.err,
-                b": no room left for this config (all configs share 32 KiB)",
-            );
+            self.replace(i, |e| &mut e.err, b": no room left for this config (all configs share 32 KiB)");
             if let Some(e) = self.entries.get_mut(i) {
                 e.svc.pending = false;
             }
-            return if cur.is_empty() {
-                Outcome::Invalid
-            } else {
-                Outcome::InvalidKept
-            };
+            return if cur.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
         }
         if let Some(e) = self.entries.get_mut(i) {
             e.svc.pending = true;
         }
-        if cur.is_empty() {
-            Outcome::Added
-        } else {
-            Outcome::Changed
-        }
+        if cur.is_empty() { Outcome::Added } else { Outcome::Changed }
     }
 
     fn insert(&mut self, at: usize, name: &[u8]) -> Option<usize> {
@@ -323,11 +276,7 @@ impl Table {
     /// away, from index `from` on.
     pub fn unseen(&self, from: usize) -> Option<usize> {
         let gone = |e: &Entry| !e.seen && !e.svc.remove;
-        self.entries
-            .iter()
-            .skip(from)
-            .position(gone)
-            .map(|p| p + from)
+        self.entries.iter().skip(from).position(gone).map(|p| p + from)
     }
 
     /// Makes the pending config current and takes its stop settings.
@@ -346,9 +295,7 @@ impl Table {
         }
         self.release(old);
         let Some(e) = self.entries.get(i) else { return };
-        let settings = config::parse(self.bytes(e.cfg))
-            .ok()
-            .map(|c| (c.restart, c.stop_signal, c.stop_timeout));
+        let settings = config::parse(self.bytes(e.cfg)).ok().map(|c| (c.restart, c.stop_signal, c.stop_timeout));
         if let (Some((restart, signal, timeout)), Some(e)) = (settings, self.entries.get_mut(i)) {
             e.svc.restart = restart;
             e.svc.stop_signal = signal;
@@ -369,11 +316,7 @@ impl Table {
 
     /// The earliest deadline of any service, if one is pending.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.entries
-            .iter()
-            .map(|e| e.svc.deadline)
-            .filter(|&d| d != 0)
-            .min()
+        self.entries.iter().map(|e| e.svc.deadline).filter(|&d| d != 0).min()
     }
 }
 
@@ -386,10 +329,7 @@ mod tests {
     }
 
     fn names(t: &Table) -> Vec<String, 200> {
-        t.entries
-            .iter()
-            .map(|e| String::from_utf8_lossy(t.bytes(e.name)).into_owned())
-            .collect()
+        t.entries.iter().map(|e| String::from_utf8_lossy(t.bytes(e.name)).into_owned()).collect()
     }
 
     #[test]
@@ -461,30 +401,18 @@ mod tests {
         assert_eq!(t.entries[0].svc.state, State::Failed);
         assert_eq!(t.update(b"a", Err(b":2: other")), Outcome::Invalid);
         assert_eq!(t.bytes(t.entries[0].err), b":2: other");
-        assert_eq!(
-            t.update(
-                b"a",
-                Ok(b"cmd=x\nrestart=never\nstop_signal=INT\nstop_timeout=3\n")
-            ),
-            Outcome::Added
-        );
+        assert_eq!(t.update(b"a", Ok(b"cmd=x\nrestart=never\nstop_signal=INT\nstop_timeout=3\n")), Outcome::Added);
         t.swap_in_next(0);
         let s = t.entries[0].svc;
         assert_eq!(s.state, State::Down);
-        assert_eq!(
-            (s.restart, s.stop_signal, s.stop_timeout),
-            (config::Restart::Never, 2, 3)
-        );
+        assert_eq!((s.restart, s.stop_signal, s.stop_timeout), (config::Restart::Never, 2, 3));
     }
 
     #[test]
     fn capacity_rejects_by_name() {
         let mut t = table();
         for i in 0..MAX_SERVICES {
-            assert_eq!(
-                t.update(format!("s{i:03}").as_bytes(), Ok(b"cmd=x\n")),
-                Outcome::Added
-            );
+            assert_eq!(t.update(format!("s{i:03}").as_bytes(), Ok(b"cmd=x\n")), Outcome::Added);
         }
         assert_eq!(t.update(b"zzz", Ok(b"cmd=x\n")), Outcome::Full);
         assert_eq!(t.rejected[0].name(), b"zzz");
@@ -548,10 +476,7 @@ mod tests {
                     t.update(name.as_bytes(), Err(b":1: x"));
                 }
                 _ => {
-                    let cfg = format!(
-                        "cmd=/bin/{}\n",
-                        "y".repeat((seed % 200) as usize + round % 3)
-                    );
+                    let cfg = format!("cmd=/bin/{}\n", "y".repeat((seed % 200) as usize + round % 3));
                     t.update(name.as_bytes(), Ok(cfg.as_bytes()));
                     if seed.is_multiple_of(2) {
                         t.swap_in_next(t.find(name.as_bytes()).unwrap());
@@ -561,12 +486,7 @@ mod tests {
             let live: usize = t
                 .entries
                 .iter()
-                .map(|e| {
-                    [e.name, e.cfg, e.next, e.err]
-                        .iter()
-                        .map(|s| usize::from(s.len))
-                        .sum::<usize>()
-                })
+                .map(|e| [e.name, e.cfg, e.next, e.err].iter().map(|s| usize::from(s.len)).sum::<usize>())
                 .sum();
             assert_eq!(live, t.used(), "round {round}");
         }

@@ -7,17 +7,12 @@ use rustix::time::{ClockId, Timespec, clock_gettime};
 /// the vDSO, without a system call.
 pub fn now() -> u64 {
     let t = clock_gettime(ClockId::Monotonic);
-    (t.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(t.tv_nsec as u64)
+    (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64)
 }
 
 /// The wait until `deadline`, rounded up to whole milliseconds so a wait
 /// never ends before its deadline (which would spin).
 pub fn until(deadline: u64, now: u64) -> Timespec {
     let ms = deadline.saturating_sub(now).div_ceil(1_000_000);
-    Timespec {
-        tv_sec: (ms / 1000) as i64,
-        tv_nsec: ((ms % 1000) * 1_000_000) as i64,
-    }
+    Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 }
 }

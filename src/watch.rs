@@ -48,11 +48,7 @@ pub fn events(buf: &[u8]) -> impl Iterator<Item = Raw<'_>> {
         let name = tail.get(..len)?;
         rest = tail.get(len..)?;
         let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-        Some(Raw {
-            wd: word(0) as i32,
-            mask: word(4),
-            name: name.get(..end).unwrap_or(&[]),
-        })
+        Some(Raw { wd: word(0) as i32, mask: word(4), name: name.get(..end).unwrap_or(&[]) })
     })
 }
 
@@ -83,11 +79,7 @@ fn split_parent<'a>(dir: &'a [u8], buf: &'a mut [u8; 4096]) -> Option<(&'a CStr,
 impl Watch {
     pub fn new() -> Result<Self, Errno> {
         let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
-        Ok(Watch {
-            fd,
-            dir: -1,
-            parent: -1,
-        })
+        Ok(Watch { fd, dir: -1, parent: -1 })
     }
 
     pub fn fd(&self) -> &OwnedFd {
@@ -143,14 +135,9 @@ impl Watch {
                 } else if ev.wd == self.dir && ev.mask & (DELETE_SELF | MOVE_SELF | IGNORED) != 0 {
                     self.dir = -1;
                     f(Change::Everything);
-                } else if ev.wd == self.dir
-                    && ev.mask & (CLOSE_WRITE | MOVED_TO | MOVED_FROM | CREATE | DELETE) != 0
-                {
+                } else if ev.wd == self.dir && ev.mask & (CLOSE_WRITE | MOVED_TO | MOVED_FROM | CREATE | DELETE) != 0 {
                     let created = ev.mask & (CLOSE_WRITE | MOVED_TO | MOVED_FROM | DELETE) == 0;
-                    f(Change::Entry {
-                        name: ev.name,
-                        created,
-                    });
+                    f(Change::Entry { name: ev.name, created });
                 } else if ev.wd == self.parent && ev.wd >= 0 && ev.name == base {
                     f(Change::Everything);
                 }
@@ -165,11 +152,7 @@ mod tests {
 
     fn raw(wd: i32, mask: u32, name: &[u8], pad: usize) -> Vec<u8> {
         let mut v = Vec::new();
-        let len = if name.is_empty() {
-            0
-        } else {
-            name.len() + 1 + pad
-        };
+        let len = if name.is_empty() { 0 } else { name.len() + 1 + pad };
         for w in [wd as u32, mask, 0, len as u32] {
             v.extend_from_slice(&w.to_ne_bytes());
         }
@@ -187,22 +170,8 @@ mod tests {
         buf.extend(raw(-1, Q_OVERFLOW, b"", 0));
         let evs: Vec<_> = events(&buf).collect();
         assert_eq!(evs.len(), 3);
-        assert_eq!(
-            evs[0],
-            Raw {
-                wd: 1,
-                mask: CLOSE_WRITE,
-                name: b"web"
-            }
-        );
-        assert_eq!(
-            evs[1],
-            Raw {
-                wd: 1,
-                mask: DELETE_SELF,
-                name: b""
-            }
-        );
+        assert_eq!(evs[0], Raw { wd: 1, mask: CLOSE_WRITE, name: b"web" });
+        assert_eq!(evs[1], Raw { wd: 1, mask: DELETE_SELF, name: b"" });
         assert_eq!(evs[2].wd, -1);
     }
 
