@@ -20,6 +20,7 @@ const ANSWER: usize = 96 * 1024;
 /// How long to wait for the supervisor's answer, in ms.
 const WAIT_MS: i64 = 5000;
 
+#[inline(never)] // its buffers stay out of the supervisor's frame
 pub fn run(verb: Verb, socket: &CStr, machine: bool, args: &[&CStr]) -> i32 {
     let mut req = Line::new();
     req.s(verb.word());

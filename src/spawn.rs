@@ -106,26 +106,50 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Builds the strings of a valid config; `None` if they do not fit,
-    /// which a config of at most `MAX_FILE` bytes never reaches.
-    pub fn new(c: &Config, ids: Option<Ids>) -> Option<Self> {
-        let (uid, gid) = ids.as_ref().map_or((None, None), |i| (i.uid, i.gid));
-        let mut p = Prepared {
+    pub const fn empty() -> Self {
+        Prepared {
             strings: [0; STRINGS],
             used: 0,
             args: Vec::new(),
             env: Vec::new(),
             cwd: 0,
-            path: (5, DEFAULT_PATH.len() as u16 - 5),
-            umask: c.umask,
-            null_output: c.log == Log::Null,
+            path: (0, 0),
+            umask: 0,
+            null_output: false,
             chroot: None,
-            nice: c.nice,
-            limits: c.limits,
-            uid,
-            gid,
-            groups: ids.as_ref().and_then(|i| i.groups.clone()),
-        };
+            nice: None,
+            limits: [None; 9],
+            uid: None,
+            gid: None,
+            groups: None,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn new(c: &Config, ids: Option<&Ids>) -> Option<Self> {
+        let mut p = Prepared::empty();
+        p.fill(c, ids)?;
+        Some(p)
+    }
+
+    /// Builds, in place, what `execve` needs for a valid config; `None`
+    /// if it does not fit, which a config of at most `MAX_FILE` bytes
+    /// never reaches. Filled in place: it is 8 KiB, and a copy on every
+    /// spawn would cost stack, and so VmPeak.
+    pub fn fill(&mut self, c: &Config, ids: Option<&Ids>) -> Option<()> {
+        let p = self;
+        p.used = 0;
+        p.args.clear();
+        p.env.clear();
+        p.path = (0, 0);
+        p.umask = c.umask;
+        p.null_output = c.log == Log::Null;
+        p.chroot = None;
+        p.nice = c.nice;
+        p.limits = c.limits;
+        p.uid = ids.and_then(|i| i.uid);
+        p.gid = ids.and_then(|i| i.gid);
+        p.groups = ids.and_then(|i| i.groups.clone());
         let mut start = 0;
         let mut full = false;
         cmdline::split(c.cmd, |t| match t {
@@ -140,7 +164,7 @@ impl Prepared {
         if !set(b"PATH=") {
             p.env_var(b"PATH=", &DEFAULT_PATH[5..])?;
         }
-        if let Some(i) = ids.as_ref().filter(|i| !i.name.is_empty()) {
+        if let Some(i) = ids.filter(|i| !i.name.is_empty()) {
             for (k, v) in [(&b"HOME="[..], &i.home[..]), (b"USER=", &i.name), (b"LOGNAME=", &i.name)] {
                 if !set(k) {
                     p.env_var(k, v)?;
@@ -155,7 +179,7 @@ impl Prepared {
         if let Some(root) = c.chroot {
             p.chroot = Some(p.string(root)?);
         }
-        (!full).then_some(p)
+        (!full).then_some(())
     }
 
     /// Adds `KEY=VALUE` (the key with its `=`) to the environment.
@@ -370,7 +394,7 @@ mod tests {
     fn identity_variables() {
         let c = parse(b"cmd=x\nenv=USER=override").unwrap();
         let ids = crate::ids::resolve(Some(b"root"), None).unwrap();
-        let p = Prepared::new(&c, Some(ids)).unwrap();
+        let p = Prepared::new(&c, Some(&ids)).unwrap();
         let env = strings(&p, &p.env);
         assert!(env.contains(&"LOGNAME=root".to_string()), "{env:?}");
         assert!(env.contains(&"USER=override".to_string()));

@@ -32,7 +32,10 @@ const LISTEN: u64 = 4 << 32;
 pub const CLIENT: u64 = 5 << 32;
 
 pub struct Supervisor<'a> {
-    pub(crate) table: Table,
+    /// The large parts live in `run`'s frame and are borrowed, never
+    /// moved: a move would copy tens of KiB through the stack.
+    pub(crate) table: &'a mut Table,
+    prepared: &'a mut Prepared,
     pub(crate) log: Log,
     pub(crate) dir: &'a CStr,
     pub(crate) epoll: OwnedFd,
@@ -42,7 +45,7 @@ pub struct Supervisor<'a> {
     watch: Option<Watch>,
     /// The control socket and its clients; going's own uid may use it.
     pub(crate) listener: Option<OwnedFd>,
-    pub(crate) clients: [Client; MAX_CLIENTS],
+    pub(crate) clients: &'a mut [Client; MAX_CLIENTS],
     pub(crate) uid: u32,
     /// 0 running; 1 stopping everything; 2 killing everything.
     stopping: u8,
@@ -53,6 +56,7 @@ pub struct Supervisor<'a> {
 
 /// Sets up and runs the supervisor until it is told to stop; returns the
 /// exit code.
+#[inline(never)]
 pub fn run(dir: &CStr, socket: &CStr) -> i32 {
     sys::default_dispositions();
     sys::cloexec_from_3();
@@ -105,8 +109,12 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
             None
         }
     };
+    let mut table = Table::new();
+    let mut prepared = Prepared::empty();
+    let mut clients = [const { Client::new() }; MAX_CLIENTS];
     let mut sup = Supervisor {
-        table: Table::new(),
+        table: &mut table,
+        prepared: &mut prepared,
         log,
         dir,
         epoll,
@@ -114,7 +122,7 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
         devnull: None,
         watch,
         listener,
-        clients: [const { Client::new() }; MAX_CLIENTS],
+        clients: &mut clients,
         uid: rustix::process::getuid().as_raw(),
         stopping: 0,
         rescan_at: 0,
@@ -377,7 +385,8 @@ impl Supervisor<'_> {
                 l
             })?),
         };
-        let p = Prepared::new(&c, ids).ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
+        let p = &mut *self.prepared;
+        p.fill(&c, ids.as_ref()).ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
         if self.devnull.is_none() {
             let null = open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty());
             self.devnull = Some(null.map_err(|e| fail(b"cannot open /dev/null: ", e))?);
@@ -385,7 +394,7 @@ impl Supervisor<'_> {
         let null = self.devnull.as_ref().ok_or_else(Line::new)?;
         let (r, w) =
             pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
-        let pid = spawn::start(&p, null.as_fd(), &w).map_err(|e| fail(b"cannot fork: ", e))?;
+        let pid = spawn::start(p, null.as_fd(), &w).map_err(|e| fail(b"cannot fork: ", e))?;
         Ok((pid, r))
     }
 

@@ -207,3 +207,12 @@ pub fn setuid(uid: u32) -> Result<(), Errno> {
     // SAFETY: no memory is involved.
     if unsafe { libc::setuid(uid) } == 0 { Ok(()) } else { Err(errno()) }
 }
+
+/// `clock_gettime(CLOCK_MONOTONIC)` as seconds and nanoseconds; musl's
+/// own vDSO lookup, which the binary carries anyway.
+pub fn monotonic() -> (u64, u64) {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec to write into.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    (t.tv_sec as u64, t.tv_nsec as u64)
+}

@@ -1,13 +1,13 @@
 //! Monotonic time in nanoseconds. `CLOCK_MONOTONIC` only: a change of the
 //! wall clock changes nothing in going.
 
-use rustix::time::{ClockId, Timespec, clock_gettime};
+use rustix::time::Timespec;
 
-/// Now, in ns since an arbitrary start; never goes backwards. Read from
-/// the vDSO, without a system call.
+/// Now, in ns since an arbitrary start; never goes backwards. musl reads
+/// it from the vDSO, without a system call.
 pub fn now() -> u64 {
-    let t = clock_gettime(ClockId::Monotonic);
-    (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64)
+    let (sec, nsec) = crate::sys::monotonic();
+    sec.saturating_mul(1_000_000_000).saturating_add(nsec)
 }
 
 /// The wait until `deadline`, rounded up to whole milliseconds so a wait
