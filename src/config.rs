@@ -26,6 +26,8 @@ pub enum Log<'a> {
     Inherit,
     Null,
     File(&'a [u8]),
+    /// Each line to going's stdout as `NAME | line` (Procfile mode).
+    Prefix,
 }
 
 /// A valid service config; every slice points into the file's bytes.
@@ -47,9 +49,11 @@ pub struct Config<'a> {
     pub nice: Option<i32>,
     /// `limit_*` keys, in the order of `LIMITS`.
     pub limits: [Option<Limit>; 9],
-    /// Lines of `user=` and `group=`, for errors found outside this module.
+    /// Lines of `user=`, `group=` and `log=`, for errors found outside
+    /// this module.
     pub user_line: usize,
     pub group_line: usize,
+    pub log_line: usize,
 }
 
 /// A resource limit: soft and hard values, `None` for unlimited.
@@ -91,7 +95,6 @@ const KEYS: [&[u8]; 23] = [
 /// Index of the first `limit_*` key.
 const LIMIT0: usize = 14;
 const CMD: usize = 0;
-/// `log` with a file: validated, not carried out by this build yet.
 const LOG: usize = 10;
 const ENV: usize = 2;
 
@@ -107,7 +110,7 @@ const HINTS: [&[u8]; 23] = [
     b" (always, on-failure or never)",
     b" (a signal name such as TERM)",
     b" (seconds, 0 to 86400)",
-    b" (inherit, null or an absolute path)",
+    b" (inherit, null, prefix or an absolute file path)",
     b" (bytes, with k or M suffix)",
     b" (0 to 99)",
     b" (-20 to 19)",
@@ -134,8 +137,6 @@ pub enum Kind {
     /// A bad value for the key with this index.
     Bad(usize),
     TooManyEnv,
-    /// A key this build does not carry out yet (index).
-    Unsupported(usize),
 }
 
 /// An invalid file: the line (0 for the whole file), why, and the key or
@@ -166,7 +167,6 @@ impl ConfigError<'_> {
                 l.s(b"bad ").s(key_name(k)).s(b" ").quoted(self.text).s(HINTS.get(k).copied().unwrap_or(b""))
             }
             Kind::TooManyEnv => l.s(b"more than 64 env lines"),
-            Kind::Unsupported(k) => l.s(key_name(k)).s(b"= is not supported by this version of going"),
         };
     }
 }
@@ -232,6 +232,7 @@ pub fn parse(src: &[u8]) -> Result<Config<'_>, ConfigError<'_>> {
         limits: [None; 9],
         user_line: 0,
         group_line: 0,
+        log_line: 0,
     };
     let mut seen = 0u32;
     for entry in entries(src) {
@@ -242,12 +243,10 @@ pub fn parse(src: &[u8]) -> Result<Config<'_>, ConfigError<'_>> {
         }
         seen |= 1 << k;
         set(&mut c, k, value).map_err(|kind| err(kind, value))?;
-        if matches!((k, c.log), (LOG, Log::File(_))) {
-            return Err(err(Kind::Unsupported(k), value));
-        }
         match k {
             3 => c.user_line = line,
             4 => c.group_line = line,
+            LOG => c.log_line = line,
             _ => {}
         }
     }
@@ -299,7 +298,8 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), Kind> {
             c.log = match v {
                 b"inherit" => Log::Inherit,
                 b"null" => Log::Null,
-                _ => Log::File(absolute(v).ok_or(bad)?),
+                b"prefix" => Log::Prefix,
+                _ => Log::File(absolute(v).filter(|p| !p.ends_with(b"/")).ok_or(bad)?),
             }
         }
         11 => c.log_size = size(v).ok_or(bad)?,
@@ -433,7 +433,9 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
         assert_eq!(c.limits[1], Some(Limit { soft: Some(0), hard: Some(0) }));
         assert_eq!(c.limits[0], Some(Limit { soft: None, hard: None }));
         assert_eq!(c.limits[8], Some(Limit { soft: Some(8 << 20), hard: None }));
-        assert!(matches!(err("cmd=x\nlog=/var/log/x\n"), (2, Kind::Unsupported(_), _)));
+        let c = parse(b"cmd=x\n\nlog=/var/log/x\n").unwrap();
+        assert_eq!((c.log, c.log_line), (Log::File(b"/var/log/x"), 3));
+        assert_eq!(parse(b"cmd=x\nlog=prefix").unwrap().log, Log::Prefix);
     }
 
     #[test]
@@ -463,6 +465,7 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
             ("stop_timeout=-1", 9),
             ("stop_timeout=86401", 9),
             ("log=file", 10),
+            ("log=/var/log/", 10),
             ("log_size=0", 11),
             ("log_size=1G", 11),
             ("log_size=k", 11),

@@ -57,3 +57,9 @@ pub const REPLY_BUF: usize = 2048;
 pub const CLIENT_TIMEOUT_NS: u64 = 2 * SEC;
 /// Most supplementary groups a service gets from `/etc/group`.
 pub const MAX_GROUPS: usize = 64;
+/// Bytes read from one service's output pipe per wake-up, so a flooding
+/// service cannot starve the other event sources.
+pub const LOG_READ_PER_WAKE: usize = 64 * 1024;
+/// How far past `log_size` a file may grow while waiting for a newline
+/// to rotate at; past it, rotation cuts the line.
+pub const LOG_LINE_SLACK: u64 = 4096;

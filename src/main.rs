@@ -28,6 +28,8 @@ mod fmt;
 mod ids;
 mod limits;
 mod log;
+mod logfile;
+mod procfile;
 mod scan;
 mod service;
 mod sig;
@@ -66,7 +68,8 @@ fn start(argc: i32, argv: *const *const u8) -> i32 {
         }
     }
     match cli::parse(&args) {
-        Ok(Command::Supervise { dir, socket }) => supervisor::run(dir, socket),
+        Ok(Command::Supervise { dir, socket }) => supervisor::run(dir, Some(socket), false),
+        Ok(Command::Procfile(path)) => supervisor::run(path, None, true),
         Ok(Command::Check { dir }) => check::run(dir),
         Ok(Command::Help) => {
             print(1, cli::USAGE);
@@ -78,7 +81,6 @@ fn start(argc: i32, argv: *const *const u8) -> i32 {
             print(1, l.bytes());
             EX_OK
         }
-        Ok(Command::Procfile(_)) => usage(cli::Usage(b"-f (Procfile mode) is not supported by this version", None)),
         Ok(Command::Client { verb, socket, machine, args }) => client::run(verb, socket, machine, args),
         Err(u) => usage(u),
     }

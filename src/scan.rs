@@ -43,6 +43,20 @@ pub fn load(bytes: &[u8], canon: &mut [u8], err: &mut Line) -> Option<usize> {
         }
     };
     let c = config::parse(bytes).ok()?;
+    if let config::Log::File(path) = c.log {
+        let dir = path.get(..path.iter().rposition(|&b| b == b'/').unwrap_or(0)).unwrap_or(&[]);
+        let dir = if dir.is_empty() { &b"/"[..] } else { dir };
+        let mut buf = [0u8; MAX_FILE + 1];
+        let is_dir = buf.get_mut(..dir.len()).map(|d| d.copy_from_slice(dir)).is_some()
+            && CStr::from_bytes_until_nul(&buf)
+                .ok()
+                .and_then(|p| statat(rustix::fs::CWD, p, AtFlags::empty()).ok())
+                .is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory);
+        if !is_dir {
+            err.s(b":").u(c.log_line as u64).s(b": log directory ").masked(dir).s(b" does not exist");
+            return None;
+        }
+    }
     if c.user.is_none() && c.group.is_none() {
         return Some(n);
     }
@@ -80,6 +94,11 @@ pub fn each(dir: &OwnedFd, mut found: impl FnMut(&[u8], Result<&[u8], Problem>))
         found(bytes, read.map(|n| file.get(..n).unwrap_or(&[])));
     }
     Ok(())
+}
+
+/// Reads a file by path (the Procfile) into `buf`.
+pub fn read_path(path: &CStr, buf: &mut [u8; MAX_FILE + 1]) -> Result<usize, Problem> {
+    read(&open_dir(c".").map_err(Problem::Unreadable)?, path, buf)
 }
 
 /// Reads one entry into `buf`, returning its length.

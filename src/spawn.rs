@@ -86,6 +86,16 @@ const RESOURCES: [Resource; 9] = [
     Resource::Stack,
 ];
 
+/// Where a service's stdout and stderr go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// going's own.
+    Inherit,
+    Null,
+    /// The service's capture pipe (`log=FILE`, `log=prefix`).
+    Pipe,
+}
+
 /// A service's `execve` arguments, built before the fork.
 pub struct Prepared {
     strings: [u8; STRINGS],
@@ -96,7 +106,10 @@ pub struct Prepared {
     /// The PATH value the program is searched in.
     path: (u16, u16),
     umask: u32,
-    null_output: bool,
+    /// Where stdout and stderr go.
+    output: Output,
+    /// Procfile mode: going's own environment and working directory.
+    inherit: bool,
     chroot: Option<u16>,
     nice: Option<i32>,
     limits: [Option<Limit>; 9],
@@ -115,7 +128,8 @@ impl Prepared {
             cwd: 0,
             path: (0, 0),
             umask: 0,
-            null_output: false,
+            output: Output::Inherit,
+            inherit: false,
             chroot: None,
             nice: None,
             limits: [None; 9],
@@ -128,7 +142,7 @@ impl Prepared {
     #[cfg(test)]
     pub fn new(c: &Config, ids: Option<&Ids>) -> Option<Self> {
         let mut p = Prepared::empty();
-        p.fill(c, ids)?;
+        p.fill(c, ids, false)?;
         Some(p)
     }
 
@@ -136,14 +150,19 @@ impl Prepared {
     /// if it does not fit, which a config of at most `MAX_FILE` bytes
     /// never reaches. Filled in place: it is 8 KiB, and a copy on every
     /// spawn would cost stack, and so VmPeak.
-    pub fn fill(&mut self, c: &Config, ids: Option<&Ids>) -> Option<()> {
+    pub fn fill(&mut self, c: &Config, ids: Option<&Ids>, inherit: bool) -> Option<()> {
         let p = self;
+        p.inherit = inherit;
         p.used = 0;
         p.args.clear();
         p.env.clear();
         p.path = (0, 0);
         p.umask = c.umask;
-        p.null_output = c.log == Log::Null;
+        p.output = match c.log {
+            Log::Inherit => Output::Inherit,
+            Log::Null => Output::Null,
+            Log::File(_) | Log::Prefix => Output::Pipe,
+        };
         p.chroot = None;
         p.nice = c.nice;
         p.limits = c.limits;
@@ -234,9 +253,15 @@ impl Prepared {
 }
 
 /// Forks a child that execs `p`; returns its pid. `devnull` becomes its
-/// stdin (and stdout/stderr with `log=null`); `report` is the write end of
-/// the exec-error pipe.
-pub fn start(p: &Prepared, devnull: BorrowedFd<'_>, report: &OwnedFd) -> Result<i32, Errno> {
+/// stdin (and stdout/stderr with `log=null`), `pipe` its stdout and
+/// stderr when its output is captured; `report` is the write end of the
+/// exec-error pipe.
+pub fn start(
+    p: &Prepared,
+    devnull: BorrowedFd<'_>,
+    pipe: Option<BorrowedFd<'_>>,
+    report: &OwnedFd,
+) -> Result<i32, Errno> {
     let null = core::ptr::null::<c_char>();
     let mut argv = [null; MAX_ARGS + 1];
     for (slot, &at) in argv.iter_mut().zip(&p.args) {
@@ -246,9 +271,10 @@ pub fn start(p: &Prepared, devnull: BorrowedFd<'_>, report: &OwnedFd) -> Result<
     for (slot, &at) in envp.iter_mut().zip(&p.env) {
         *slot = p.ptr(at);
     }
+    let envp = if p.inherit { sys::environ() } else { envp.as_ptr() };
     let parent = rustix::process::getpid();
     match sys::fork()? {
-        0 => child(p, &argv, &envp, devnull, report, parent),
+        0 => child(p, &argv, envp, (devnull, pipe), report, parent),
         pid => Ok(pid),
     }
 }
@@ -257,8 +283,8 @@ pub fn start(p: &Prepared, devnull: BorrowedFd<'_>, report: &OwnedFd) -> Result<
 fn child(
     p: &Prepared,
     argv: &[*const c_char],
-    envp: &[*const c_char],
-    devnull: BorrowedFd<'_>,
+    envp: *const *const c_char,
+    (devnull, pipe): (BorrowedFd<'_>, Option<BorrowedFd<'_>>),
     report: &OwnedFd,
     parent: Pid,
 ) -> ! {
@@ -274,8 +300,10 @@ fn child(
         sys::exit_now(1);
     }
     let mut io = dup2_stdin(devnull);
-    if p.null_output {
-        io = io.and(dup2_stdout(devnull)).and(dup2_stderr(devnull));
+    match (p.output, pipe) {
+        (Output::Null, _) => io = io.and(dup2_stdout(devnull)).and(dup2_stderr(devnull)),
+        (Output::Pipe, Some(w)) => io = io.and(dup2_stdout(w)).and(dup2_stderr(w)),
+        _ => {}
     }
     if let Err(e) = io {
         fail(Step::Stdio, e);
@@ -297,7 +325,9 @@ fn child(
     if let Some(root) = p.chroot {
         check(Step::Chroot, chroot(p.cstr(root)));
     }
-    check(Step::Chdir, chdir(p.cstr(p.cwd)));
+    if !p.inherit {
+        check(Step::Chdir, chdir(p.cstr(p.cwd)));
+    }
     // Groups, then gid, then uid: each needs the privileges the next drops.
     if let Some(groups) = &p.groups {
         check(Step::Groups, sys::setgroups(groups));
@@ -312,10 +342,10 @@ fn child(
 }
 
 /// `execve`, searching the child's PATH for a program without `/`.
-fn exec(p: &Prepared, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
+fn exec(p: &Prepared, argv: &[*const c_char], envp: *const *const c_char) -> Errno {
     let prog = p.program();
     if prog.contains(&b'/') || prog.is_empty() {
-        return sys::execve(p.ptr(p.args.first().copied().unwrap_or(0)), argv.as_ptr(), envp.as_ptr());
+        return sys::execve(p.ptr(p.args.first().copied().unwrap_or(0)), argv.as_ptr(), envp);
     }
     let (at, len) = (usize::from(p.path.0), usize::from(p.path.1));
     let path = p.strings.get(at..at + len).unwrap_or(&[]);
@@ -333,7 +363,7 @@ fn exec(p: &Prepared, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
         if full.get(n.wrapping_sub(1)) != Some(&0) {
             continue;
         }
-        match sys::execve(full.as_ptr().cast(), argv.as_ptr(), envp.as_ptr()) {
+        match sys::execve(full.as_ptr().cast(), argv.as_ptr(), envp) {
             Errno::ACCESS => denied = true,
             Errno::NOENT | Errno::NOTDIR | Errno::STALE | Errno::LOOP | Errno::NAMETOOLONG => {}
             e => return e,
@@ -359,7 +389,7 @@ mod tests {
         assert_eq!(strings(&p, &p.env), [std::str::from_utf8(DEFAULT_PATH).unwrap(), "A=1", "B=2"]);
         assert_eq!(p.cwd(), b"/tmp");
         assert_eq!(p.program(), b"/bin/sh");
-        assert_eq!((p.umask, p.null_output), (0o077, true));
+        assert_eq!((p.umask, p.output), (0o077, Output::Null));
         let (at, len) = p.path;
         assert_eq!(&p.strings[at as usize..(at + len) as usize], &DEFAULT_PATH[5..]);
     }

@@ -10,6 +10,8 @@ use crate::fmt::Line;
 use crate::ids::{self, IdError};
 use crate::limits::{MAX_CLIENTS, MAX_FILE, RESCAN_RETRY_NS};
 use crate::log::Log;
+use crate::logfile::{self, Report, Sink};
+use crate::procfile;
 use crate::scan::{self, Problem};
 use crate::service::{Action, Event, Exit, Service, State, backoff_secs};
 use crate::spawn::{self, Prepared, Step};
@@ -30,6 +32,7 @@ const EXEC: u64 = 2 << 32;
 const WATCH: u64 = 3 << 32;
 const LISTEN: u64 = 4 << 32;
 pub const CLIENT: u64 = 5 << 32;
+const OUTPUT: u64 = 6 << 32;
 
 pub struct Supervisor<'a> {
     /// The large parts live in `run`'s frame and are borrowed, never
@@ -47,6 +50,10 @@ pub struct Supervisor<'a> {
     pub(crate) listener: Option<OwnedFd>,
     pub(crate) clients: &'a mut [Client; MAX_CLIENTS],
     pub(crate) uid: u32,
+    /// Procfile mode: `dir` is the Procfile.
+    procfile: bool,
+    /// Colour the `log=prefix` names (stdout is a terminal, no NO_COLOR).
+    color: bool,
     /// 0 running; 1 stopping everything; 2 killing everything.
     stopping: u8,
     /// When to re-read a directory that could not be read; 0 for never.
@@ -57,12 +64,18 @@ pub struct Supervisor<'a> {
 /// Sets up and runs the supervisor until it is told to stop; returns the
 /// exit code.
 #[inline(never)]
-pub fn run(dir: &CStr, socket: &CStr) -> i32 {
+pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     sys::default_dispositions();
     sys::cloexec_from_3();
     let mut log = Log::new();
-    let listener = match control::open_socket(socket) {
+    if procfile && !procfile_valid(dir) {
+        return crate::cli::EX_CONFIG;
+    }
+    let socket = socket.unwrap_or(c"");
+    let opened = if procfile { Err((&b""[..], Errno::NOENT)) } else { control::open_socket(socket) };
+    let listener = match opened {
         Ok(fd) => Some(fd),
+        Err(_) if procfile => None,
         Err((what, Errno::ADDRINUSE)) => {
             log.error(|l| {
                 l.s(socket.to_bytes()).s(b": ").s(what);
@@ -98,6 +111,7 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
         l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b" supervising ").s(dir.to_bytes());
     });
     let watch = match Watch::new() {
+        Ok(_) if procfile => None,
         Ok(w) => {
             let _ = epoll::add(&epoll, w.fd(), EventData::new_u64(WATCH), EventFlags::IN);
             Some(w)
@@ -124,6 +138,8 @@ pub fn run(dir: &CStr, socket: &CStr) -> i32 {
         listener,
         clients: &mut clients,
         uid: rustix::process::getuid().as_raw(),
+        procfile,
+        color: sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty()),
         stopping: 0,
         rescan_at: 0,
         dir_missing: false,
@@ -150,11 +166,15 @@ impl Supervisor<'_> {
                     WATCH => self.on_watch(now),
                     LISTEN => self.on_listen(now),
                     CLIENT => self.on_client(ev.data.u64() as u32 as usize, ev.flags, now),
+                    OUTPUT => self.on_output(ev.data.u64() as u32 as i32),
                     _ => {}
                 }
             }
             self.fire_due(now);
             if self.stopping > 0 && !self.table.entries.iter().any(|e| e.svc.running()) {
+                for i in 0..self.table.entries.len() {
+                    self.drain(i);
+                }
                 self.log.info(|l| {
                     l.s(b"exiting");
                 });
@@ -312,7 +332,9 @@ impl Supervisor<'_> {
             Action::Nothing => {}
             Action::Spawn => self.spawn(i, now),
             Action::SpawnNew => {
+                self.drain(i);
                 self.table.swap_in_next(i);
+                self.recapture(i);
                 self.spawn(i, now);
             }
             Action::Stop => {
@@ -333,6 +355,9 @@ impl Supervisor<'_> {
                 signal_group(pid, sig::KILL);
             }
             Action::Forget => {
+                self.drain(i);
+                let Some(e) = self.table.entries.get_mut(i) else { return false };
+                logfile::close(&mut e.out);
                 sys::close(e.exec_fd);
                 self.table.forget(i);
                 return false;
@@ -385,8 +410,23 @@ impl Supervisor<'_> {
                 l
             })?),
         };
+        let captured = matches!(c.log, config::Log::File(_) | config::Log::Prefix);
         let p = &mut *self.prepared;
-        p.fill(&c, ids.as_ref()).ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
+        p.fill(&c, ids.as_ref(), self.procfile).ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
+        drop(c);
+        let mut pipe = None;
+        if let (true, Some(e)) = (captured, self.table.entries.get_mut(i)) {
+            let made = logfile::ensure_pipe(&mut e.out).map_err(|e| fail(b"cannot create its output pipe: ", e))?;
+            if let Some(r) = made {
+                let _ = epoll::add(
+                    &self.epoll,
+                    sys::borrow(r),
+                    EventData::new_u64(OUTPUT | r as u32 as u64),
+                    EventFlags::IN,
+                );
+            }
+            pipe = Some(sys::borrow(e.out.wfd));
+        }
         if self.devnull.is_none() {
             let null = open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty());
             self.devnull = Some(null.map_err(|e| fail(b"cannot open /dev/null: ", e))?);
@@ -394,8 +434,62 @@ impl Supervisor<'_> {
         let null = self.devnull.as_ref().ok_or_else(Line::new)?;
         let (r, w) =
             pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
-        let pid = spawn::start(p, null.as_fd(), &w).map_err(|e| fail(b"cannot fork: ", e))?;
+        let pid = spawn::start(p, null.as_fd(), pipe, &w).map_err(|e| fail(b"cannot fork: ", e))?;
         Ok((pid, r))
+    }
+
+    fn on_output(&mut self, fd: i32) {
+        if let Some(i) = self.table.entries.iter().position(|e| e.out.rfd == fd) {
+            self.drain(i);
+        }
+    }
+
+    /// Moves what service `i` wrote into its log file or to stdout.
+    fn drain(&mut self, i: usize) {
+        let Self { table, log, color, .. } = self;
+        let Some(e) = table.entries.get(i) else { return };
+        if e.out.rfd < 0 {
+            return;
+        }
+        let name = table.bytes(e.name);
+        let Ok(c) = config::parse(table.bytes(e.cfg)) else { return };
+        let sink = match c.log {
+            config::Log::File(path) => Sink::File { path, limit: c.log_size, keep: c.log_keep },
+            _ => Sink::Prefix { name, color: color.then(|| logfile::color_of(name)) },
+        };
+        let path = if let config::Log::File(p) = c.log { p } else { b"" };
+        let mut out = e.out;
+        logfile::drain(&mut out, sink, |r| {
+            log.error(|l| {
+                l.s(name).s(b": ");
+                match r {
+                    Report::CannotOpen(e) => l.s(b"cannot open ").s(path).s(b": ").s(sys::strerror(e)),
+                    Report::CannotWrite(e) => l.s(b"cannot write ").s(path).s(b": ").s(sys::strerror(e)),
+                    Report::Recovered(n) => l.s(b"writing ").s(path).s(b" again; ").u(n).s(b" bytes were dropped"),
+                };
+                if !matches!(r, Report::Recovered(_)) {
+                    l.s(b"; dropping its output until it works");
+                }
+            });
+        });
+        drop(c);
+        if let Some(e) = table.entries.get_mut(i) {
+            e.out = out;
+        }
+    }
+
+    /// After a config change: a new log file is opened at the next write;
+    /// output no longer captured closes the pipe.
+    fn recapture(&mut self, i: usize) {
+        let Some(e) = self.table.entries.get(i) else { return };
+        let captured = config::parse(self.table.bytes(e.cfg))
+            .is_ok_and(|c| matches!(c.log, config::Log::File(_) | config::Log::Prefix));
+        let Some(e) = self.table.entries.get_mut(i) else { return };
+        if captured {
+            logfile::close_file(&mut e.out);
+        } else {
+            logfile::close(&mut e.out);
+        }
     }
 
     fn exec_report_fd(&mut self, fd: i32) {
@@ -456,6 +550,9 @@ impl Supervisor<'_> {
         if self.stopping > 0 {
             return;
         }
+        if self.procfile {
+            return self.reload_procfile(now);
+        }
         if let Some(w) = self.watch.as_mut() {
             w.arm(self.dir);
         }
@@ -489,6 +586,33 @@ impl Supervisor<'_> {
             });
             self.rescan_at = now + RESCAN_RETRY_NS;
             return;
+        }
+        self.sweep(now);
+        self.reconcile(now);
+    }
+
+    /// Re-reads the Procfile: each of its lines is a service.
+    fn reload_procfile(&mut self, now: u64) {
+        let mut buf = [0u8; MAX_FILE + 1];
+        let n = match scan::read_path(self.dir, &mut buf) {
+            Ok(n) => n,
+            Err(p) => {
+                let mut text = Line::new();
+                p.describe(&mut text);
+                self.log.error(|l| {
+                    l.s(self.dir.to_bytes()).s(text.bytes());
+                });
+                return;
+            }
+        };
+        self.table.begin_scan();
+        for (line, entry) in procfile::entries(buf.get(..n).unwrap_or(&[])) {
+            let mut cfg = [0u8; MAX_FILE];
+            match entry.map(|(name, cmd)| (name, procfile::config(cmd, &mut cfg))) {
+                Ok((name, Some(len))) => self.found(name, Ok(cfg.get(..len).unwrap_or(&[]))),
+                Ok((_, None)) => procfile_error(&mut self.log, self.dir, line, b"command too long"),
+                Err(why) => procfile_error(&mut self.log, self.dir, line, why),
+            }
         }
         self.sweep(now);
         self.reconcile(now);
@@ -599,6 +723,51 @@ impl Supervisor<'_> {
             l.s(table.name(i)).s(what).i(i64::from(pid));
         });
     }
+}
+
+fn procfile_error(log: &mut Log, path: &CStr, line: usize, why: &[u8]) {
+    log.error(|l| {
+        l.s(path.to_bytes()).s(b":").u(line as u64).s(b": ").s(why);
+    });
+}
+
+/// Checks a Procfile before anything starts: its problems are printed and
+/// nothing runs, as befits a developer's tool.
+fn procfile_valid(path: &CStr) -> bool {
+    let mut buf = [0u8; MAX_FILE + 1];
+    let mut log = Log::new();
+    let n = match scan::read_path(path, &mut buf) {
+        Ok(n) => n,
+        Err(p) => {
+            let mut text = Line::new();
+            p.describe(&mut text);
+            log.error(|l| {
+                l.s(path.to_bytes()).s(text.bytes());
+            });
+            return false;
+        }
+    };
+    let mut ok = true;
+    let mut any = false;
+    let src = buf.get(..n).unwrap_or(&[]);
+    for (line, entry) in procfile::entries(src) {
+        let dup = entry.is_ok_and(|(name, _)| {
+            procfile::entries(src).take_while(|(l, _)| *l < line).any(|(_, e)| e.is_ok_and(|(n, _)| n == name))
+        });
+        match entry {
+            Err(why) => procfile_error(&mut log, path, line, why),
+            Ok(_) if dup => procfile_error(&mut log, path, line, b"repeated name"),
+            Ok(_) => {
+                any = true;
+                continue;
+            }
+        }
+        ok = false;
+    }
+    if ok && !any {
+        procfile_error(&mut log, path, 0, b"no processes");
+    }
+    ok && any
 }
 
 /// Names a child's failed step with the config values it used.

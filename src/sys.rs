@@ -216,3 +216,15 @@ pub fn monotonic() -> (u64, u64) {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
     (t.tv_sec as u64, t.tv_nsec as u64)
 }
+
+unsafe extern "C" {
+    #[link_name = "environ"]
+    static ENVIRON: *const *const c_char;
+}
+
+/// going's own environment, for Procfile mode.
+pub fn environ() -> *const *const c_char {
+    // SAFETY: musl's `environ` is set before `main` and going never
+    // changes its environment.
+    unsafe { ENVIRON }
+}

@@ -28,6 +28,29 @@ impl Span {
     }
 }
 
+/// Output capture of a service with `log=FILE` or `log=prefix`: raw
+/// descriptors (-1 for none) and counters; `logfile` does the I/O.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capture {
+    /// The pipe: going reads `rfd`; each run of the service writes `wfd`.
+    pub rfd: i32,
+    pub wfd: i32,
+    /// The log file, opened at the first write.
+    pub file: i32,
+    pub size: u64,
+    /// Bytes lost since writing started failing.
+    pub dropped: u64,
+    pub failing: bool,
+    /// `log=prefix`: the next byte starts a line.
+    pub line_start: bool,
+}
+
+impl Capture {
+    pub const fn none() -> Self {
+        Capture { rfd: -1, wfd: -1, file: -1, size: 0, dropped: 0, failing: false, line_start: true }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Entry {
     pub name: Span,
@@ -39,6 +62,7 @@ pub struct Entry {
     pub err: Span,
     /// Read end of the exec-error pipe of the last spawn, -1 for none.
     pub exec_fd: i32,
+    pub out: Capture,
     /// Found by the scan under way.
     pub seen: bool,
     pub svc: Service,
@@ -265,6 +289,7 @@ impl Table {
             next: Span::default(),
             err: Span::default(),
             exec_fd: -1,
+            out: Capture::none(),
             seen: true,
             svc: Service::failed(),
         };
