@@ -119,7 +119,7 @@ pub fn cut(size: u64, limit: u64, chunk: &[u8]) -> Option<usize> {
     let after = chunk.get(room..).and_then(|c| c.iter().position(|&b| b == b'\n')).map(|p| p + room);
     match (before, after) {
         (Some(i), _) => Some(i + 1),
-        (None, Some(i)) if size + i as u64 + 1 <= limit + LOG_LINE_SLACK => Some(i + 1),
+        (None, Some(i)) if size + (i as u64) < limit + LOG_LINE_SLACK => Some(i + 1),
         // No newline near: cut the line rather than let the file grow.
         _ if size + chunk.len() as u64 > limit + LOG_LINE_SLACK => Some(room.max(1).min(chunk.len())),
         _ => None,
@@ -172,11 +172,11 @@ fn follow(c: &mut Capture, path: &[u8]) {
 
 fn to_file(c: &mut Capture, path: &[u8], limit: u64, keep: u32, mut chunk: &[u8], report: &mut impl FnMut(Report)) {
     while !chunk.is_empty() {
-        if c.file < 0 {
-            if let Err(e) = open_file(c, path, false) {
-                fail(c, chunk.len(), Report::CannotOpen(e), report);
-                return;
-            }
+        if c.file < 0
+            && let Err(e) = open_file(c, path, false)
+        {
+            fail(c, chunk.len(), Report::CannotOpen(e), report);
+            return;
         }
         let (head, rest) = match cut(c.size, limit, chunk) {
             Some(at) => chunk.split_at(at),
@@ -204,11 +204,11 @@ fn to_file(c: &mut Capture, path: &[u8], limit: u64, keep: u32, mut chunk: &[u8]
                 }
             }
         }
-        if !rest.is_empty() || (c.size >= limit && head.ends_with(b"\n")) {
-            if let Err(e) = rotate(c, path, keep) {
-                fail(c, rest.len(), Report::CannotOpen(e), report);
-                return;
-            }
+        if (!rest.is_empty() || (c.size >= limit && head.ends_with(b"\n")))
+            && let Err(e) = rotate(c, path, keep)
+        {
+            fail(c, rest.len(), Report::CannotOpen(e), report);
+            return;
         }
         chunk = rest;
     }
