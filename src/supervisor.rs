@@ -67,6 +67,11 @@ pub struct Supervisor<'a> {
 pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     sys::default_dispositions();
     sys::cloexec_from_3();
+    // Orphans of services (daemons that double-fork) become going's to
+    // reap; as PID 1 every orphan of the system already is.
+    if rustix::process::getpid() != Pid::INIT {
+        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+    }
     let mut log = Log::new();
     if procfile && !procfile_valid(dir) {
         return crate::cli::EX_CONFIG;
