@@ -74,20 +74,23 @@ pub fn unblock_all() {
 
 /// Sets every ignored signal back to its default action, so services do
 /// not inherit what going's parent ignored (ignored signals survive exec).
+/// The raw `rt_sigaction(2)`: musl's `sigaction` refuses the signals it
+/// keeps for itself (32 to 34), and those can arrive ignored too.
 pub fn default_dispositions() {
-    for s in 1..libc::SIGRTMIN() {
+    // The kernel's `struct sigaction` on x86_64: handler, flags, restorer,
+    // mask; a handler of 1 is SIG_IGN, 0 SIG_DFL.
+    for s in 1..=64 {
         if s == libc::SIGKILL || s == libc::SIGSTOP {
             continue;
         }
-        let mut old = MaybeUninit::<libc::sigaction>::zeroed();
-        // SAFETY: a null new action only reads the old one into `old`; a
-        // zeroed `sigaction` with `SIG_DFL` is a valid new action.
+        let mut old = [0u64; 4];
+        let dfl = [0u64; 4];
+        // SAFETY: both buffers have the kernel's layout and size for an
+        // 8-byte signal set; a null new action only reads the old one.
         unsafe {
-            if libc::sigaction(s, core::ptr::null(), old.as_mut_ptr()) == 0
-                && old.assume_init_ref().sa_sigaction == libc::SIG_IGN
-            {
-                let dfl = MaybeUninit::<libc::sigaction>::zeroed();
-                libc::sigaction(s, dfl.as_ptr(), core::ptr::null_mut());
+            let read = libc::syscall(libc::SYS_rt_sigaction, s, core::ptr::null::<u64>(), old.as_mut_ptr(), 8);
+            if read == 0 && old[0] == 1 {
+                libc::syscall(libc::SYS_rt_sigaction, s, dfl.as_ptr(), core::ptr::null_mut::<u64>(), 8);
             }
         }
     }
