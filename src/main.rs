@@ -26,6 +26,7 @@ mod config;
 mod control;
 mod fmt;
 mod ids;
+mod leftover;
 mod limits;
 mod log;
 mod logfile;

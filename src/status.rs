@@ -78,11 +78,17 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// CPU time and resident memory of a process, from `/proc/PID/stat`.
+/// What going reads of a process in `/proc/PID/stat`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
+    /// Dead, not yet reaped.
+    pub zombie: bool,
+    pub pgrp: u64,
+    pub session: u64,
     /// User + system time in clock ticks.
     pub ticks: u64,
+    /// Start time, in clock ticks since boot.
+    pub start: u64,
     /// Resident pages.
     pub pages: u64,
 }
@@ -91,13 +97,17 @@ pub struct Usage {
 /// parentheses and may itself hold spaces and parentheses.
 pub fn parse_stat(stat: &[u8]) -> Option<Usage> {
     let close = stat.iter().rposition(|&b| b == b')')?;
-    let mut f = stat.get(close + 2..)?.split(|&b| b == b' ');
-    // After ")": state(3) ... utime(14) stime(15) ... rss(24).
-    let nth = |it: &mut dyn Iterator<Item = &[u8]>, n: usize| it.nth(n).and_then(crate::fmt::parse_u64);
-    let utime = nth(&mut f, 11)?;
-    let stime = nth(&mut f, 0)?;
-    let pages = nth(&mut f, 8)?;
-    Some(Usage { ticks: utime + stime, pages })
+    let rest = stat.get(close + 2..)?;
+    // Field k of proc(5) is at index k - 3 after ")".
+    let field = |k: usize| rest.split(|&b| b == b' ').nth(k - 3).and_then(crate::fmt::parse_u64);
+    Some(Usage {
+        zombie: rest.first() == Some(&b'Z'),
+        pgrp: field(5)?,
+        session: field(6)?,
+        ticks: field(14)? + field(15)?,
+        start: field(22)?,
+        pages: field(24)?,
+    })
 }
 
 /// Appends seconds with two decimals from clock ticks.
@@ -171,7 +181,10 @@ mod tests {
     #[test]
     fn stat_fields() {
         let stat = b"1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 150 25 0 0 20 0 1 0 100 2490368 300 18446744073709551615";
-        assert_eq!(parse_stat(stat), Some(Usage { ticks: 175, pages: 300 }));
+        assert_eq!(
+            parse_stat(stat),
+            Some(Usage { zombie: false, pgrp: 1234, session: 1234, ticks: 175, start: 100, pages: 300 })
+        );
         assert_eq!(parse_stat(b"garbage"), None);
         assert_eq!(parse_stat(b"1 (x)"), None);
     }

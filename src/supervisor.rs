@@ -11,13 +11,13 @@ use crate::ids::{self, IdError};
 use crate::limits::{MAX_CLIENTS, MAX_FILE, RESCAN_RETRY_NS};
 use crate::log::Log;
 use crate::logfile::{self, Report, Sink};
-use crate::procfile;
 use crate::scan::{self, Problem};
 use crate::service::{Action, Event, Exit, Service, State, backoff_secs};
 use crate::spawn::{self, Prepared, Step};
 use crate::table::{Outcome, Table, Why, ignored_name, valid_name};
 use crate::watch::{Change, Watch};
 use crate::{cmdline, sig, sys, time};
+use crate::{leftover, procfile};
 use core::ffi::CStr;
 use rustix::event::epoll::{self, CreateFlags, Event as Ready, EventData, EventFlags};
 use rustix::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
@@ -54,6 +54,9 @@ pub struct Supervisor<'a> {
     procfile: bool,
     /// Colour the `log=prefix` names (stdout is a terminal, no NO_COLOR).
     color: bool,
+    /// `SOCKET.pids` and its temporary name, and whether it is out of date.
+    pids: Option<(&'a CStr, &'a CStr)>,
+    pids_dirty: bool,
     /// 0 running; 1 stopping everything; 2 killing everything.
     stopping: u8,
     /// When to re-read a directory that could not be read; 0 for never.
@@ -128,6 +131,16 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
             None
         }
     };
+    let mut pids_buf = [0u8; 512];
+    let pids = if procfile { None } else { leftover::paths(socket, &mut pids_buf) };
+    if let Some((file, _)) = pids {
+        let killed = leftover::sweep(file);
+        if killed > 0 {
+            log.info(|l| {
+                l.s(b"killed ").u(u64::from(killed)).s(b" leftover processes of a previous going");
+            });
+        }
+    }
     let mut table = Table::new();
     let mut prepared = Prepared::empty();
     let mut clients = [const { Client::new() }; MAX_CLIENTS];
@@ -144,6 +157,8 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
         clients: &mut clients,
         uid: rustix::process::getuid().as_raw(),
         procfile,
+        pids,
+        pids_dirty: false,
         color: sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty()),
         stopping: 0,
         rescan_at: 0,
@@ -153,6 +168,9 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     let code = sup.run_loop();
     if sup.listener.is_some() {
         let _ = rustix::fs::unlink(socket);
+    }
+    if let Some((file, _)) = sup.pids {
+        let _ = rustix::fs::unlink(file);
     }
     code
 }
@@ -176,6 +194,7 @@ impl Supervisor<'_> {
                 }
             }
             self.fire_due(now);
+            self.record_pids();
             if self.stopping > 0 && !self.table.entries.iter().any(|e| e.svc.running()) {
                 for i in 0..self.table.entries.len() {
                     self.drain(i);
@@ -186,6 +205,14 @@ impl Supervisor<'_> {
                 return crate::cli::EX_OK;
             }
         }
+    }
+
+    /// Rewrites `SOCKET.pids` when the running set changed.
+    fn record_pids(&mut self) {
+        let Some((file, tmp)) = self.pids.filter(|_| self.pids_dirty) else { return };
+        self.pids_dirty = false;
+        let running = self.table.entries.iter().filter(|e| e.svc.running()).map(|e| (e.svc.pid, e.start));
+        let _ = leftover::record(file, tmp, running);
     }
 
     fn next_deadline(&self) -> Option<u64> {
@@ -291,6 +318,7 @@ impl Supervisor<'_> {
     }
 
     fn exited(&mut self, i: usize, how: Exit, now: u64) {
+        self.pids_dirty = true;
         self.exec_report(i);
         let Some(e) = self.table.entries.get_mut(i) else {
             return;
@@ -373,11 +401,13 @@ impl Supervisor<'_> {
 
     fn spawn(&mut self, i: usize, now: u64) {
         match self.fork_exec(i) {
-            Ok((pid, report)) => {
+            Ok((pid, report, start)) => {
+                self.pids_dirty = true;
                 let token = EventData::new_u64(EXEC | report.as_raw_fd() as u32 as u64);
                 let _ = epoll::add(&self.epoll, &report, token, EventFlags::IN);
                 if let Some(e) = self.table.entries.get_mut(i) {
                     e.exec_fd = report.into_raw_fd();
+                    e.start = start;
                     e.svc.on_event(Event::Forked(pid), now);
                 }
                 self.say_pid(i, b": started, pid ", pid);
@@ -397,7 +427,7 @@ impl Supervisor<'_> {
     /// Prepares and forks service `i`; returns its pid and the read end of
     /// its exec-error pipe, or why it could not be started.
     #[allow(clippy::result_large_err)] // no heap to box it in; a cold path
-    fn fork_exec(&mut self, i: usize) -> Result<(i32, OwnedFd), Line> {
+    fn fork_exec(&mut self, i: usize) -> Result<(i32, OwnedFd, u64), Line> {
         let fail = |what: &[u8], e: Errno| {
             let mut l = Line::new();
             l.s(what).s(sys::strerror(e));
@@ -439,8 +469,9 @@ impl Supervisor<'_> {
         let null = self.devnull.as_ref().ok_or_else(Line::new)?;
         let (r, w) =
             pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
+        let start = leftover::boot_ticks();
         let pid = spawn::start(p, null.as_fd(), pipe, &w).map_err(|e| fail(b"cannot fork: ", e))?;
-        Ok((pid, r))
+        Ok((pid, r, start))
     }
 
     fn on_output(&mut self, fd: i32) {

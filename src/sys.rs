@@ -231,3 +231,11 @@ pub fn environ() -> *const *const c_char {
     // changes its environment.
     unsafe { ENVIRON }
 }
+
+/// `clock_gettime(CLOCK_BOOTTIME)` as seconds and nanoseconds.
+pub fn boottime() -> (u64, u64) {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec to write into.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut t) };
+    (t.tv_sec as u64, t.tv_nsec as u64)
+}

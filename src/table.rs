@@ -63,6 +63,8 @@ pub struct Entry {
     /// Read end of the exec-error pipe of the last spawn, -1 for none.
     pub exec_fd: i32,
     pub out: Capture,
+    /// When its process started, in clock ticks since boot (see `leftover`).
+    pub start: u64,
     /// Found by the scan under way.
     pub seen: bool,
     pub svc: Service,
@@ -290,6 +292,7 @@ impl Table {
             err: Span::default(),
             exec_fd: -1,
             out: Capture::none(),
+            start: 0,
             seen: true,
             svc: Service::failed(),
         };
