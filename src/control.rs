@@ -152,7 +152,23 @@ impl Supervisor<'_> {
         let Some(listener) = &self.listener else {
             return;
         };
-        while let Ok(fd) = accept_with(listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
+        loop {
+            let fd = match accept_with(listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
+                Ok(fd) => fd,
+                Err(Errno::INTR | Errno::CONNABORTED) => continue,
+                Err(Errno::AGAIN) => return,
+                Err(e) => {
+                    // Out of descriptors: the listener would stay readable
+                    // and spin the loop. Leave it alone for a second.
+                    let _ = epoll::delete(&self.epoll, listener);
+                    self.listen_paused_until = now + crate::limits::SEC;
+                    self.log.error(|l| {
+                        l.s(b"cannot accept on the control socket: ").s(crate::sys::strerror(e));
+                        l.s(b"; pausing it for 1s");
+                    });
+                    return;
+                }
+            };
             let allowed = sockopt::socket_peercred(&fd).is_ok_and(|c| c.uid.is_root() || c.uid.as_raw() == self.uid);
             let free = self.clients.iter().position(|c| c.fd.is_none());
             let refusal: &[u8] = match (allowed, free) {
@@ -371,12 +387,19 @@ impl Supervisor<'_> {
         }
     }
 
-    /// The earliest client deadline.
+    /// The earliest client deadline, or the end of a listener pause.
     pub fn client_deadline(&self) -> Option<u64> {
-        self.clients.iter().filter(|c| c.fd.is_some()).map(|c| c.deadline).min()
+        let pause = Some(self.listen_paused_until).filter(|&t| t != 0);
+        self.clients.iter().filter(|c| c.fd.is_some()).map(|c| c.deadline).chain(pause).min()
     }
 
     pub fn expire_clients(&mut self, now: u64) {
+        if self.listen_paused_until != 0 && self.listen_paused_until <= now {
+            self.listen_paused_until = 0;
+            if let Some(l) = &self.listener {
+                let _ = epoll::add(&self.epoll, l, EventData::new_u64(crate::supervisor::LISTEN), EventFlags::IN);
+            }
+        }
         for slot in 0..MAX_CLIENTS {
             if self.clients.get(slot).is_some_and(|c| c.fd.is_some() && c.deadline <= now) {
                 self.close_client(slot);

@@ -30,7 +30,7 @@ use rustix::process::{Pid, Signal, WaitOptions, kill_process, kill_process_group
 const SIGNALS: u64 = 1 << 32;
 const EXEC: u64 = 2 << 32;
 const WATCH: u64 = 3 << 32;
-const LISTEN: u64 = 4 << 32;
+pub const LISTEN: u64 = 4 << 32;
 pub const CLIENT: u64 = 5 << 32;
 const OUTPUT: u64 = 6 << 32;
 
@@ -50,6 +50,12 @@ pub struct Supervisor<'a> {
     pub(crate) listener: Option<OwnedFd>,
     pub(crate) clients: &'a mut [Client; MAX_CLIENTS],
     pub(crate) uid: u32,
+    /// When accepting failed (no descriptors left), the listener rests
+    /// until then; 0 when it is listening.
+    pub(crate) listen_paused_until: u64,
+    /// A full scan is under way: rejections past the remembered ones are
+    /// counted, not logged one by one.
+    scanning: bool,
     /// Procfile mode: `dir` is the Procfile.
     procfile: bool,
     /// Colour the `log=prefix` names (stdout is a terminal, no NO_COLOR).
@@ -156,6 +162,8 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
         listener,
         clients: &mut clients,
         uid: rustix::process::getuid().as_raw(),
+        listen_paused_until: 0,
+        scanning: false,
         procfile,
         pids,
         pids_dirty: false,
@@ -616,7 +624,16 @@ impl Supervisor<'_> {
         };
         self.dir_missing = false;
         self.table.begin_scan();
-        if let Err(e) = scan::each(&dir, |name, read| self.found(name, read)) {
+        self.scanning = true;
+        let walked = scan::each(&dir, |name, read| self.found(name, read));
+        self.scanning = false;
+        if self.table.more_rejected > 0 {
+            let more = u64::from(self.table.more_rejected);
+            self.log.error(|l| {
+                l.s(self.dir.to_bytes()).s(b": ").u(more).s(b" more entries rejected");
+            });
+        }
+        if let Err(e) = walked {
             self.log.error(|l| {
                 l.s(b"cannot read ").s(self.dir.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"; trying again in 1s");
             });
@@ -656,17 +673,18 @@ impl Supervisor<'_> {
 
     /// Takes in one directory entry.
     fn found(&mut self, name: &[u8], read: Result<&[u8], Problem>) {
-        let Self { table, log, dir, .. } = self;
+        let Self { table, log, dir, scanning, .. } = self;
         let file = |l: &mut Line| {
             let d = dir.to_bytes();
             l.s(d.strip_suffix(b"/").unwrap_or(d)).s(b"/").masked(name);
         };
         if !valid_name(name) {
-            table.reject(name, Why::BadName);
-            log.error(|l| {
-                file(l);
-                l.s(b": ").s(Why::BadName.text());
-            });
+            if table.reject(name, Why::BadName) || !*scanning {
+                log.error(|l| {
+                    file(l);
+                    l.s(b": ").s(Why::BadName.text());
+                });
+            }
             return;
         }
         let mut text = Line::new();
@@ -695,7 +713,7 @@ impl Supervisor<'_> {
                     _ => l,
                 };
             }),
-            Outcome::Full => log.error(|l| {
+            Outcome::Full if !*scanning || table.more_rejected == 0 => log.error(|l| {
                 file(l);
                 l.s(b": ").s(Why::Full.text());
             }),

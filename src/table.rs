@@ -215,15 +215,20 @@ impl Table {
         self.more_rejected = 0;
     }
 
-    pub fn reject(&mut self, name: &[u8], why: Why) {
+    /// Remembers a rejected entry; `false` when the list is full and it
+    /// is only counted.
+    pub fn reject(&mut self, name: &[u8], why: Why) -> bool {
+        self.forget_rejected(name);
         let mut r = Rejected { name: [0; MAX_NAME], len: 0, why };
         for (d, s) in r.name.iter_mut().zip(name) {
             *d = *s;
             r.len += 1;
         }
-        if self.rejected.push(r).is_err() {
+        let kept = self.rejected.push(r).is_ok();
+        if !kept {
             self.more_rejected = self.more_rejected.saturating_add(1);
         }
+        kept
     }
 
     /// Drops a name from the rejected list once its file is gone.
