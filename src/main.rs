@@ -53,6 +53,13 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     sys::exit_now(70)
 }
 
+/// With `panic = "abort"` nothing unwinds, but the precompiled libcore of
+/// a debug build still names this symbol; release builds drop it with LTO.
+#[cfg(not(test))]
+#[allow(unsafe_code)] // a symbol the linker looks for, never called
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}
+
 #[cfg(not(test))]
 #[allow(unsafe_code)] // the C entry point musl's crt1.o calls; its arguments go to `sys::args`
 #[unsafe(no_mangle)]
