@@ -1,0 +1,70 @@
+//! SPEC §1: the command line — usage, version, usage errors, `going check`.
+
+mod common;
+use common::*;
+use std::process::{Command, Output};
+
+fn going(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env_clear().output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_prints_usage_on_stdout_and_exits_0() {
+    for flag in ["-h", "--help"] {
+        let out = going(&[flag]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert!(stdout.contains("going"), "{flag}: {stdout:?}");
+        assert!(stdout.contains("-d"), "{flag} does not mention -d: {stdout:?}");
+        assert!(stdout.contains("check"), "{flag} does not mention check: {stdout:?}");
+        assert!(out.stderr.is_empty(), "{flag}: stderr {:?}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn version_prints_name_and_semver() {
+    for flag in ["-V", "--version"] {
+        let out = going(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert_eq!(text(&out.stdout), "going 0.1.0\n", "{flag}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_64_with_usage_on_stderr() {
+    let cases: &[&[&str]] = &[&["-x"], &["--frobnicate"], &["-d"], &["-s"], &["frobnicate"], &["check", "-d"]];
+    for args in cases {
+        let out = going(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: stderr {stderr:?}");
+        assert!(stderr.starts_with("going: "), "{args:?}: {stderr:?}");
+        assert!(stderr.contains("-d"), "{args:?}: no usage on stderr: {stderr:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn check_accepts_a_valid_dir() {
+    let t = Tmp::new("check_ok");
+    t.write("a", "cmd=/bin/sleep 1000\n");
+    t.write("b", "# a comment\ncmd=sleep 1000\nrestart=on-failure\nenv=A=1\nenv=B=2\numask=077\n");
+    let (code, out) = t.check();
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn check_rejects_a_bad_file_naming_dir_name_line() {
+    let t = Tmp::new("check_bad");
+    t.write("good", "cmd=/bin/sleep 1000\n");
+    t.write("bad", "cmd=/bin/sleep 1000\n\nfoo=bar\n");
+    let (code, out) = t.check();
+    assert_eq!(code, 78, "{out}");
+    let want = format!("{}/bad:3:", t.conf_str());
+    assert!(out.contains(&want), "no {want:?} in {out:?}");
+    assert!(out.contains("foo"), "{out:?}");
+    assert!(!out.contains("/good"), "a valid file is reported: {out:?}");
+}

@@ -1,0 +1,256 @@
+//! SPEC §2: config files, seen from outside — through the supervisor's log
+//! and through `going check`.
+
+mod common;
+use common::*;
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::process::Command;
+use std::time::Duration;
+
+/// (file name, content, what the log line must contain after "DIR/").
+const INVALID: &[(&str, &str, &[&str])] = &[
+    ("unknown_key", "cmd=/bin/sleep 1000\nfoo=bar\n", &["unknown_key:2: ", "\"foo\""]),
+    ("repeated_key", "cmd=/bin/sleep 1000\ncmd=/bin/sleep 2000\n", &["repeated_key:2: ", "\"cmd\""]),
+    ("missing_cmd", "cwd=/\n", &["missing_cmd: ", "no cmd"]),
+    ("bad_restart", "cmd=/bin/sleep 1000\nrestart=sometimes\n", &["bad_restart:2: ", "\"sometimes\""]),
+    ("bad_stop_signal", "cmd=/bin/sleep 1000\n\nstop_signal=FOO\n", &["bad_stop_signal:3: ", "\"FOO\""]),
+    ("bad_umask", "umask=abc\ncmd=/bin/sleep 1000\n", &["bad_umask:1: ", "\"abc\""]),
+    ("bad_umask_digit", "cmd=/bin/sleep 1000\numask=8\n", &["bad_umask_digit:2: ", "umask"]),
+    ("bad_stop_timeout", "cmd=/bin/sleep 1000\nstop_timeout=soon\n", &["bad_stop_timeout:2: ", "\"soon\""]),
+    ("bad_env", "cmd=/bin/sleep 1000\nenv=NOEQUALS\n", &["bad_env:2: ", "\"NOEQUALS\""]),
+    ("no_equals", "cmd=/bin/sleep 1000\n# fine\njunk\n", &["no_equals:3: "]),
+    ("empty_cmd", "cmd=\n", &["empty_cmd:1: "]),
+    ("open_quote", "cmd=/bin/sh -c 'sleep 1000\n", &["open_quote:1: "]),
+    ("relative_cwd", "cmd=/bin/sleep 1000\ncwd=tmp\n", &["relative_cwd:2: "]),
+];
+
+#[test]
+fn invalid_files_are_reported_by_file_and_line_and_skipped() {
+    let t = Tmp::new("invalid");
+    for (name, content, _) in INVALID {
+        t.write(name, content);
+    }
+    t.write("good", &sleeper(1000));
+    t.write("env_twice", "cmd=/bin/sleep 1000\nenv=A=1\nenv=B=2\n");
+    let dir = t.conf_str();
+    let g = Going::start(&t);
+    let good = g.expect_started("good", 1);
+    g.expect_started("env_twice", 1);
+    for (name, _, want) in INVALID {
+        let line = format!("going: {dir}/{}", want[0]);
+        g.expect_log(&line);
+        let log = g.log();
+        let l = log.lines().find(|l| l.starts_with(&line)).unwrap();
+        for w in &want[1..] {
+            assert!(l.contains(w), "{name}: {l:?} lacks {w:?}");
+        }
+        assert_eq!(g.starts(name), 0, "{name} was started:\n{log}");
+    }
+    assert!(alive(good));
+    assert_eq!(g.children().len(), 2, "children of going: {:?}", g.children());
+
+    let (code, out) = t.check();
+    assert_eq!(code, 78, "{out}");
+    for (name, _, want) in INVALID {
+        assert!(out.contains(&format!("{dir}/{}", want[0])), "check does not report {name}: {out}");
+    }
+    for name in ["/good", "/env_twice"] {
+        assert!(!out.contains(name), "check reports valid {name}: {out}");
+    }
+}
+
+#[test]
+fn bad_names_are_rejected_by_name() {
+    let t = Tmp::new("bad_names");
+    let long = "n".repeat(65);
+    let bad = ["bad name", "a:b", "caf\u{e9}", "semi;colon", long.as_str()];
+    let max = "m".repeat(64);
+    let good = ["Az09._-@+", max.as_str()];
+    for name in bad.iter().chain(&good) {
+        t.write(name, &sleeper(1000));
+    }
+    let dir = t.conf_str();
+    let g = Going::start(&t);
+    for name in good {
+        g.expect_started(name, 1);
+    }
+    for name in bad {
+        g.expect_log(&format!("going: {dir}/{name}: invalid service name"));
+        assert_eq!(g.starts(name), 0, "{name} started");
+    }
+    assert_eq!(g.children().len(), good.len());
+    let (code, out) = t.check();
+    assert_eq!(code, 78, "{out}");
+    for name in bad {
+        assert!(out.contains(&format!("{dir}/{name}: invalid service name")), "check: {out}");
+    }
+}
+
+#[test]
+fn editor_and_package_manager_files_are_ignored_silently() {
+    let t = Tmp::new("ignored");
+    let ignored = [
+        ".hidden",
+        "x~",
+        "x.swp",
+        "x.tmp",
+        "x.bak",
+        "x.dpkg-new",
+        "x.dpkg-old",
+        "x.dpkg-dist",
+        "x.rpmnew",
+        "x.rpmsave",
+    ];
+    for name in ignored {
+        t.write(name, &sleeper(1000));
+    }
+    t.write("zz", &sleeper(1000));
+    let g = Going::start(&t);
+    g.expect_started("zz", 1);
+    g.reload(); // scan twice, then give going a moment to say anything more
+    assert!(!wait_until(Duration::from_millis(500), || g.children().len() != 1));
+    let log = g.log();
+    for name in ignored {
+        assert!(!log.contains(&format!("/{name}")), "{name} mentioned:\n{log}");
+        assert!(!log.contains(&format!("going: {name}:")), "{name} mentioned:\n{log}");
+    }
+    assert_eq!(g.children().len(), 1, "log:\n{log}");
+    let (code, out) = t.check();
+    assert_eq!(code, 0, "{out}");
+    for name in ignored {
+        assert!(!out.contains(name), "check mentions {name}: {out}");
+    }
+}
+
+#[test]
+fn files_over_4096_bytes_are_rejected() {
+    let t = Tmp::new("size");
+    let mut exact = String::from("cmd=/bin/sleep 1000\n");
+    exact.push_str(&"#".repeat(4096 - exact.len() - 1));
+    exact.push('\n');
+    assert_eq!(exact.len(), 4096);
+    let big = format!("{exact}\n");
+    t.write("exact", &exact);
+    t.write("big", &big);
+    let g = Going::start(&t);
+    g.expect_started("exact", 1);
+    g.expect_log(&format!("going: {}/big: larger than 4096 bytes", t.conf_str()));
+    assert_eq!(g.starts("big"), 0);
+}
+
+#[test]
+fn binary_garbage_is_rejected() {
+    let t = Tmp::new("garbage");
+    let mut junk = b"cmd=/bin/sleep 1000\n\xff".to_vec();
+    let mut x: u32 = 12345;
+    for _ in 0..2000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let b = (x >> 16) as u8;
+        junk.push(if b == b'=' || b == b'\n' { 0 } else { b });
+    }
+    t.write_bytes("garbage", &junk);
+    t.write("good", &sleeper(1000));
+    let g = Going::start(&t);
+    g.expect_started("good", 1);
+    g.expect_log(&format!("going: {}/garbage:", t.conf_str()));
+    assert_eq!(g.starts("garbage"), 0);
+    assert!(wait_until(T, || g.children().len() == 1));
+}
+
+#[test]
+fn a_fifo_does_not_hang_going() {
+    let t = Tmp::new("fifo");
+    let st = Command::new("mkfifo").arg(t.conf().join("fifo")).status().unwrap();
+    assert!(st.success());
+    t.write("good", &sleeper(1000));
+    let g = Going::start(&t);
+    g.expect_started("good", 1);
+    g.expect_log(&format!("going: {}/fifo: not a regular file", t.conf_str()));
+    g.reload(); // a re-read must not block either
+    t.write("later", &sleeper(1000));
+    g.reload();
+    g.expect_started("later", 1);
+    let (code, out) = t.check();
+    assert_eq!(code, 78, "{out}");
+    assert!(out.contains("/fifo: not a regular file"), "{out}");
+}
+
+#[test]
+fn a_subdirectory_is_reported() {
+    let t = Tmp::new("subdir");
+    fs::create_dir(t.conf().join("sub")).unwrap();
+    t.write("good", &sleeper(1000));
+    let g = Going::start(&t);
+    g.expect_started("good", 1);
+    g.expect_log(&format!("going: {}/sub: not a regular file", t.conf_str()));
+}
+
+#[test]
+fn a_symlink_to_a_regular_file_is_a_service() {
+    let t = Tmp::new("symlink");
+    let real = t.file("real.conf");
+    fs::write(&real, "cmd=/bin/sleep 1000\n").unwrap();
+    symlink(&real, t.conf().join("link")).unwrap();
+    symlink(t.path.join("nowhere"), t.conf().join("dangling")).unwrap();
+    symlink(&t.path, t.conf().join("todir")).unwrap();
+    let g = Going::start(&t);
+    let pid = g.expect_started("link", 1);
+    assert!(wait_until(T, || cmdline(pid) == ["/bin/sleep", "1000"]));
+    let dir = t.conf_str();
+    g.expect_log(&format!("going: {dir}/dangling: "));
+    g.expect_log(&format!("going: {dir}/todir: not a regular file"));
+    assert_eq!(g.starts("dangling") + g.starts("todir"), 0);
+}
+
+#[test]
+fn more_than_128_files_reject_the_rest() {
+    let t = Tmp::new("capacity");
+    for i in 0..130 {
+        t.write(&format!("s{i:03}"), &sleeper(1000));
+    }
+    let g = Going::start(&t);
+    let limit = "too many services (limit 128)";
+    g.expect_log_n(limit, 2);
+    assert!(
+        wait_until(Duration::from_secs(15), || g.count_log(": started, pid ") >= 128),
+        "only {} started",
+        g.count_log(": started, pid ")
+    );
+    assert!(wait_until(T, || g.children().len() == 128), "{} children", g.children().len());
+    assert!(!wait_until(Duration::from_millis(300), || g.count_log(": started, pid ") > 128));
+    let log = g.log();
+    let rejected: Vec<&str> = log.lines().filter(|l| l.ends_with(limit)).collect();
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    for l in rejected {
+        let name = l.strip_prefix(&format!("going: {}/", t.conf_str())).unwrap().split(':').next().unwrap();
+        assert_eq!(g.starts(name), 0, "{name} both rejected and started");
+    }
+}
+
+#[test]
+fn crlf_line_endings_are_accepted() {
+    let t = Tmp::new("crlf");
+    t.write("dos", "cmd=/bin/sleep 1000\r\nenv=A=b\r\numask=077\r\n");
+    let g = Going::start(&t);
+    let pid = g.expect_started("dos", 1);
+    assert!(wait_until(T, || cmdline(pid) == ["/bin/sleep", "1000"]), "cmdline {:?}", cmdline(pid));
+    assert!(environ(pid).contains(&"A=b".to_string()), "{:?}", environ(pid));
+    assert_eq!(status_field(pid, "Umask"), "0077");
+}
+
+#[test]
+fn comments_blanks_and_surrounding_blanks_are_ignored() {
+    let t = Tmp::new("comments");
+    t.write(
+        "c",
+        "# a comment\n\n   # indented comment\n\t\n  cmd=/bin/sleep 1000  \n \tenv=A=b\t \n# cmd=/bin/false\n",
+    );
+    let g = Going::start(&t);
+    let pid = g.expect_started("c", 1);
+    assert!(wait_until(T, || cmdline(pid) == ["/bin/sleep", "1000"]), "cmdline {:?}", cmdline(pid));
+    let env = environ(pid);
+    assert!(env.contains(&"A=b".to_string()), "{env:?}");
+    let (code, out) = t.check();
+    assert_eq!(code, 0, "{out}");
+}

@@ -1,0 +1,100 @@
+//! SPEC §7: going's own log — one `going: ` line per event, never blocking.
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+const THEN: &[&str] = &[
+    "restarting",
+    "not restarting (restart=never)",
+    "not restarting (restart=on-failure)",
+    "stopped",
+    "removed",
+    "restarting with new config",
+];
+
+#[test]
+fn every_line_starts_with_going() {
+    let t = Tmp::new("log_prefix");
+    t.write("up", &sleeper(1000));
+    t.write("crash", "cmd=/bin/sh -c 'exit 2'\n");
+    t.write("noexec", "cmd=/nonexistent/prog\n");
+    t.write("bad", "cmd=/bin/sleep 1000\nfoo=1\n");
+    t.write("gone", &sleeper(1000));
+    t.write("once", "cmd=/bin/true\nrestart=never\n");
+    let mut g = Going::start(&t);
+    g.expect_log(&format!("going: going 0.1.0 supervising {}", t.conf_str()));
+    g.expect_started("up", 1);
+    g.expect_started("crash", 2);
+    g.expect_log("going: noexec: cannot exec /nonexistent/prog");
+    g.expect_log("going: once: pid ");
+    t.remove("gone");
+    t.write("up", &sleeper(1001));
+    g.signal("HUP");
+    g.expect_log("; removed");
+    g.expect_started("up", 2);
+    g.signal("TERM");
+    assert!(g.wait_exit(T).is_some(), "{}", g.log());
+    let log = g.log();
+    assert!(log.ends_with('\n'), "last line unterminated: {log:?}");
+    for line in log.lines() {
+        assert!(line.starts_with("going: "), "line without prefix: {line:?}\n{log}");
+    }
+    // Every exit line has the documented shape.
+    let mut exits = 0;
+    for line in log.lines().filter(|l| l.contains(" exited with status ") || l.contains(" killed by SIG")) {
+        let name = line.strip_prefix("going: ").unwrap().split(':').next().unwrap();
+        let e = last_exit(line, name).unwrap_or_else(|| panic!("malformed exit line {line:?}"));
+        assert!(THEN.contains(&e.then.as_str()) || e.then.starts_with("restarting in "), "{line:?}");
+        exits += 1;
+    }
+    assert!(exits >= 6, "only {exits} exit lines:\n{log}");
+    for want in ["; removed", "; restarting with new config", "; stopped", "; not restarting (restart=never)"] {
+        assert!(log.contains(want), "no exit line ending in {want:?}:\n{log}");
+    }
+}
+
+#[test]
+fn durations_use_human_units() {
+    let t = Tmp::new("log_duration");
+    t.write("short", "cmd=/bin/sh -c 'sleep 0.2'\nrestart=never\n");
+    t.write("long", "cmd=/bin/sh -c 'sleep 1.2'\nrestart=never\n");
+    let g = Going::start(&t);
+    g.expect_log("going: short: pid ");
+    g.expect_log("going: long: pid ");
+    let log = g.log();
+    let short = log.lines().find(|l| l.starts_with("going: short: pid ")).unwrap();
+    let dur = short.split(" after ").nth(1).unwrap().split(';').next().unwrap();
+    assert!(dur.ends_with("ms") && parse_dur(dur).is_some_and(|ms| (150..1000).contains(&ms)), "{short}");
+    let long = log.lines().find(|l| l.starts_with("going: long: pid ")).unwrap();
+    let dur = long.split(" after ").nth(1).unwrap().split(';').next().unwrap();
+    assert!(!dur.ends_with("ms") && parse_dur(dur).is_some_and(|ms| (1000..4000).contains(&ms)), "{long}");
+}
+
+#[test]
+fn a_stderr_pipe_nobody_reads_does_not_block_going() {
+    let t = Tmp::new("log_full_pipe");
+    // Fills going's stderr pipe and stays blocked writing to it.
+    t.write("filler", "cmd=/bin/sh -c 'head -c 10000000 /dev/zero >&2'\n");
+    t.write("crash", "cmd=/bin/false\n");
+    let mut g = Going::start_stderr_pipe(&t);
+    let going = g.pid();
+    let cmd_of = |argv: &[&str]| children(going).into_iter().find(|&c| cmdline(c) == argv);
+    assert!(wait_until(T, || cmd_of(&["/bin/sh", "-c", "head -c 10000000 /dev/zero >&2"]).is_some()));
+    let filler = cmd_of(&["/bin/sh", "-c", "head -c 10000000 /dev/zero >&2"]).unwrap();
+    assert!(wait_until(T, || children(filler).len() == 1));
+    let head = children(filler)[0];
+    // Let the crash loop log for a few seconds into the full pipe.
+    assert!(!wait_until(Duration::from_secs(3), || !alive(going)), "going died");
+    assert!(alive(head), "the pipe was drained: head finished");
+    t.write("late", &sleeper(4242));
+    g.signal("HUP");
+    assert!(
+        wait_until(T, || cmd_of(&["/bin/sleep", "4242"]).is_some()),
+        "going did not start a new service; children {:?}",
+        children(going)
+    );
+    g.signal("TERM");
+    let st = g.wait_exit(T).expect("going blocked on its stderr at shutdown");
+    assert_eq!(st.code(), Some(0));
+}
