@@ -188,6 +188,10 @@ impl Supervisor<'_> {
                 }
             };
             let _ = send(&fd, refusal, SendFlags::DONTWAIT | SendFlags::NOSIGNAL);
+            // Unread input would turn the close into a reset that can hide
+            // the refusal from the client.
+            let mut sink = [0u8; 512];
+            while matches!(rustix::io::read(&fd, &mut sink), Ok(n) if n > 0) {}
         }
     }
 
