@@ -73,7 +73,7 @@ fn ask(path: &CStr, req: &[u8], buf: &mut [u8]) -> Result<usize, (&'static [u8],
     connect(&fd, &addr).map_err(|e| (no_answer, e))?;
     // A refused client may find the connection closed before it writes;
     // the refusal is still there to read.
-    let _ = rustix::io::write(&fd, req);
+    let _ = rustix::net::send(&fd, req, rustix::net::SendFlags::NOSIGNAL);
     let mut n = 0;
     loop {
         let mut p = [PollFd::new(&fd, PollFlags::IN)];

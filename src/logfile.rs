@@ -120,8 +120,9 @@ pub fn cut(size: u64, limit: u64, chunk: &[u8]) -> Option<usize> {
     match (before, after) {
         (Some(i), _) => Some(i + 1),
         (None, Some(i)) if size + (i as u64) < limit + LOG_LINE_SLACK => Some(i + 1),
-        // No newline near: cut the line rather than let the file grow.
-        _ if size + chunk.len() as u64 > limit + LOG_LINE_SLACK => Some(room.max(1).min(chunk.len())),
+        // No newline near: cut the line rather than let the file grow
+        // (at 0, rotate first).
+        _ if size + chunk.len() as u64 > limit + LOG_LINE_SLACK => Some(room.min(chunk.len())),
         _ => None,
     }
 }
@@ -284,7 +285,7 @@ mod tests {
         assert_eq!(cut(150, 100, b"tail\nnext\n"), Some(5));
         // No newline and past the slack: cut anyway.
         let long = [b'x'; 4000];
-        assert_eq!(cut(100 + LOG_LINE_SLACK - 10, 100, &long), Some(1));
+        assert_eq!(cut(100 + LOG_LINE_SLACK - 10, 100, &long), Some(0));
         assert_eq!(cut(0, 100, &long), None);
         // No newline, but within the slack: keep writing.
         assert_eq!(cut(90, 100, &long[..200]), None);

@@ -31,6 +31,7 @@ mod limits;
 mod log;
 mod logfile;
 mod procfile;
+mod request;
 mod scan;
 mod service;
 mod sig;
