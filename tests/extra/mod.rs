@@ -1,0 +1,181 @@
+//! Helpers for the tests of the features added after the foundation
+//! (inotify, control socket, identity, output), on top of `common`:
+//! running the client, reading `going status -m`, fd counts, root checks.
+//!
+//! Like `common`, nothing here sleeps and then asserts: every wait polls
+//! with a deadline.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use crate::common::*;
+use std::fs;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// What a finished command printed, and its exit code (-1 for a signal).
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion; panics if it has not exited within `T`.
+pub fn run(mut cmd: Command) -> Out {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(T) {
+        Ok(out) => {
+            let out = out.unwrap();
+            Out {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        }
+        Err(_) => {
+            signal(pid, "KILL");
+            panic!("{cmd:?} did not finish within {T:?}");
+        }
+    }
+}
+
+/// `going ARGS...` to completion.
+pub fn going(args: &[&str]) -> Out {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_remove("NO_COLOR");
+    run(cmd)
+}
+
+/// `going VERB -s TMP/sock ARGS...` to completion.
+pub fn client(t: &Tmp, verb: &str, args: &[&str]) -> Out {
+    let sock = t.sock();
+    let mut all = vec![verb, "-s", sock.to_str().unwrap()];
+    all.extend_from_slice(args);
+    going(&all)
+}
+
+/// Waits until going's socket exists (it is created at start).
+pub fn wait_socket(t: &Tmp) {
+    assert!(wait_until(T, || t.sock().exists()), "no socket at {}", t.sock().display());
+}
+
+/// One `key=value` line of `going status -m`, keys in order; the value
+/// of a last `error=` key may hold blanks.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub fields: Vec<(String, String)>,
+}
+
+impl Row {
+    pub fn parse(line: &str) -> Row {
+        let (main, error) = match line.split_once(" error=") {
+            Some((m, e)) => (m, Some(e)),
+            None => (line, None),
+        };
+        let mut fields: Vec<(String, String)> = main
+            .split(' ')
+            .map(|f| {
+                let (k, v) = f.split_once('=').unwrap_or((f, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        if let Some(e) = error {
+            fields.push(("error".to_string(), e.to_string()));
+        }
+        Row { fields }
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    pub fn num(&self, key: &str) -> u64 {
+        self.get(key).parse().unwrap_or_else(|_| panic!("{key}={:?} is not a number", self.get(key)))
+    }
+
+    pub fn keys(&self) -> Vec<&str> {
+        self.fields.iter().map(|(k, _)| k.as_str()).collect()
+    }
+}
+
+/// The service rows of `going status -m` (panics if the client fails).
+pub fn status_rows(t: &Tmp) -> Vec<Row> {
+    let out = client(t, "status", &["-m"]);
+    assert_eq!(out.code, 0, "status -m failed: {out:?}");
+    out.stdout.lines().filter(|l| l.starts_with("name=")).map(Row::parse).collect()
+}
+
+/// The `-m` row of one service, if going lists it.
+pub fn row_of(t: &Tmp, name: &str) -> Option<Row> {
+    status_rows(t).into_iter().find(|r| r.get("name") == name)
+}
+
+/// Polls `going status -m` until NAME's row satisfies `f`; returns that row.
+pub fn wait_row(t: &Tmp, name: &str, mut f: impl FnMut(&Row) -> bool) -> Option<Row> {
+    let mut found = None;
+    wait_until(T, || {
+        found = row_of(t, name).filter(|r| f(r));
+        found.is_some()
+    });
+    found
+}
+
+/// Waits until NAME is in STATE; panics with the last status otherwise.
+pub fn expect_state(t: &Tmp, name: &str, state: &str) -> Row {
+    wait_row(t, name, |r| r.get("state") == state).unwrap_or_else(|| {
+        let last = client(t, "status", &["-m"]);
+        panic!("{name} never reached state {state}; status:\n{}", last.stdout)
+    })
+}
+
+/// Number of open fds of PID.
+pub fn fd_count(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// True when this test runs as root.
+pub fn is_root() -> bool {
+    status_field(std::process::id(), "Uid").split_whitespace().nth(1) == Some("0")
+}
+
+/// Whether PROG is found in PATH.
+pub fn have(prog: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {prog}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Prints why a test does nothing here; tests `return` right after.
+pub fn skip(test: &str, why: &str) {
+    eprintln!("SKIPPED {test}: {why}");
+}
+
+/// Polls until `path` holds content satisfying `f`.
+pub fn wait_file(path: &std::path::Path, timeout: Duration, mut f: impl FnMut(&[u8]) -> bool) -> bool {
+    wait_until(timeout, || fs::read(path).is_ok_and(|b| f(&b)))
+}
+
+/// Text of a file, empty when missing.
+pub fn read(path: &std::path::Path) -> String {
+    String::from_utf8_lossy(&fs::read(path).unwrap_or_default()).into_owned()
+}
+
+/// Waits until PID has exec'd into `argv` (between fork and exec it still
+/// shows going's own command line); panics with what it shows otherwise.
+pub fn expect_cmdline(pid: u32, argv: &[&str]) {
+    if !wait_until(T, || cmdline(pid) == argv) {
+        panic!("pid {pid} runs {:?}, not {argv:?}", cmdline(pid));
+    }
+}
