@@ -29,11 +29,13 @@ pub fn run(dir: &CStr) -> i32 {
         let mut canon = [0u8; MAX_FILE + 1];
         let before = l.bytes().len();
         if !valid_name(name) {
-            l.s(b": ").s(Why::BadName.text());
+            l.s(b": ");
+            Why::BadName.describe(&mut l);
         } else {
             match read.map(|b| scan::load(b, &mut canon, &mut l)) {
                 Ok(Some(_)) if services as usize >= MAX_SERVICES => {
-                    l.s(b": ").s(Why::Full.text());
+                    l.s(b": ");
+                    Why::Full.describe(&mut l);
                 }
                 Ok(Some(_)) => services += 1,
                 Ok(None) => {}

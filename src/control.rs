@@ -321,7 +321,8 @@ impl Supervisor<'_> {
                     l.s(b" error=").s(d).s(b"/").s(name).s(table.bytes(e.err));
                 }
             } else if let (None, Some(r)) = (named, rejected) {
-                l.s(b"rejected=").s(d).s(b"/").masked(r.name()).s(b": ").s(r.why.text());
+                l.s(b"rejected=").s(d).s(b"/").masked(r.name()).s(b": ");
+                r.why.describe(&mut l);
             } else if named.is_none() {
                 if table.more_rejected > 0 && k == table.entries.len() + table.rejected.len() {
                     l.s(b"rejected=").u(u64::from(table.more_rejected)).s(b" more entries");

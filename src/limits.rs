@@ -4,14 +4,14 @@
 //! untouched), so these numbers are the memory budget of the supervisor.
 
 /// Services the table holds; files beyond it are rejected by name.
-pub const MAX_SERVICES: usize = 128;
+pub const MAX_SERVICES: usize = 256;
 /// Longest service name (the file name), in bytes.
 pub const MAX_NAME: usize = 64;
 /// Largest config file, in bytes.
 pub const MAX_FILE: usize = 4096;
 /// Bytes shared by all services for their names, configs and error texts.
-/// Configs are stored without comments and blank lines, so 128 services
-/// average 256 bytes each; a single one may use up to `MAX_FILE`.
+/// Configs are stored without comments and blank lines, so a full table
+/// averages 128 bytes a service; a single one may use up to `MAX_FILE`.
 pub const ARENA_BYTES: usize = 32 * 1024;
 /// Most arguments in one `cmd=`.
 pub const MAX_ARGS: usize = 256;

@@ -682,7 +682,8 @@ impl Supervisor<'_> {
             if table.reject(name, Why::BadName) || !*scanning {
                 log.error(|l| {
                     file(l);
-                    l.s(b": ").s(Why::BadName.text());
+                    l.s(b": ");
+                    Why::BadName.describe(l);
                 });
             }
             return;
@@ -715,7 +716,8 @@ impl Supervisor<'_> {
             }),
             Outcome::Full if !*scanning || table.more_rejected == 0 => log.error(|l| {
                 file(l);
-                l.s(b": ").s(Why::Full.text());
+                l.s(b": ");
+                Why::Full.describe(l);
             }),
             _ => {}
         }

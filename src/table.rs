@@ -9,6 +9,7 @@
 //! state machine decide when the pending config becomes current.
 
 use crate::config;
+use crate::fmt::Line;
 use crate::limits::{ARENA_BYTES, MAX_NAME, MAX_REJECTED, MAX_SERVICES};
 use crate::service::{Service, State};
 use heapless::Vec;
@@ -78,11 +79,11 @@ pub enum Why {
 }
 
 impl Why {
-    pub fn text(self) -> &'static [u8] {
+    pub fn describe(self, l: &mut Line) {
         match self {
-            Why::BadName => b"invalid service name",
-            Why::Full => b"too many services (limit 128)",
-        }
+            Why::BadName => l.s(b"invalid service name"),
+            Why::Full => l.s(b"too many services (limit ").u(MAX_SERVICES as u64).s(b")"),
+        };
     }
 }
 

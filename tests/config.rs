@@ -203,24 +203,32 @@ fn a_symlink_to_a_regular_file_is_a_service() {
     assert_eq!(g.starts("dangling") + g.starts("todir"), 0);
 }
 
+/// The table's capacity, read from the one constant that sets it.
+fn capacity() -> usize {
+    let src = include_str!("../src/limits.rs");
+    let line = src.lines().find(|l| l.starts_with("pub const MAX_SERVICES: usize =")).expect("MAX_SERVICES");
+    line.trim_end_matches(';').rsplit(' ').next().unwrap().parse().unwrap()
+}
+
 #[test]
-fn more_than_128_files_reject_the_rest() {
+fn files_over_capacity_reject_the_rest() {
+    let cap = capacity();
     let t = Tmp::new("capacity");
-    for i in 0..130 {
+    for i in 0..cap + 2 {
         t.write(&format!("s{i:03}"), &sleeper(1000));
     }
     let g = Going::start(&t);
-    let limit = "too many services (limit 128)";
-    g.expect_log_n(limit, 2);
+    let limit = format!("too many services (limit {cap})");
+    g.expect_log_n(&limit, 2);
     assert!(
-        wait_until(Duration::from_secs(15), || g.count_log(": started, pid ") >= 128),
+        wait_until(Duration::from_secs(15), || g.count_log(": started, pid ") >= cap),
         "only {} started",
         g.count_log(": started, pid ")
     );
-    assert!(wait_until(T, || g.children().len() == 128), "{} children", g.children().len());
-    assert!(!wait_until(Duration::from_millis(300), || g.count_log(": started, pid ") > 128));
+    assert!(wait_until(T, || g.children().len() == cap), "{} children", g.children().len());
+    assert!(!wait_until(Duration::from_millis(300), || g.count_log(": started, pid ") > cap));
     let log = g.log();
-    let rejected: Vec<&str> = log.lines().filter(|l| l.ends_with(limit)).collect();
+    let rejected: Vec<&str> = log.lines().filter(|l| l.ends_with(&limit)).collect();
     assert_eq!(rejected.len(), 2, "{rejected:?}");
     for l in rejected {
         let name = l.strip_prefix(&format!("going: {}/", t.conf_str())).unwrap().split(':').next().unwrap();
