@@ -11,7 +11,6 @@ use crate::status::{self, Row, Usage};
 use crate::sys;
 use core::ffi::CStr;
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::fs::{Mode, OFlags, open};
 use rustix::net::{AddressFamily, SocketAddrUnix, SocketType, connect, socket};
 use rustix::time::Timespec;
 
@@ -96,17 +95,6 @@ fn ask(path: &CStr, req: &[u8], buf: &mut [u8]) -> Result<usize, (&'static [u8],
     }
 }
 
-/// Reads `/proc/PID/stat` of a running service.
-fn usage(pid: u64) -> Option<Usage> {
-    let mut path = Line::new();
-    path.s(b"/proc/").u(pid).s(b"/stat\0");
-    let path = CStr::from_bytes_until_nul(path.bytes()).ok()?;
-    let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
-    let mut buf = [0u8; 1024];
-    let n = rustix::io::read(&fd, &mut buf).ok()?;
-    status::parse_stat(buf.get(..n)?)
-}
-
 fn print_status(answer: &[u8], machine: bool) {
     let lines = || answer.split(|&b| b == b'\n').filter(|l| !l.is_empty());
     let width = lines().filter_map(status::parse_row).map(|r| r.name.len()).max().unwrap_or(0).max(4) + 2;
@@ -126,7 +114,7 @@ fn print_status(answer: &[u8], machine: bool) {
             continue;
         };
         notes |= !r.error.is_empty();
-        let use_ = if r.pid > 0 { usage(r.pid) } else { None };
+        let use_ = if r.pid > 0 { crate::leftover::stat_of(r.pid) } else { None };
         let mut l = Line::new();
         if machine {
             let fields = line.len() - if r.error.is_empty() { 0 } else { r.error.len() + 7 };
