@@ -10,6 +10,7 @@ pub const EX_UNAVAILABLE: i32 = 69;
 pub const EX_CONFIG: i32 = 78;
 
 pub const USAGE: &[u8] = b"usage: going [-d DIR] [-s SOCKET]                supervise the services configured in DIR
+       going -f PROCFILE                          run a Procfile's processes in the foreground
        going check [-d DIR]                       validate every config file, print problems
        going status [-s SOCKET] [-m] [NAME...]    show what the running supervisor is doing
        going start|stop|restart [-s SOCKET] NAME...   control services of a running supervisor
