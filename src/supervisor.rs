@@ -627,6 +627,14 @@ impl Supervisor<'_> {
         self.scanning = true;
         let walked = scan::each(&dir, |name, read| self.found(name, read));
         self.scanning = false;
+        let Self { table, log, dir, .. } = self;
+        for r in table.rejected.iter().filter(|r| r.why == Why::Full) {
+            log.error(|l| {
+                let d = dir.to_bytes();
+                l.s(d.strip_suffix(b"/").unwrap_or(d)).s(b"/").masked(r.name()).s(b": ");
+                Why::Full.describe(l);
+            });
+        }
         if self.table.more_rejected > 0 {
             let more = u64::from(self.table.more_rejected);
             self.log.error(|l| {
@@ -714,7 +722,7 @@ impl Supervisor<'_> {
                     _ => l,
                 };
             }),
-            Outcome::Full if !*scanning || table.more_rejected == 0 => log.error(|l| {
+            Outcome::Full if !*scanning => log.error(|l| {
                 file(l);
                 l.s(b": ");
                 Why::Full.describe(l);

@@ -286,9 +286,25 @@ impl Table {
         if cur.is_empty() { Outcome::Added } else { Outcome::Changed }
     }
 
-    fn insert(&mut self, at: usize, name: &[u8]) -> Option<usize> {
+    fn insert(&mut self, mut at: usize, name: &[u8]) -> Option<usize> {
         if self.entries.is_full() {
-            return None;
+            // Which files get in must not depend on the order the directory
+            // lists them: a name that sorts before the last entry that has
+            // never run takes its place. Services that ran are never evicted.
+            let never_ran = |e: &Entry| e.svc.spawns == 0 && !e.svc.running();
+            let last = self.entries.iter().rposition(never_ran)?;
+            let mut evicted = [0u8; MAX_NAME];
+            let victim = self.name(last);
+            if name >= victim {
+                return None;
+            }
+            let n = victim.len().min(MAX_NAME);
+            evicted.get_mut(..n)?.copy_from_slice(victim.get(..n)?);
+            self.forget(last);
+            self.reject(evicted.get(..n)?, Why::Full);
+            if last < at {
+                at -= 1;
+            }
         }
         let name = self.store(name)?;
         let e = Entry {
@@ -451,6 +467,17 @@ mod tests {
         assert_eq!(t.update(b"zzz", Ok(b"cmd=x\n")), Outcome::Full);
         assert_eq!(t.rejected[0].name(), b"zzz");
         assert_eq!(t.rejected[0].why, Why::Full);
+        // A name that sorts first takes the place of the last one that never ran.
+        let last = format!("s{:03}", MAX_SERVICES - 1);
+        assert_eq!(t.update(b"a", Ok(b"cmd=x\n")), Outcome::Added);
+        assert_eq!(t.name(0), b"a");
+        assert!(t.find(last.as_bytes()).is_err());
+        assert_eq!(t.rejected.last().unwrap().name(), last.as_bytes());
+        // Services that ran are never evicted.
+        for e in t.entries.iter_mut() {
+            e.svc.spawns = 1;
+        }
+        assert_eq!(t.update(b"0", Ok(b"cmd=x\n")), Outcome::Full);
         // An existing service can still change.
         assert_eq!(t.update(b"s000", Ok(b"cmd=y\n")), Outcome::Added);
     }
