@@ -278,8 +278,11 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), Kind> {
         5 => c.chroot = Some(absolute(v).ok_or(bad)?),
         6 => {
             let ok = (1..=4).contains(&v.len()) && v.iter().all(|b| (b'0'..=b'7').contains(b));
-            let n = v.iter().fold(0u32, |n, &b| n * 8 + u32::from(b.wrapping_sub(b'0') & 7));
-            c.umask = Some(n).filter(|n| ok && *n <= 0o777).ok_or(bad)?;
+            if !ok {
+                return Err(bad);
+            }
+            let n = v.iter().fold(0u32, |n, &b| n * 8 + u32::from(b - b'0'));
+            c.umask = Some(n).filter(|n| *n <= 0o777).ok_or(bad)?;
         }
         7 => {
             c.restart = match v {
@@ -460,6 +463,7 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
             ("umask=8", 6),
             ("umask=01777", 6),
             ("umask=", 6),
+            ("umask=77777777777777777777777", 6),
             ("restart=sometimes", 7),
             ("stop_signal=FOO", 8),
             ("stop_timeout=-1", 9),
