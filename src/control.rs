@@ -342,7 +342,9 @@ impl Supervisor<'_> {
 
     pub fn close_client(&mut self, slot: usize) {
         if let Some(c) = self.clients.get_mut(slot) {
-            c.fd = None;
+            if let Some(fd) = c.fd.take() {
+                let _ = epoll::delete(&self.epoll, &fd);
+            }
             c.cursor = None;
         }
     }

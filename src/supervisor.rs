@@ -398,8 +398,11 @@ impl Supervisor<'_> {
             Action::Forget => {
                 self.drain(i);
                 let Some(e) = self.table.entries.get_mut(i) else { return false };
+                let (exec_fd, out_fd) = (e.exec_fd, e.out.rfd);
+                unwatch(&self.epoll, out_fd);
+                unwatch(&self.epoll, exec_fd);
                 logfile::close(&mut e.out);
-                sys::close(e.exec_fd);
+                sys::close(exec_fd);
                 self.table.forget(i);
                 return false;
             }
@@ -532,6 +535,7 @@ impl Supervisor<'_> {
         if captured {
             logfile::close_file(&mut e.out);
         } else {
+            unwatch(&self.epoll, e.out.rfd);
             logfile::close(&mut e.out);
         }
     }
@@ -558,6 +562,7 @@ impl Supervisor<'_> {
             Ok(8) => spawn::decode(&b),
             _ => None,
         };
+        unwatch(&self.epoll, fd);
         sys::close(fd);
         if let Some(e) = self.table.entries.get_mut(i) {
             e.exec_fd = -1;
@@ -898,6 +903,17 @@ fn signal_name(l: &mut Line, s: i32) -> &mut Line {
     match sig::name(s) {
         Some(n) => l.s(b"SIG").s(n),
         None => l.s(b"signal ").i(i64::from(s)),
+    }
+}
+
+/// Takes a descriptor out of the epoll set. Closing it is not enough: a
+/// child between fork and exec still holds a copy, and epoll forgets a
+/// descriptor only when every copy is closed, so it would go on reporting
+/// events for a number going may already have reused. Call it before the
+/// close, while the number is still going's.
+pub(crate) fn unwatch(epoll: &OwnedFd, fd: i32) {
+    if fd >= 0 {
+        let _ = epoll::delete(epoll, sys::borrow(fd));
     }
 }
 

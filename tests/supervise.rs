@@ -299,3 +299,48 @@ fn crashed_children_are_reaped() {
     assert!(wait_until(T, || stat(first).is_none()), "pid {first} left as {:?}", stat(first).map(|s| s.state));
     assert!(wait_until(T, || zombies_of(g.pid()).is_empty()), "zombies: {:?}", zombies_of(g.pid()));
 }
+
+/// A regression: a child between fork and exec holds copies of going's
+/// descriptors, so closing an exec pipe left it in the epoll set, and a
+/// cold start spun through thousands of stale wake-ups. Each wake-up must
+/// now serve real events: at most a few per service.
+#[test]
+fn a_cold_start_waits_instead_of_spinning() {
+    if std::process::Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("skipped a_cold_start_waits_instead_of_spinning: strace is missing");
+        return;
+    }
+    let t = Tmp::new("no_spin");
+    let n = 128;
+    for i in 0..n {
+        t.write(&format!("s{i:03}"), &sleeper(1000));
+    }
+    let counts = t.path.join("strace.out");
+    let log = fs::File::create(t.path.join("going.log")).unwrap();
+    let mut strace = std::process::Command::new("strace")
+        .args(["-c", "-e", "trace=epoll_pwait,epoll_wait", "-o"])
+        .arg(&counts)
+        .arg(BIN)
+        .arg("-d")
+        .arg(t.conf())
+        .arg("-s")
+        .arg(t.sock())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let going = || children(strace.id()).first().copied();
+    assert!(wait_until(T, || going().is_some_and(|g| children(g).len() == n)), "services did not start");
+    let pid = going().unwrap();
+    assert!(wait_until(T, || children(pid).iter().all(|&c| cmdline(c) == ["/bin/sleep", "1000"])));
+    signal(pid, "TERM");
+    assert!(wait_until(Duration::from_secs(10), || strace.try_wait().unwrap().is_some()));
+    let report = fs::read_to_string(&counts).unwrap();
+    let calls: usize = report
+        .lines()
+        .filter(|l| l.contains("epoll_pwait") || l.contains("epoll_wait"))
+        .filter_map(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
+        .sum();
+    assert!(calls > 0, "no epoll wait counted:\n{report}");
+    assert!(calls < 3 * n, "{calls} epoll waits for {n} services:\n{report}");
+}
