@@ -290,9 +290,18 @@ impl Supervisor<'_> {
         let mut buf = [0u8; MAX_FILE + 1];
         match scan::read(&dir, cname, &mut buf) {
             Err(Problem::Unreadable(Errno::NOENT)) => {
+                let listed = self.table.rejected.iter().any(|r| r.name() == name);
                 self.table.forget_rejected(name);
-                if let Ok(i) = self.table.find(name) {
-                    self.act(i, Event::Remove, now);
+                match self.table.find(name) {
+                    Ok(i) => {
+                        self.act(i, Event::Remove, now);
+                    }
+                    // Perhaps one of the rejected entries only counted:
+                    // a re-read, at most once a second, counts them anew.
+                    Err(_) if !listed && self.table.more_rejected > 0 && self.rescan_at == 0 => {
+                        self.rescan_at = now + RESCAN_RETRY_NS;
+                    }
+                    Err(_) => {}
                 }
             }
             read => {
@@ -356,10 +365,6 @@ impl Supervisor<'_> {
         let action = e.svc.on_event(ev, now);
         if action == Action::Forget {
             self.say(i, b": removed");
-            if self.table.rejected.iter().any(|r| r.why == Why::Full) {
-                // Room in the table: a file rejected for capacity gets in.
-                self.rescan_at = now.max(1);
-            }
         }
         self.perform(i, action, now)
     }
@@ -396,6 +401,10 @@ impl Supervisor<'_> {
                 signal_group(pid, sig::KILL);
             }
             Action::Forget => {
+                if self.table.more_rejected > 0 || self.table.rejected.iter().any(|r| r.why == Why::Full) {
+                    // Room in the table: a file rejected for capacity gets in.
+                    self.rescan_at = now.max(1);
+                }
                 self.drain(i);
                 let Some(e) = self.table.entries.get_mut(i) else { return false };
                 let (exec_fd, out_fd) = (e.exec_fd, e.out.rfd);
