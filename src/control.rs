@@ -109,7 +109,10 @@ impl Supervisor<'_> {
         };
         loop {
             let fd = match accept_with(listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
-                Ok(fd) => fd,
+                Ok(fd) => {
+                    self.accept_failing = false;
+                    fd
+                }
                 Err(Errno::INTR | Errno::CONNABORTED) => continue,
                 Err(Errno::AGAIN) => return,
                 Err(e) => {
@@ -117,10 +120,13 @@ impl Supervisor<'_> {
                     // and spin the loop. Leave it alone for a second.
                     let _ = epoll::delete(&self.epoll, listener);
                     self.listen_paused_until = now + crate::limits::SEC;
-                    self.log.error(|l| {
-                        l.s(b"cannot accept on the control socket: ").s(crate::sys::strerror(e));
-                        l.s(b"; pausing it for 1s");
-                    });
+                    if !self.accept_failing {
+                        self.accept_failing = true;
+                        self.log.error(|l| {
+                            l.s(b"cannot accept on the control socket: ").s(crate::sys::strerror(e));
+                            l.s(b"; pausing it for 1s");
+                        });
+                    }
                     return;
                 }
             };

@@ -99,6 +99,8 @@ pub struct Service {
     /// Quick exits in a row.
     pub quick: u32,
     pub spawns: u32,
+    /// Spawns that failed in going in a row (fork, pipe, /dev/null).
+    pub failed_spawns: u32,
     pub last: Option<Exit>,
     pub restart: Restart,
     pub stop_signal: i32,
@@ -123,6 +125,7 @@ impl Service {
             deadline: 0,
             quick: 0,
             spawns: 0,
+            failed_spawns: 0,
             last: None,
             restart,
             stop_signal,
@@ -210,9 +213,11 @@ impl Service {
                 self.since = now;
                 self.deadline = 0;
                 self.spawns = self.spawns.saturating_add(1);
+                self.failed_spawns = 0;
                 Action::Nothing
             }
             (Event::SpawnFailed, _) => {
+                self.failed_spawns = self.failed_spawns.saturating_add(1);
                 self.state = Backoff;
                 self.deadline = now.saturating_add(SPAWN_RETRY_NS);
                 Action::Nothing
@@ -409,6 +414,10 @@ mod tests {
         s.on_event(Event::SpawnFailed, T0);
         assert_eq!((s.state, s.deadline), (State::Backoff, T0 + SPAWN_RETRY_NS));
         assert_eq!(s.on_event(Event::Due, T0 + SPAWN_RETRY_NS), Action::Spawn);
+        s.on_event(Event::SpawnFailed, T0 + SPAWN_RETRY_NS);
+        assert_eq!(s.failed_spawns, 2);
+        s.on_event(Event::Forked(9), T0 + 2 * SPAWN_RETRY_NS);
+        assert_eq!(s.failed_spawns, 0);
     }
 
     #[test]

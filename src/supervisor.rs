@@ -53,6 +53,8 @@ pub struct Supervisor<'a> {
     /// When accepting failed (no descriptors left), the listener rests
     /// until then; 0 when it is listening.
     pub(crate) listen_paused_until: u64,
+    /// Accepting failed and was logged; logged again only after it worked.
+    pub(crate) accept_failing: bool,
     /// A full scan is under way: rejections past the remembered ones are
     /// counted, not logged one by one.
     scanning: bool,
@@ -163,6 +165,7 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
         clients: &mut clients,
         uid: rustix::process::getuid().as_raw(),
         listen_paused_until: 0,
+        accept_failing: false,
         scanning: false,
         procfile,
         pids,
@@ -425,21 +428,35 @@ impl Supervisor<'_> {
                 self.pids_dirty = true;
                 let token = EventData::new_u64(EXEC | report.as_raw_fd() as u32 as u64);
                 let _ = epoll::add(&self.epoll, &report, token, EventFlags::IN);
+                let mut failed = 0;
                 if let Some(e) = self.table.entries.get_mut(i) {
+                    failed = e.svc.failed_spawns;
                     e.exec_fd = report.into_raw_fd();
                     e.start = start;
                     e.svc.on_event(Event::Forked(pid), now);
                 }
-                self.say_pid(i, b": started, pid ", pid);
+                let Self { table, log, .. } = self;
+                log.info(|l| {
+                    l.s(table.name(i)).s(b": started, pid ").i(i64::from(pid));
+                    if failed > 0 {
+                        l.s(b" (after ").u(u64::from(failed)).s(b" failed attempts)");
+                    }
+                });
             }
             Err(why) => {
+                let mut first = false;
                 if let Some(e) = self.table.entries.get_mut(i) {
+                    first = e.svc.failed_spawns == 0;
                     e.svc.on_event(Event::SpawnFailed, now);
                 }
-                let Self { table, log, .. } = self;
-                log.error(|l| {
-                    l.s(table.name(i)).s(b": ").s(why.bytes()).s(b"; retrying in 1s");
-                });
+                // Logged when the fault starts; the line that says it
+                // started again tells how many tries it took.
+                if first {
+                    let Self { table, log, .. } = self;
+                    log.error(|l| {
+                        l.s(table.name(i)).s(b": ").s(why.bytes()).s(b"; retrying in 1s");
+                    });
+                }
             }
         }
     }
@@ -792,13 +809,6 @@ impl Supervisor<'_> {
         let Self { table, log, .. } = self;
         log.info(|l| {
             l.s(table.name(i)).s(what);
-        });
-    }
-
-    fn say_pid(&mut self, i: usize, what: &[u8], pid: i32) {
-        let Self { table, log, .. } = self;
-        log.info(|l| {
-            l.s(table.name(i)).s(what).i(i64::from(pid));
         });
     }
 }

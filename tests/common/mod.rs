@@ -199,7 +199,7 @@ impl Going {
     pub fn pid_of(&self, name: &str) -> Option<u32> {
         let prefix = format!("going: {name}: started, pid ");
         let log = self.log();
-        log.lines().rev().find_map(|l| l.strip_prefix(&prefix)?.trim().parse().ok())
+        log.lines().rev().find_map(|l| l.strip_prefix(&prefix)?.split_whitespace().next()?.parse().ok())
     }
 
     /// Waits for NAME to have been started (`n`-th time) and returns its pid.
