@@ -6,6 +6,8 @@
 #   make check        rustfmt and clippy, warnings are errors
 #   make size         binary size and VmPeak with the service table full
 #   make bench        bench/run.sh $(BENCHFLAGS)
+#   make fuzz         each fuzz target FUZZ_SECONDS (60) s; "skipped" without nightly
+#   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn
 #   make install      PREFIX=/usr DESTDIR= (both may be set in the
 #                     environment or on the command line)
 #   make uninstall
@@ -27,8 +29,10 @@ MANDIR     ?= $(PREFIX)/share/man
 # Where `make run` puts its control socket: somewhere a normal user can write.
 RUNDIR     ?= $(if $(TMPDIR),$(TMPDIR),/tmp)
 BENCHFLAGS ?=
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
 
-.PHONY: all build run install uninstall test check size bench clean \
+.PHONY: all build run install uninstall test check size bench fuzz soak clean \
         musl-target lint-tools
 
 all: build
@@ -77,6 +81,12 @@ bench: build
 	@test -f bench/run.sh || { echo "make bench: bench/run.sh not found" >&2; exit 1; }
 	@if [ -x bench/run.sh ]; then bench/run.sh $(BENCHFLAGS); \
 	 else bash bench/run.sh $(BENCHFLAGS); fi
+
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+soak: build
+	bench/soak.sh $(SOAK_SECONDS)
 
 install: going
 	$(INSTALL) -d -m 755 $(DESTDIR)$(SBINDIR) \
