@@ -11,8 +11,10 @@ pub const MAX_NAME: usize = 64;
 pub const MAX_FILE: usize = 4096;
 /// Bytes shared by all services for their names, configs and error texts.
 /// Configs are stored without comments and blank lines, so a full table
-/// averages 128 bytes a service; a single one may use up to `MAX_FILE`.
-pub const ARENA_BYTES: usize = 32 * 1024;
+/// averages 192 bytes a service; a single one may use up to `MAX_FILE`.
+/// (It lives in the supervisor's stack frame, inside the initial stack
+/// mapping: more would grow VmPeak.)
+pub const ARENA_BYTES: usize = 48 * 1024;
 /// Most arguments in one `cmd=`.
 pub const MAX_ARGS: usize = 256;
 /// Most `env=` lines in one file.
@@ -51,7 +53,7 @@ pub const MAX_CLIENTS: usize = 4;
 /// Longest request line, newline included.
 pub const REQUEST_MAX: usize = 512;
 /// Reply bytes buffered per client; status rows stream through it.
-pub const REPLY_BUF: usize = 2048;
+pub const REPLY_BUF: usize = 1024;
 /// A client that has not sent its request or read its answer by then is
 /// dropped.
 pub const CLIENT_TIMEOUT_NS: u64 = 2 * SEC;

@@ -20,9 +20,10 @@ use rustix::process::{
 };
 use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
 
-/// Room for arguments, environment and cwd: all come from one file of at
-/// most `MAX_FILE` bytes, plus the default PATH and one NUL per string.
-const STRINGS: usize = 2 * MAX_FILE + 256;
+/// Room for arguments, environment, cwd and chroot: all come from one
+/// file of at most `MAX_FILE` bytes; add one NUL per string (at most
+/// `MAX_ARGS` + `MAX_ENV` + 2), the default PATH and HOME, USER, LOGNAME.
+const STRINGS: usize = MAX_FILE + 1024;
 
 /// Where a child failed before its program ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -411,13 +412,14 @@ mod tests {
         for i in 0..MAX_ENV {
             src.push_str(&format!("env=V{i}=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"));
         }
-        src.push_str("cwd=/");
+        src.push_str("user=root\nchroot=/c\ncwd=/");
         src.push_str(&"d".repeat(MAX_FILE - src.len()));
         assert_eq!(src.len(), MAX_FILE);
         let c = parse(src.as_bytes()).unwrap();
-        let p = Prepared::new(&c, None).unwrap();
+        let ids = crate::ids::resolve(c.user, None).unwrap();
+        let p = Prepared::new(&c, Some(&ids)).unwrap();
         assert_eq!(p.args.len(), MAX_ARGS);
-        assert_eq!(p.env.len(), MAX_ENV + 1);
+        assert_eq!(p.env.len(), MAX_ENV + 4);
     }
 
     #[test]

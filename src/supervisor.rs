@@ -220,7 +220,9 @@ impl Supervisor<'_> {
 
     /// Rewrites `SOCKET.pids` when the running set changed.
     fn record_pids(&mut self) {
-        let Some((file, tmp)) = self.pids.filter(|_| self.pids_dirty) else { return };
+        // While stopping, the last file written still names every group
+        // that may be left: rewriting it per exit would only cost time.
+        let Some((file, tmp)) = self.pids.filter(|_| self.pids_dirty && self.stopping == 0) else { return };
         self.pids_dirty = false;
         let running = self.table.entries.iter().filter(|e| e.svc.running()).map(|e| (e.svc.pid, e.start));
         let _ = leftover::record(file, tmp, running);
@@ -741,7 +743,10 @@ impl Supervisor<'_> {
             None => table.update(name, Err(text.bytes())),
         };
         let entry = table.find(name).ok().and_then(|i| table.entries.get(i));
-        let err = entry.map_or(&[][..], |e| table.bytes(e.err));
+        // The stored text, else the one just made, else the one reason a
+        // valid file has none: the arena was too full to keep even that.
+        let stored = entry.map_or(&[][..], |e| table.bytes(e.err));
+        let err = [stored, text.bytes(), crate::table::NO_ROOM].into_iter().find(|t| !t.is_empty()).unwrap_or(b"");
         let running = entry.is_some_and(|e| e.svc.running());
         match outcome {
             Outcome::Invalid | Outcome::InvalidKept => log.error(|l| {

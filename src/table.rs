@@ -100,6 +100,9 @@ impl Rejected {
     }
 }
 
+/// Why a valid file could not be stored.
+pub const NO_ROOM: &[u8] = b": no room left for this config (all configs share 48 KiB)";
+
 /// What a file's new bytes mean for its service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -274,7 +277,7 @@ impl Table {
             return Outcome::Unchanged;
         }
         if !self.replace(i, |e| &mut e.next, valid) {
-            self.replace(i, |e| &mut e.err, b": no room left for this config (all configs share 32 KiB)");
+            self.replace(i, |e| &mut e.err, NO_ROOM);
             if let Some(e) = self.entries.get_mut(i) {
                 e.svc.pending = false;
             }

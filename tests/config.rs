@@ -268,3 +268,23 @@ fn comments_blanks_and_surrounding_blanks_are_ignored() {
     let (code, out) = t.check();
     assert_eq!(code, 0, "{out}");
 }
+
+/// A regression: when the shared config storage was so full that not even
+/// the error could be kept, the log named the file with no reason at all.
+#[test]
+fn a_full_config_store_still_says_why() {
+    let t = Tmp::new("arena_full");
+    let padding = "x".repeat(3900);
+    for i in 0..40 {
+        t.write(&format!("big{i:02}"), &format!("cmd=/bin/sleep 1000\nenv=PAD={padding}\n"));
+    }
+    let g = Going::start(&t);
+    g.expect_log("no room left for this config");
+    let prefix = format!("going: {}/", t.conf_str());
+    assert!(wait_until(T, || g.count_log(&prefix) + g.count_log(": started, pid ") >= 40), "log:\n{}", g.log());
+    for line in g.log().lines().filter(|l| l.starts_with(&prefix)) {
+        let rest = line.strip_prefix(&prefix).unwrap();
+        let (name, why) = rest.split_once(':').unwrap_or((rest, ""));
+        assert!(why.trim().len() > 3, "{name}: logged without a reason: {line:?}");
+    }
+}
