@@ -81,6 +81,7 @@ bench: build
 	@test -f bench/run.sh || { echo "make bench: bench/run.sh not found" >&2; exit 1; }
 	@if [ -x bench/run.sh ]; then bench/run.sh $(BENCHFLAGS); \
 	 else bash bench/run.sh $(BENCHFLAGS); fi
+	bash bench/logbench.sh
 
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
