@@ -25,7 +25,7 @@ pub fn run(dir: &CStr) -> i32 {
     let (mut services, mut problems) = (0u64, 0u64);
     let walked = scan::each(&fd, |name, read| {
         let mut l = Line::new();
-        l.s(d).s(b"/").masked(name);
+        l.file(d, name);
         let mut canon = [0u8; MAX_FILE + 1];
         let before = l.bytes().len();
         if !valid_name(name) {

@@ -300,7 +300,6 @@ impl Supervisor<'_> {
             _ => b"",
         };
         let d = dir.to_bytes();
-        let d = d.strip_suffix(b"/").unwrap_or(d);
         let mut wrote = false;
         while let Some(k) = c.cursor {
             let mut l = Line::new();
@@ -324,10 +323,10 @@ impl Supervisor<'_> {
                 let name = table.bytes(e.name);
                 status::row(&mut l, name, &e.svc, now);
                 if !e.err.is_empty() {
-                    l.s(b" error=").s(d).s(b"/").s(name).s(table.bytes(e.err));
+                    l.s(b" error=").file(d, name).s(table.bytes(e.err));
                 }
             } else if let (None, Some(r)) = (named, rejected) {
-                l.s(b"rejected=").s(d).s(b"/").masked(r.name()).s(b": ");
+                l.s(b"rejected=").file(d, r.name()).s(b": ");
                 r.why.describe(&mut l);
             } else if named.is_none() {
                 if table.more_rejected > 0 && k == table.entries.len() + table.rejected.len() {

@@ -91,6 +91,12 @@ impl Line {
         self
     }
 
+    /// Appends `DIR/NAME`, the way every message names a service's file
+    /// (a trailing `/` of `DIR` dropped, control bytes of `NAME` masked).
+    pub fn file(&mut self, dir: &[u8], name: &[u8]) -> &mut Self {
+        self.s(dir.strip_suffix(b"/").unwrap_or(dir)).s(b"/").masked(name)
+    }
+
     /// Appends a value in double quotes, control bytes shown as `?` and
     /// anything past 48 bytes cut with `...`: config values can be garbage.
     pub fn quoted(&mut self, v: &[u8]) -> &mut Self {
@@ -186,6 +192,22 @@ mod tests {
         });
         assert_eq!(s.len(), 48 + 2 + 3);
         assert!(s.ends_with("...\""));
+    }
+
+    #[test]
+    fn files() {
+        assert_eq!(
+            show(|l| {
+                l.file(b"/etc/going.d/", b"a\nb");
+            }),
+            "/etc/going.d/a?b"
+        );
+        assert_eq!(
+            show(|l| {
+                l.file(b"d", b"x");
+            }),
+            "d/x"
+        );
     }
 
     #[test]

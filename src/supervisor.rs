@@ -663,8 +663,7 @@ impl Supervisor<'_> {
         let Self { table, log, dir, .. } = self;
         for r in table.rejected.iter().filter(|r| r.why == Why::Full) {
             log.error(|l| {
-                let d = dir.to_bytes();
-                l.s(d.strip_suffix(b"/").unwrap_or(d)).s(b"/").masked(r.name()).s(b": ");
+                l.file(dir.to_bytes(), r.name()).s(b": ");
                 Why::Full.describe(l);
             });
         }
@@ -716,8 +715,7 @@ impl Supervisor<'_> {
     fn found(&mut self, name: &[u8], read: Result<&[u8], Problem>) {
         let Self { table, log, dir, scanning, .. } = self;
         let file = |l: &mut Line| {
-            let d = dir.to_bytes();
-            l.s(d.strip_suffix(b"/").unwrap_or(d)).s(b"/").masked(name);
+            l.file(dir.to_bytes(), name);
         };
         if !valid_name(name) {
             if table.reject(name, Why::BadName) || !*scanning {
