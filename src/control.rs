@@ -104,17 +104,30 @@ pub fn open_socket(path: &CStr) -> Result<OwnedFd, (&'static [u8], Errno)> {
 impl Supervisor<'_> {
     /// Accepts every waiting connection.
     pub fn on_listen(&mut self, now: u64) {
+        self.accept_all(now);
+        self.keep_spare();
+    }
+
+    fn accept_all(&mut self, now: u64) {
         let Some(listener) = &self.listener else {
             return;
         };
+        let mut reserve_used = false;
         loop {
             let fd = match accept_with(listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
                 Ok(fd) => {
-                    self.accept_failing = false;
+                    // Only an accept that needed no reserve ends the fault.
+                    self.accept_failing &= reserve_used;
                     fd
                 }
                 Err(Errno::INTR | Errno::CONNABORTED) => continue,
                 Err(Errno::AGAIN) => return,
+                // Out of descriptors: the reserve makes room for this one.
+                Err(Errno::MFILE | Errno::NFILE) if self.spare.iter().any(Option::is_some) => {
+                    self.spare = [None, None];
+                    reserve_used = true;
+                    continue;
+                }
                 Err(e) => {
                     // Out of descriptors: the listener would stay readable
                     // and spin the loop. Leave it alone for a second.
@@ -352,6 +365,7 @@ impl Supervisor<'_> {
             }
             c.cursor = None;
         }
+        self.keep_spare();
     }
 
     /// The earliest client deadline, or the end of a listener pause.
@@ -363,6 +377,7 @@ impl Supervisor<'_> {
     pub fn expire_clients(&mut self, now: u64) {
         if self.listen_paused_until != 0 && self.listen_paused_until <= now {
             self.listen_paused_until = 0;
+            self.keep_spare();
             if let Some(l) = &self.listener {
                 let _ = epoll::add(&self.epoll, l, EventData::new_u64(crate::supervisor::LISTEN), EventFlags::IN);
             }

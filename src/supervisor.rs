@@ -48,6 +48,11 @@ pub struct Supervisor<'a> {
     watch: Option<Watch>,
     /// The control socket and its clients; going's own uid may use it.
     pub(crate) listener: Option<OwnedFd>,
+    /// Descriptors held in reserve for going's own work: the services
+    /// cannot take the last of them, so reading the directory and
+    /// accepting a client still work when the services use up the rest.
+    /// Released for that work, taken back before the next spawn.
+    pub(crate) spare: [Option<OwnedFd>; 2],
     pub(crate) clients: &'a mut [Client; MAX_CLIENTS],
     pub(crate) uid: u32,
     /// When accepting failed (no descriptors left), the listener rests
@@ -70,6 +75,9 @@ pub struct Supervisor<'a> {
     /// When to re-read a directory that could not be read; 0 for never.
     rescan_at: u64,
     dir_missing: bool,
+    /// A file could not be read for want of descriptors or memory: read
+    /// the directory again soon rather than keep that answer.
+    read_again: bool,
 }
 
 /// Sets up and runs the supervisor until it is told to stop; returns the
@@ -161,6 +169,7 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
         signals,
         devnull: None,
         watch,
+        spare: [None, None],
         listener,
         clients: &mut clients,
         uid: rustix::process::getuid().as_raw(),
@@ -174,7 +183,9 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
         stopping: 0,
         rescan_at: 0,
         dir_missing: false,
+        read_again: false,
     };
+    sup.keep_spare();
     sup.reload(time::now());
     let code = sup.run_loop();
     if sup.listener.is_some() {
@@ -187,9 +198,21 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
 }
 
 impl Supervisor<'_> {
+    /// Fills the reserve of descriptors; no system call when it is full.
+    pub(crate) fn keep_spare(&mut self) {
+        for s in self.spare.iter_mut().filter(|s| s.is_none()) {
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            *s = Some(match rustix::fs::open(c"/", flags, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(_) => return,
+            });
+        }
+    }
+
     fn run_loop(&mut self) -> i32 {
         let mut ready = [Ready { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 16];
         loop {
+            self.keep_spare();
             let timeout = self.next_deadline().map(|d| time::until(d, time::now()));
             let n = epoll::wait(&self.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
             let now = time::now();
@@ -281,7 +304,12 @@ impl Supervisor<'_> {
         if self.stopping > 0 || ignored_name(name) {
             return;
         }
+        self.spare = [None, None];
         let Ok(dir) = scan::open_dir(self.dir) else {
+            // Read it all again soon; a full reload says what is wrong.
+            if self.rescan_at == 0 {
+                self.rescan_at = now + RESCAN_RETRY_NS;
+            }
             return;
         };
         if created {
@@ -313,6 +341,14 @@ impl Supervisor<'_> {
                 self.found(name, read.map(|n| buf.get(..n).unwrap_or(&[])));
                 self.reconcile(now);
             }
+        }
+        self.read_again_soon(now);
+    }
+
+    /// Schedules a full re-read when a file met a passing shortage.
+    fn read_again_soon(&mut self, now: u64) {
+        if core::mem::take(&mut self.read_again) && self.rescan_at == 0 {
+            self.rescan_at = now + RESCAN_RETRY_NS;
         }
     }
 
@@ -425,6 +461,7 @@ impl Supervisor<'_> {
     }
 
     fn spawn(&mut self, i: usize, now: u64) {
+        self.keep_spare();
         match self.fork_exec(i) {
             Ok((pid, report, start)) => {
                 self.pids_dirty = true;
@@ -627,6 +664,7 @@ impl Supervisor<'_> {
         if self.stopping > 0 {
             return;
         }
+        self.spare = [None, None];
         if self.procfile {
             return self.reload_procfile(now);
         }
@@ -682,6 +720,7 @@ impl Supervisor<'_> {
         }
         self.sweep(now);
         self.reconcile(now);
+        self.read_again_soon(now);
     }
 
     /// Re-reads the Procfile: each of its lines is a service.
@@ -713,6 +752,9 @@ impl Supervisor<'_> {
 
     /// Takes in one directory entry.
     fn found(&mut self, name: &[u8], read: Result<&[u8], Problem>) {
+        if matches!(read, Err(Problem::Unreadable(Errno::MFILE | Errno::NFILE | Errno::NOMEM))) {
+            self.read_again = true;
+        }
         let Self { table, log, dir, scanning, .. } = self;
         let file = |l: &mut Line| {
             l.file(dir.to_bytes(), name);

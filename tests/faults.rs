@@ -20,7 +20,7 @@ use common::*;
 use extra::*;
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::net::UnixDatagram;
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
@@ -209,6 +209,16 @@ fn descriptors_exhausted_by_services_recover_when_services_go() {
     alive_going(&mut g);
     assert!(!changed, "a running service died or a failing one started; log:\n{}", g.log());
 
+    // Two silent clients take what is left, the reserve included, so a new
+    // file cannot be read when it arrives; it is read again once their
+    // deadline frees the descriptors (its spawn then fails like the rest).
+    let silent: Vec<UnixStream> = (0..2).map(|_| UnixStream::connect(t.file("sock")).unwrap()).collect();
+    let held = wait_until(T, || fds(g.pid()).iter().filter(|(_, l)| l.starts_with("socket:")).count() >= 3);
+    assert!(held, "going did not accept both clients; log:\n{}", g.log());
+    t.write("late", &sleeper(1002));
+    g.expect_log("going: late: cannot create ");
+    drop(silent);
+
     // Removing the services that run frees their pipes: the rest start.
     for n in &up {
         t.remove(n);
@@ -216,6 +226,7 @@ fn descriptors_exhausted_by_services_recover_when_services_go() {
     for n in &down {
         running(g.expect_started(n, 1), &["/bin/sleep", "1000"]);
     }
+    running(g.expect_started("late", 1), &["/bin/sleep", "1002"]);
     answers(&t);
     assert!(alive(plain));
     alive_going(&mut g);
@@ -271,26 +282,35 @@ fn descriptors_exhausted_at_runtime_recover_when_the_limit_rises() {
     let limit = lowest_free_fd(g.pid());
     set_nofile(g.pid(), &limit.to_string());
 
-    // A service dies and cannot be restarted, a client cannot be accepted.
+    // A service dies and cannot be restarted.
     signal(victim, "KILL");
     // EMFILE, as musl words it.
     let pipe_failed = "going: victim: cannot create a pipe: No file descriptors available; retrying in 1s";
     let accept_failed = "going: cannot accept on the control socket: No file descriptors available; pausing it for 1s";
+    g.expect_log(pipe_failed);
+    // A client is still answered: going keeps a descriptor in reserve.
+    let asked = client(&t, "status", &[]);
+    assert_eq!(asked.code, 0, "{asked:?}; log:\n{}", g.log());
+    assert!(asked.stdout.contains("steady"), "{asked:?}");
+    // A silent client holds the reserve until its deadline; one more waits
+    // in the backlog meanwhile, and is answered once the first is dropped.
+    let silent = UnixStream::connect(t.file("sock")).unwrap();
     let asked = thread::scope(|s| {
-        g.expect_log(pipe_failed);
         let asked = s.spawn(|| client(&t, "status", &[]));
         g.expect_log(accept_failed);
         let size = fs::metadata(&out).unwrap().len();
         // Meanwhile the other services run and their output is captured.
-        let changed = wait_until(Duration::from_millis(2500), || !alive(steady) || g.starts("victim") > 1);
+        let changed = wait_until(Duration::from_millis(1500), || !alive(steady) || g.starts("victim") > 1);
         assert!(!changed, "steady died or victim started; log:\n{}", g.log());
         assert!(fs::metadata(&out).unwrap().len() > size, "output capture stopped");
-        // The fault clears; the waiting client is answered.
-        set_nofile(g.pid(), &soft);
         asked.join().unwrap()
     });
     assert_eq!(asked.code, 0, "{asked:?}");
     assert!(asked.stdout.contains("steady"), "{asked:?}");
+    drop(silent);
+    assert_eq!(g.starts("victim"), 1, "victim started while descriptors ran out; log:\n{}", g.log());
+    // The fault clears.
+    set_nofile(g.pid(), &soft);
     running(g.expect_started("victim", 2), &["/bin/sleep", "1001"]);
     answers(&t);
     alive_going(&mut g);
