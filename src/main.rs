@@ -8,7 +8,7 @@
 //! names its line; `table` keeps every service in one fixed table over a
 //! byte arena and computes what a reload changes. `service` is each
 //! service's state machine: events in, one action out, performed by the
-//! loop — spawn (`spawn`: fork, child setup, exec, errors back through a
+//! loop — spawn (`spawn`: clone, child setup, exec, errors back through a
 //! pipe), stop, kill, forget. Deadlines (backoff, stop timeouts) are the
 //! epoll timeout, so an idle going makes no system call. `log` writes
 //! events to stderr and syslog without ever blocking. There is no heap:

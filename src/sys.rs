@@ -3,6 +3,7 @@
 //! raw `argv`. Each block says why it is sound.
 #![allow(unsafe_code)]
 
+use core::convert::Infallible;
 use core::ffi::{CStr, c_char};
 use core::mem::MaybeUninit;
 use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
@@ -113,11 +114,29 @@ pub fn cloexec_from_3() {
     }
 }
 
-/// `fork(2)`: `Ok(0)` in the child, `Ok(pid)` in the parent.
-pub fn fork() -> Result<i32, Errno> {
-    // SAFETY: going has one thread; the child only makes system calls on
-    // data prepared before the fork, then execs or `_exit`s.
-    let pid = unsafe { libc::fork() };
+/// Starts a child process that shares going's memory and runs `child` on
+/// `stack` until it execs or exits, as `posix_spawn` does: no page tables
+/// are copied and no page of going's is made copy-on-write, and going
+/// sleeps until the child has exec'd or died (`CLONE_VFORK`). Returns the
+/// child's pid.
+pub fn spawn_on<F: FnMut() -> Infallible>(stack: &mut [MaybeUninit<u8>], child: &mut F) -> Result<i32, Errno> {
+    #[allow(unreachable_code)] // `child` never returns: it execs or exits
+    extern "C" fn entry<F: FnMut() -> Infallible>(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: `arg` is the `&mut F` passed to `clone` below, alive
+        // while going sleeps in `clone`.
+        let child = unsafe { &mut *arg.cast::<F>() };
+        match child() {}
+    }
+    let top = stack.as_mut_ptr_range().end;
+    let top = top.wrapping_sub(top as usize % 16);
+    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+    // SAFETY: going has one thread and every signal with a handler is
+    // blocked (it has none), so nothing of going's runs on the child's
+    // stack; the child writes only to that stack (and to errno, which
+    // going does not read across this call), makes system calls, and
+    // ends in `execve` or `_exit`, which wakes going. `stack` and `child`
+    // outlive the call because going is suspended until then.
+    let pid = unsafe { libc::clone(entry::<F>, top.cast(), flags, (child as *mut F).cast()) };
     if pid < 0 { Err(errno()) } else { Ok(pid) }
 }
 
@@ -195,20 +214,20 @@ pub fn isatty(fd: i32) -> bool {
 /// process-wide one).
 pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe a valid slice of gids.
-    let r = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    let r = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
     if r == 0 { Ok(()) } else { Err(errno()) }
 }
 
 /// `setgid(2)`.
 pub fn setgid(gid: u32) -> Result<(), Errno> {
     // SAFETY: no memory is involved.
-    if unsafe { libc::setgid(gid) } == 0 { Ok(()) } else { Err(errno()) }
+    if unsafe { libc::syscall(libc::SYS_setgid, gid) } == 0 { Ok(()) } else { Err(errno()) }
 }
 
 /// `setuid(2)`.
 pub fn setuid(uid: u32) -> Result<(), Errno> {
     // SAFETY: no memory is involved.
-    if unsafe { libc::setuid(uid) } == 0 { Ok(()) } else { Err(errno()) }
+    if unsafe { libc::syscall(libc::SYS_setuid, uid) } == 0 { Ok(()) } else { Err(errno()) }
 }
 
 /// `clock_gettime(CLOCK_MONOTONIC)` as seconds and nanoseconds; musl's
