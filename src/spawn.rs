@@ -1,8 +1,9 @@
 //! Starting a service: everything `execve` needs is built in the parent
 //! (`Prepared`); the child, which shares going's memory until it execs,
 //! only makes system calls on it. A child that fails before its program
-//! runs writes the step and errno into a close-on-exec pipe and exits 127 (not found) or 126 (anything else);
-//! an exec that succeeds closes the pipe, which the parent sees as EOF.
+//! runs writes the step and errno into a close-on-exec pipe and exits 127
+//! (not found) or 126 (anything else); an exec that succeeds closes the
+//! pipe, which the parent sees as EOF.
 
 use crate::cmdline::{self, Tok};
 use crate::config::{Config, LIMITS, Limit, Log};
