@@ -321,7 +321,11 @@ impl Supervisor<'_> {
             }
         }
         let mut buf = [0u8; MAX_FILE + 1];
-        match scan::read(&dir, cname, &mut buf) {
+        let read = scan::read(&dir, cname, &mut buf);
+        // The reserve goes back to the lowest numbers, before any spawn.
+        drop(dir);
+        self.keep_spare();
+        match read {
             Err(Problem::Unreadable(Errno::NOENT)) => {
                 let listed = self.table.rejected.iter().any(|r| r.name() == name);
                 self.table.forget_rejected(name);
@@ -698,6 +702,8 @@ impl Supervisor<'_> {
         self.scanning = true;
         let walked = scan::each(&dir, |name, read| self.found(name, read));
         self.scanning = false;
+        drop(dir);
+        self.keep_spare();
         let Self { table, log, dir, .. } = self;
         for r in table.rejected.iter().filter(|r| r.why == Why::Full) {
             log.error(|l| {

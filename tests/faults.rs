@@ -280,6 +280,10 @@ fn descriptors_exhausted_at_runtime_recover_when_the_limit_rises() {
         .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
         .unwrap();
     let limit = lowest_free_fd(g.pid());
+    // going's reserve (descriptors of "/") must sit below the limit to be
+    // of use, as it does when descriptors run out by number.
+    let reserve: Vec<u32> = fds(g.pid()).into_iter().filter(|(_, l)| l == "/").map(|(n, _)| n).collect();
+    assert!(reserve.len() == 2 && reserve.iter().all(|&n| n < limit), "reserve {reserve:?}, limit {limit}");
     set_nofile(g.pid(), &limit.to_string());
 
     // A service dies and cannot be restarted.
