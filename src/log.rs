@@ -31,16 +31,20 @@ impl Log {
     }
 
     pub fn info(&mut self, f: impl FnOnce(&mut Line)) {
-        self.emit(Level::Info, f);
+        let mut body = Line::new();
+        f(&mut body);
+        self.emit(Level::Info, &body);
     }
 
     pub fn error(&mut self, f: impl FnOnce(&mut Line)) {
-        self.emit(Level::Error, f);
-    }
-
-    fn emit(&mut self, level: Level, f: impl FnOnce(&mut Line)) {
         let mut body = Line::new();
         f(&mut body);
+        self.emit(Level::Error, &body);
+    }
+
+    /// One copy for every call site: only the closures above are generic.
+    #[inline(never)]
+    fn emit(&mut self, level: Level, body: &Line) {
         if self.dropped > 0 {
             let mut note = Line::new();
             note.u(self.dropped).s(b" log lines dropped: stderr was not writable");
