@@ -194,14 +194,20 @@ pub fn borrow(fd: i32) -> BorrowedFd<'static> {
 
 /// Clock ticks per second, for CPU times in `/proc`.
 pub fn clock_ticks() -> u64 {
-    // SAFETY: `sysconf` only reads a constant.
-    u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100).max(1)
+    // SAFETY: `getauxval` only reads the auxiliary vector the kernel gave.
+    match unsafe { libc::getauxval(libc::AT_CLKTCK) } {
+        0 => 100,
+        n => n,
+    }
 }
 
 /// The memory page size in bytes.
 pub fn page_size() -> u64 {
-    // SAFETY: `sysconf` only reads a constant.
-    u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1)
+    // SAFETY: `getauxval` only reads the auxiliary vector the kernel gave.
+    match unsafe { libc::getauxval(libc::AT_PAGESZ) } {
+        0 => 4096,
+        n => n,
+    }
 }
 
 /// Is descriptor `fd` a terminal?
