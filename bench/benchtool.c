@@ -14,6 +14,14 @@
  *                                exists
  *   t0 FILE CMD...               write monotonic ns to FILE, exec CMD
  *   floor FILE                   fork+exec of "stamp FILE exit": print us
+ *   loop-respawn FILE SECS ROUNDS
+ *                                the reference loop (a minimal C supervisor:
+ *                                waitpid, fork, exec) respawning one helper
+ *                                "stamp FILE SECS": us from each SIGKILL to
+ *                                the next stamp, one line per round
+ *   loop-cold DIR SECS COUNT     the reference loop starting COUNT helpers
+ *                                "stamp DIR/sNNN SECS": us from the first
+ *                                fork to the last first stamp
  *   respawn FILE MINUP_MS TIMEOUT_MS
  *                                wait until the instance in FILE is up
  *                                MINUP_MS, SIGKILL it, print us until the
@@ -498,6 +506,99 @@ static int do_timeit(int argc, char **argv)
 	return 0;
 }
 
+/* ---- the reference loop ---- */
+
+/* The least a supervisor can do, for a floor under the measured ones: one
+ * process that blocks in waitpid, forks and execs, with no configuration,
+ * no log and no event loop. It starts the same helper as the services. */
+
+static pid_t start_helper(const char *file, const char *secs)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		setsid();
+		char *argv[] = { "benchtool", "stamp", (char *)file, (char *)secs, NULL };
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	return p;
+}
+
+/* Waits until FILE's last stamp comes from PID; 0 when it does. */
+static int wait_stamp_of(const char *file, pid_t pid, struct stamps *s, ll timeout_ms)
+{
+	ll deadline = now_ns() + timeout_ms * 1000000LL;
+	while (read_stamps(file, s) != 0 || s->lines == 0 || s->last_pid != pid) {
+		if (now_ns() > deadline)
+			return -1;
+		nap_ms(1);
+	}
+	return 0;
+}
+
+/* Kills the running instance, reaps it, starts the next: prints the time
+ * from the kill to the next instance's stamp, once per round, in us. */
+static int do_loop_respawn(const char *file, const char *secs, int rounds)
+{
+	struct stamps s;
+	unlink(file);
+	pid_t p = start_helper(file, secs);
+	for (int r = 0; r < rounds; r++) {
+		if (wait_stamp_of(file, p, &s, 5000) != 0)
+			break;
+		nap_ms(100);
+		ll t0 = now_ns();
+		kill(p, SIGKILL);
+		wait_status(p);
+		p = start_helper(file, secs);
+		if (wait_stamp_of(file, p, &s, 5000) == 0)
+			printf("%lld\n", (s.last_t - t0) / 1000);
+	}
+	kill(p, SIGKILL);
+	wait_status(p);
+	return 0;
+}
+
+/* Starts COUNT helpers at once (DIR/s000 ...): prints the time from the
+ * first fork to the last first stamp in us, or "timeout". */
+static int do_loop_cold(const char *dir, const char *secs, int count)
+{
+	char file[PATH_MAX];
+	static pid_t pids[1024];
+	if (count < 1 || count > 1024)
+		return 2;
+	ll t0 = now_ns(), last = 0, deadline = t0 + 60000000000LL;
+	for (int i = 0; i < count; i++) {
+		snprintf(file, sizeof file, "%s/s%03d", dir, i);
+		pids[i] = start_helper(file, secs);
+	}
+	int ok = 1;
+	for (int i = 0; i < count && ok; i++) {
+		struct stamps s;
+		snprintf(file, sizeof file, "%s/s%03d", dir, i);
+		while (read_stamps(file, &s) != 0 || s.lines == 0) {
+			if (now_ns() > deadline) {
+				ok = 0;
+				break;
+			}
+			nap_ms(1);
+		}
+		if (ok && s.first_t > last)
+			last = s.first_t;
+	}
+	for (int i = 0; i < count; i++)
+		if (pids[i] > 0)
+			kill(-pids[i], SIGKILL);
+	for (int i = 0; i < count; i++)
+		if (pids[i] > 0)
+			wait_status(pids[i]);
+	if (ok)
+		printf("%lld\n", (last - t0) / 1000);
+	else
+		puts("timeout");
+	return 0;
+}
+
 /* ---- floor ---- */
 
 static int do_floor(const char *file, const char *self)
@@ -634,6 +735,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(c, "floor") == 0 && argc == 3)
 		return do_floor(argv[2], "/proc/self/exe");
+	if (strcmp(c, "loop-respawn") == 0 && argc == 5)
+		return do_loop_respawn(argv[2], argv[3], atoi(argv[4]));
+	if (strcmp(c, "loop-cold") == 0 && argc == 5)
+		return do_loop_cold(argv[2], argv[3], atoi(argv[4]));
 	if (strcmp(c, "respawn") == 0 && argc == 5)
 		return do_respawn(argv[2], atoll(argv[3]), atoll(argv[4]));
 	if (strcmp(c, "pickup") == 0 && argc >= 7)

@@ -502,6 +502,19 @@ if [[ " $ONLY " == *" going "* ]]; then
 fi
 quiesce
 FLOOR=$("$TOOL" floor "$W/floor")
+# The reference loop: a minimal C supervisor (waitpid, fork, exec) in
+# benchtool, starting the same helper, for a floor under the respawn and
+# cold-start rows.
+say "reference loop: respawn x$RESP64, cold start of 256 x$COLD_REPS"
+"$TOOL" loop-respawn "$W/loop-respawn.stamps" "$SLEEP_S" "$RESP64" >"$W/loop-respawn"
+LOOP_RESP="$(medmax <"$W/loop-respawn") $(wc -l <"$W/loop-respawn")"
+: >"$W/loop-cold"
+for ((rep = 0; rep < COLD_REPS; rep++)); do
+	rm -rf "$W/loop-cold.d"; mkdir -p "$W/loop-cold.d"
+	quiesce
+	"$TOOL" loop-cold "$W/loop-cold.d" "$SLEEP_S" 256 | grep -E '^[0-9]+$' >>"$W/loop-cold"
+done
+LOOP_COLD=$(medmax <"$W/loop-cold")
 
 KINDS=()
 for k in going runit s6 daemontools busybox; do
@@ -534,7 +547,7 @@ report() {
 	echo
 	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, Linux $(uname -r), by \`bench/run.sh$( ((QUICK)) && echo ' --quick')\` in ${ELAPSED} s, one supervisor at a time."
 	echo "Versions: ${GOING_VERSION:-going not built}, runit $(pkg_version runit), s6 $(pkg_version s6), daemontools $(pkg_version daemontools), busybox-static $(pkg_version busybox-static)."
-	echo "Every service is \`sleep\`, started through a static helper that records CLOCK_MONOTONIC before it execs; the fork+exec of that helper alone takes $(ms "$FLOOR") ms here, a floor under every start time below."
+	echo "Every service is \`sleep\`, started through a static helper that records CLOCK_MONOTONIC before it execs; the fork+exec of that helper alone takes $(ms "$FLOOR") ms here, a floor under every start time below. The minimal C loop rows are a supervisor reduced to waitpid, fork and exec (benchtool's reference loop, killing and restarting its own child), for the least this machine allows."
 	echo "Ratios are going ÷ the best peer in the same run (below 1 means going is better)."
 	((BUSY_WAITS)) && echo "Other load: the machine was still busy after 4 s at $BUSY_WAITS of $QUIET_WAITS waits for quiet between measurements; figures may be noisier than usual."
 	for k in "${KINDS[@]}"; do
@@ -580,6 +593,7 @@ report() {
 		a=$(get $k:resp:1); b=$(get $k:resp:64)
 		echo "| ${LABEL[$k]} | $(cell $k "$(ms "$(word "$a" 1)")") | $(cell $k "$(ms "$(word "$a" 2)")") | $(cell $k "$(ms "$(word "$b" 1)")") | $(cell $k "$(ms "$(word "$b" 2)")") | $(cell $k "$(word "$a" 3) + $(word "$b" 3)") |"
 	done
+	echo "| minimal C loop (reference: waitpid, fork, exec) | $(ms "$(word "$LOOP_RESP" 1)") | $(ms "$(word "$LOOP_RESP" 2)") | | | $(word "$LOOP_RESP" 3) |"
 	f_r1() { word "$(get "$1:resp:1")" 1; }; f_r64() { word "$(get "$1:resp:64")" 1; }
 	echo "| **going ÷ best peer (median)** | $(ratio "$(word "$(get going:resp:1)" 1)" $(peers_of f_r1)) | | $(ratio "$(word "$(get going:resp:64)" 1)" $(peers_of f_r64)) | | |"
 	echo
@@ -623,6 +637,7 @@ report() {
 		a=""; [[ $k == going && -n $(get going:coldcap) ]] && a=" (only $(get going:coldcap) accepted: $(get going:capwhy))"
 		echo "| ${LABEL[$k]} | $(cell $k "$(spread "$(get $k:cold)")$a") | $(cell $k "$(spread "$(get $k:shut)")$a") | $(cell $k "$(spread "$(get $k:shutsup)")") | $v |"
 	done
+	echo "| minimal C loop (reference: fork, exec, nothing else) | $(spread "$LOOP_COLD") | | | |"
 	f_c() { word "$(get "$1:cold")" 1; }; f_s() { word "$(get "$1:shut")" 1; }; f_ss() { word "$(get "$1:shutsup")" 1; }
 	if [[ -n $(get going:coldcap) ]]; then
 		echo "| **going ÷ best peer** | — (not the same count) | — (not the same count) | | |"
