@@ -492,6 +492,14 @@ impl Supervisor<'_> {
                     first = e.svc.failed_spawns == 0;
                     e.svc.on_event(Event::SpawnFailed, now);
                 }
+                // A service that cannot start holds no descriptor while it
+                // waits (they may be what it lacks): what an earlier run
+                // wrote is moved out, and the pipe is made again next time.
+                self.drain(i);
+                if let Some(e) = self.table.entries.get_mut(i) {
+                    unwatch(&self.epoll, e.out.rfd);
+                    logfile::close(&mut e.out);
+                }
                 // Logged when the fault starts; the line that says it
                 // started again tells how many tries it took.
                 if first {

@@ -199,6 +199,11 @@ fn descriptors_exhausted_by_services_recover_when_services_go() {
     assert!(!down.is_empty(), "24 descriptors were enough for 10 pipes; log:\n{}", g.log());
     assert!(up.len() >= down.len(), "hardly anything started; log:\n{}", g.log());
     let up_pids: Vec<u32> = up.iter().map(|n| running(g.pid_of(n).unwrap(), &["/bin/sleep", "1000"])).collect();
+    // Only the running services hold an output pipe; those that cannot
+    // start hold nothing while they wait.
+    // (Descriptors past the limit of 24 were inherited, not going's.)
+    let pipes = fds(g.pid()).iter().filter(|(n, l)| *n < 24 && l.starts_with("pipe:")).count();
+    assert_eq!(pipes, 2 * up.len(), "{} services up; going's descriptors: {:?}", up.len(), fds(g.pid()));
 
     // Going answers (a client needs a descriptor too) and nothing it runs
     // is disturbed while the fault holds.
