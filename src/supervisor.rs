@@ -851,6 +851,10 @@ impl Supervisor<'_> {
             l.s(if first { b" received, stopping all services" } else { b" received again, killing all services" });
         });
         if first {
+            if let Some(w) = self.watch.as_mut() {
+                unwatch(&self.epoll, w.fd().as_raw_fd());
+                w.disarm();
+            }
             let mut i = 0;
             while i < self.table.entries.len() {
                 if self.act(i, Event::Stop, now) {
