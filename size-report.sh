@@ -146,18 +146,21 @@ vmrss=$(status_kb "$pid" VmRSS)
 
 # ---- SIGTERM: going must exit 0 and take every sleep with it -------------------
 failed=0
-t0=$(now_ms)
+# `wait -n` returns the moment going exits (or the deadline's sleep ends),
+# so the time is not rounded up to a polling interval.
+sleep "$STOP_DEADLINE_S" &
+sleeper=$!
+t0=${EPOCHREALTIME/./}
 kill -TERM "$pid"
-deadline=$(( t0 + STOP_DEADLINE_S * 1000 ))
-while [[ $(proc_state "$pid") == running ]]; do
-    if (( $(now_ms) > deadline )); then
-        show_log
-        die "going did not exit within ${STOP_DEADLINE_S}s of SIGTERM"
-    fi
-    sleep 0.01
-done
-stop_ms=$(( $(now_ms) - t0 ))
-rc=0; wait "$pid" || rc=$?
+rc=0; wait -n -p done "$pid" "$sleeper" || rc=$?
+t1=${EPOCHREALTIME/./}
+if [[ ${done:-} != "$pid" ]]; then
+    show_log
+    die "going did not exit within ${STOP_DEADLINE_S}s of SIGTERM"
+fi
+kill "$sleeper" 2>/dev/null; wait "$sleeper" 2>/dev/null || true
+stop_us=$(( t1 - t0 ))
+stop_ms="$(( stop_us / 1000 )).$(( stop_us % 1000 / 100 ))"
 pid=
 if (( rc != 0 )); then
     echo "size-report: going exited with status $rc after SIGTERM (expected 0)" >&2
