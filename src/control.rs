@@ -104,11 +104,6 @@ pub fn open_socket(path: &CStr) -> Result<OwnedFd, (&'static [u8], Errno)> {
 impl Supervisor<'_> {
     /// Accepts every waiting connection.
     pub fn on_listen(&mut self, now: u64) {
-        self.accept_all(now);
-        self.keep_spare();
-    }
-
-    fn accept_all(&mut self, now: u64) {
         let Some(listener) = &self.listener else {
             return;
         };
@@ -365,7 +360,6 @@ impl Supervisor<'_> {
             }
             c.cursor = None;
         }
-        self.keep_spare();
     }
 
     /// The earliest client deadline, or the end of a listener pause.
@@ -377,7 +371,6 @@ impl Supervisor<'_> {
     pub fn expire_clients(&mut self, now: u64) {
         if self.listen_paused_until != 0 && self.listen_paused_until <= now {
             self.listen_paused_until = 0;
-            self.keep_spare();
             if let Some(l) = &self.listener {
                 let _ = epoll::add(&self.epoll, l, EventData::new_u64(crate::supervisor::LISTEN), EventFlags::IN);
             }

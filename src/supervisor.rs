@@ -185,7 +185,6 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
         dir_missing: false,
         read_again: false,
     };
-    sup.keep_spare();
     sup.reload(time::now());
     let code = sup.run_loop();
     if sup.listener.is_some() {
@@ -199,7 +198,9 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
 
 impl Supervisor<'_> {
     /// Fills the reserve of descriptors; no system call when it is full.
-    pub(crate) fn keep_spare(&mut self) {
+    /// Called before every spawn and at the top of the loop, so the
+    /// reserve is back whatever released it.
+    fn keep_spare(&mut self) {
         for s in self.spare.iter_mut().filter(|s| s.is_none()) {
             let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
             *s = Some(match rustix::fs::open(c"/", flags, Mode::empty()) {
@@ -322,9 +323,9 @@ impl Supervisor<'_> {
         }
         let mut buf = [0u8; MAX_FILE + 1];
         let read = scan::read(&dir, cname, &mut buf);
-        // The reserve goes back to the lowest numbers, before any spawn.
+        // Closed before any spawn, which takes the reserve back at the
+        // lowest numbers.
         drop(dir);
-        self.keep_spare();
         match read {
             Err(Problem::Unreadable(Errno::NOENT)) => {
                 let listed = self.table.rejected.iter().any(|r| r.name() == name);
@@ -450,12 +451,10 @@ impl Supervisor<'_> {
                     // Room in the table: a file rejected for capacity gets in.
                     self.rescan_at = now.max(1);
                 }
-                self.drain(i);
-                let Some(e) = self.table.entries.get_mut(i) else { return false };
-                let (exec_fd, out_fd) = (e.exec_fd, e.out.rfd);
-                unwatch(&self.epoll, out_fd);
+                self.close_output(i);
+                let Some(e) = self.table.entries.get(i) else { return false };
+                let exec_fd = e.exec_fd;
                 unwatch(&self.epoll, exec_fd);
-                logfile::close(&mut e.out);
                 sys::close(exec_fd);
                 self.table.forget(i);
                 return false;
@@ -493,13 +492,9 @@ impl Supervisor<'_> {
                     e.svc.on_event(Event::SpawnFailed, now);
                 }
                 // A service that cannot start holds no descriptor while it
-                // waits (they may be what it lacks): what an earlier run
-                // wrote is moved out, and the pipe is made again next time.
-                self.drain(i);
-                if let Some(e) = self.table.entries.get_mut(i) {
-                    unwatch(&self.epoll, e.out.rfd);
-                    logfile::close(&mut e.out);
-                }
+                // waits (they may be what it lacks); the pipe is made again
+                // at the next try.
+                self.close_output(i);
                 // Logged when the fault starts; the line that says it
                 // started again tells how many tries it took.
                 if first {
@@ -599,6 +594,16 @@ impl Supervisor<'_> {
         drop(c);
         if let Some(e) = table.entries.get_mut(i) {
             e.out = out;
+        }
+    }
+
+    /// Moves out what service `i` wrote, then closes its output pipe and
+    /// log file.
+    fn close_output(&mut self, i: usize) {
+        self.drain(i);
+        if let Some(e) = self.table.entries.get_mut(i) {
+            unwatch(&self.epoll, e.out.rfd);
+            logfile::close(&mut e.out);
         }
     }
 
@@ -710,8 +715,9 @@ impl Supervisor<'_> {
         self.scanning = true;
         let walked = scan::each(&dir, |name, read| self.found(name, read));
         self.scanning = false;
+        // Closed before any spawn, which takes the reserve back at the
+        // lowest numbers.
         drop(dir);
-        self.keep_spare();
         let Self { table, log, dir, .. } = self;
         for r in table.rejected.iter().filter(|r| r.why == Why::Full) {
             log.error(|l| {
