@@ -1,8 +1,11 @@
 //! The client commands: `status`, `start`, `stop`, `restart`, `signal`,
-//! `reload`. One request line to the supervisor's socket, its answer read
-//! to EOF with a deadline, then printed: status as a table (or `-m`
-//! lines) with CPU and RSS read from `/proc`; other answers only speak of
-//! errors, on stderr.
+//! `reload`, `wait`, `poweroff`, `reboot`, `halt`. One request line to
+//! the supervisor's socket, written while its answer is read (a request
+//! may name every service, and the answer to the first names comes before
+//! the last are sent), read to EOF with a deadline, then printed: status
+//! as a table (or `-m` lines) with CPU and RSS read from `/proc`; other
+//! answers only speak of errors, on stderr. A supervisor that says it is
+//! busy is asked again until the deadline.
 
 use crate::cli::{EX_FAIL, EX_OK, EX_UNAVAILABLE, EX_USAGE, Verb};
 use crate::fmt::Line;
@@ -11,38 +14,63 @@ use crate::status::{self, Row, Usage};
 use crate::sys;
 use core::ffi::CStr;
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::net::{AddressFamily, SocketAddrUnix, SocketType, connect, socket};
+use rustix::io::Errno;
+use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, connect, send, socket_with};
 use rustix::time::Timespec;
 
-/// Largest answer read: 128 rows of about 200 bytes fit four times over.
+/// Largest answer read: 256 rows of about 200 bytes fit twice over.
 const ANSWER: usize = 96 * 1024;
-/// How long to wait for the supervisor's answer, in ms.
-const WAIT_MS: i64 = 5000;
+/// How long to wait for the supervisor's answer, and to retry a busy
+/// one, in ms.
+const WAIT_MS: u64 = 5000;
+/// Pause between two tries at a busy supervisor, in ms.
+const BUSY_PAUSE_MS: u64 = 20;
+/// `going status NAME...` when one of them is not up, as LSB `status`.
+const EX_NOT_RUNNING: i32 = 3;
 
 #[inline(never)] // its buffers stay out of the supervisor's frame
-pub fn run(verb: Verb, socket: &CStr, machine: bool, args: &[&CStr]) -> i32 {
-    let mut req = Line::new();
-    req.s(verb.word());
+pub fn run(verb: Verb, socket: &CStr, machine: bool, timeout: Option<u32>, args: &[&CStr]) -> i32 {
     for a in args {
         let a = a.to_bytes();
         if a.is_empty() || a.iter().any(|&b| b == b' ' || b == b'\n' || b == b'\t') {
             return fail(EX_USAGE, b"names and signals cannot be empty or hold blanks", b"");
         }
-        req.s(b" ").s(a);
-    }
-    req.s(b"\n");
-    if !req.bytes().ends_with(b"\n") {
-        return fail(EX_USAGE, b"request too long", b"");
     }
     let mut answer = [0u8; ANSWER];
-    let n = match ask(socket, req.bytes(), &mut answer) {
-        Ok(n) => n,
-        Err((what, e)) => {
-            let mut l = Line::new();
-            l.s(b"going: ").s(what).s(socket.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"\n");
-            print(2, l.bytes());
-            return EX_UNAVAILABLE;
+    let started = crate::time::now();
+    // `wait` waits as long as it is told, by default for ever.
+    let patience = match (verb, timeout) {
+        (Verb::Wait, None) => None,
+        (Verb::Wait, Some(t)) => Some(u64::from(t) * 1000),
+        _ => Some(WAIT_MS),
+    };
+    let n = loop {
+        let n = match ask(socket, verb, args, &mut answer, started, patience) {
+            Ok(n) => n,
+            Err(Asked::Late) if verb == Verb::Wait => {
+                let mut l = Line::new();
+                l.s(b"going: not ready after ").u(u64::from(timeout.unwrap_or(0))).s(b"s\n");
+                print(2, l.bytes());
+                return EX_FAIL;
+            }
+            Err(why) => {
+                let mut l = Line::new();
+                let (what, e) = match why {
+                    Asked::Late => (&b"no answer in 5s from "[..], Errno::TIMEDOUT),
+                    Asked::Unreachable(e) => (&b"no supervisor answers on "[..], e),
+                    Asked::Lost(e) => (&b"lost the connection to "[..], e),
+                };
+                l.s(b"going: ").s(what).s(socket.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"\n");
+                print(2, l.bytes());
+                return EX_UNAVAILABLE;
+            }
+        };
+        let busy = answer.get(..n).is_some_and(|a| a.starts_with(b"error=busy"));
+        let waited = crate::time::now().saturating_sub(started) / 1_000_000;
+        if !busy || waited + BUSY_PAUSE_MS >= WAIT_MS {
+            break n;
         }
+        pause(BUSY_PAUSE_MS);
     };
     let answer = answer.get(..n).unwrap_or(&[]);
     let mut code = EX_OK;
@@ -51,8 +79,18 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, args: &[&CStr]) -> i32 {
             code = fail(EX_FAIL, err, b"");
         }
     }
-    if verb == Verb::Status {
-        print_status(answer, machine);
+    match verb {
+        Verb::Status => {
+            print_status(answer, machine);
+            let down = answer.split(|&b| b == b'\n').filter_map(status::parse_row).any(|r| r.ready != b"yes");
+            if code == EX_OK && !args.is_empty() && down {
+                code = EX_NOT_RUNNING;
+            }
+        }
+        Verb::Wait if code == EX_OK && !answer.starts_with(b"ok") => {
+            code = fail(EX_FAIL, b"the supervisor ended the wait without an answer", b"");
+        }
+        _ => {}
     }
     code
 }
@@ -64,33 +102,108 @@ fn fail(code: i32, what: &[u8], arg: &[u8]) -> i32 {
     code
 }
 
-/// Sends the request and reads the answer to EOF.
-fn ask(path: &CStr, req: &[u8], buf: &mut [u8]) -> Result<usize, (&'static [u8], rustix::io::Errno)> {
-    let no_answer = &b"no supervisor answers on "[..];
-    let addr = SocketAddrUnix::new(path).map_err(|e| (no_answer, e))?;
-    let fd = socket(AddressFamily::UNIX, SocketType::STREAM, None).map_err(|e| (no_answer, e))?;
-    connect(&fd, &addr).map_err(|e| (no_answer, e))?;
-    // A refused client may find the connection closed before it writes;
-    // the refusal is still there to read.
-    let _ = rustix::net::send(&fd, req, rustix::net::SendFlags::NOSIGNAL);
+/// Sleeps about `ms` milliseconds (a poll on nothing).
+fn pause(ms: u64) {
+    let t = Timespec { tv_sec: 0, tv_nsec: (ms * 1_000_000) as i64 };
+    let _ = poll(&mut [], Some(&t));
+}
+
+enum Asked {
+    Unreachable(Errno),
+    Lost(Errno),
+    /// No answer by the deadline.
+    Late,
+}
+
+/// The request, a piece at a time: the verb, then each argument with a
+/// blank before it, then the newline.
+struct Request<'a> {
+    verb: Verb,
+    args: &'a [&'a CStr],
+    /// Which piece is next: 0 the verb, 1..=n the arguments, n+1 the
+    /// newline, beyond that nothing.
+    piece: usize,
+}
+
+impl Request<'_> {
+    /// Fills `buf` with the next pieces; returns how many bytes.
+    fn fill(&mut self, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        loop {
+            let mut one = Line::new();
+            match self.piece {
+                0 => one.s(self.verb.word()),
+                p if p <= self.args.len() => one.s(b" ").s(self.args.get(p - 1).map_or(&b""[..], |a| a.to_bytes())),
+                p if p == self.args.len() + 1 => one.s(b"\n"),
+                _ => return n,
+            };
+            let b = one.bytes();
+            let Some(dst) = buf.get_mut(n..n + b.len()) else { return n };
+            dst.copy_from_slice(b);
+            n += b.len();
+            self.piece += 1;
+        }
+    }
+}
+
+/// Sends the request while reading the answer to EOF; `patience` is how
+/// long to wait in all, in ms from `started` (`None`: for ever).
+fn ask(
+    path: &CStr,
+    verb: Verb,
+    args: &[&CStr],
+    buf: &mut [u8],
+    started: u64,
+    patience: Option<u64>,
+) -> Result<usize, Asked> {
+    let addr = SocketAddrUnix::new(path).map_err(Asked::Unreachable)?;
+    let fd =
+        socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).map_err(Asked::Unreachable)?;
+    connect(&fd, &addr).map_err(Asked::Unreachable)?;
+    let mut req = Request { verb, args, piece: 0 };
+    let mut chunk = [0u8; 2048];
+    let (mut at, mut len) = (0, 0);
+    let mut writing = true;
     let mut n = 0;
     loop {
-        let mut p = [PollFd::new(&fd, PollFlags::IN)];
-        let ready = poll(&mut p, Some(&Timespec { tv_sec: WAIT_MS / 1000, tv_nsec: 0 })).unwrap_or(0);
-        if ready == 0 {
-            return Err((b"no answer in 5s from ", rustix::io::Errno::TIMEDOUT));
+        if writing && at == len {
+            (at, len) = (0, req.fill(&mut chunk));
+            writing = len > 0;
         }
-        let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) else {
-            return Ok(n);
-        };
-        match rustix::io::read(&fd, rest) {
-            Ok(0) => return Ok(n),
-            Ok(k) => n += k,
-            Err(rustix::io::Errno::INTR) => {}
-            // The supervisor closed without reading all we sent: what it
-            // answered came first.
-            Err(_) if n > 0 => return Ok(n),
-            Err(e) => return Err((b"lost the connection to ", e)),
+        let events = if writing { PollFlags::IN | PollFlags::OUT } else { PollFlags::IN };
+        let mut p = [PollFd::new(&fd, events)];
+        let left = patience.map(|ms| (started / 1_000_000 + ms).saturating_sub(crate::time::now() / 1_000_000));
+        if left == Some(0) {
+            return Err(Asked::Late);
+        }
+        let t = left.map(|ms| Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 });
+        match poll(&mut p, t.as_ref()) {
+            Ok(0) => return Err(Asked::Late),
+            Ok(_) => {}
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(Asked::Lost(e)),
+        }
+        let got = p[0].revents();
+        if writing && got.contains(PollFlags::OUT) {
+            match send(&fd, chunk.get(at..len).unwrap_or(&[]), SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+                Ok(k) => at += k,
+                Err(Errno::AGAIN | Errno::INTR) => {}
+                // The supervisor closed without reading all we sent: what
+                // it answered is still there to read.
+                Err(_) => writing = false,
+            }
+        }
+        if got.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
+            let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) else {
+                return Ok(n);
+            };
+            match rustix::io::read(&fd, rest) {
+                Ok(0) => return Ok(n),
+                Ok(k) => n += k,
+                Err(Errno::INTR | Errno::AGAIN) => {}
+                Err(_) if n > 0 => return Ok(n),
+                Err(e) => return Err(Asked::Lost(e)),
+            }
         }
     }
 }

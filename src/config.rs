@@ -4,12 +4,12 @@
 //!
 //! A file is lines of `key=value`; blank lines and `#` comments are
 //! skipped; blanks around the line, the key and the value are ignored, and
-//! so is a trailing `\r`. Every key but `env` may appear once.
+//! so is a trailing `\r`. Every key but `env` and `after` may appear once.
 
 use crate::cmdline::{self, CmdError};
 use crate::fmt::{Line, parse_u64};
 use crate::limits::{MAX_ENV, MAX_STOP_TIMEOUT_SECS, STOP_TIMEOUT_SECS};
-use crate::sig;
+use crate::{caps, sig};
 use heapless::Vec;
 
 /// What to do when the service's process exits on its own.
@@ -20,6 +20,19 @@ pub enum Restart {
     Never,
 }
 
+/// When a service counts as ready (SPEC §9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ready {
+    /// Once its program runs.
+    Start,
+    /// When it writes a newline to this descriptor.
+    Fd(u8),
+    /// When it sends `READY=1` to `NOTIFY_SOCKET`.
+    Notify,
+    /// A task: when it has exited with status 0.
+    Exit,
+}
+
 /// Where the service's stdout and stderr go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Log<'a> {
@@ -28,6 +41,16 @@ pub enum Log<'a> {
     File(&'a [u8]),
     /// Each line to going's stdout as `NAME | line` (Procfile mode).
     Prefix,
+    /// Each line to `/dev/log`.
+    Syslog,
+}
+
+/// What starts each captured line (SPEC §12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogTime {
+    None,
+    Utc,
+    Boot,
 }
 
 /// A valid service config; every slice points into the file's bytes.
@@ -35,6 +58,7 @@ pub enum Log<'a> {
 pub struct Config<'a> {
     pub cmd: &'a [u8],
     pub cwd: &'a [u8],
+    /// `NAME=VALUE`, or `NAME` alone for going's own value.
     pub env: Vec<&'a [u8], MAX_ENV>,
     pub user: Option<&'a [u8]>,
     pub group: Option<&'a [u8]>,
@@ -46,9 +70,25 @@ pub struct Config<'a> {
     pub log: Log<'a>,
     pub log_size: u64,
     pub log_keep: u32,
+    pub log_time: LogTime,
     pub nice: Option<i32>,
     /// `limit_*` keys, in the order of `LIMITS`.
     pub limits: [Option<Limit>; 9],
+    pub ready: Ready,
+    pub ready_timeout: u32,
+    pub critical: bool,
+    pub memory_max: Option<u64>,
+    pub pids_max: Option<u64>,
+    /// Percent of one CPU.
+    pub cpu_max: Option<u32>,
+    pub cpu_weight: Option<u32>,
+    pub no_new_privs: bool,
+    /// The capability set, `None` to leave going's own.
+    pub capabilities: Option<u64>,
+    pub private_network: bool,
+    /// Blank-separated absolute paths.
+    pub read_only: Option<&'a [u8]>,
+    pub private_tmp: bool,
     /// Lines of `user=`, `group=` and `log=`, for errors found outside
     /// this module.
     pub user_line: usize,
@@ -66,64 +106,69 @@ pub struct Limit {
 /// The resources of the `limit_*` keys, in key order.
 pub const LIMITS: [&[u8]; 9] = [b"as", b"core", b"cpu", b"data", b"fsize", b"memlock", b"nofile", b"nproc", b"stack"];
 
-/// The keys, in the order of going(5). The index is the key's identity.
-const KEYS: [&[u8]; 23] = [
-    b"cmd",
-    b"cwd",
-    b"env",
-    b"user",
-    b"group",
-    b"chroot",
-    b"umask",
-    b"restart",
-    b"stop_signal",
-    b"stop_timeout",
-    b"log",
-    b"log_size",
-    b"log_keep",
-    b"nice",
-    b"limit_as",
-    b"limit_core",
-    b"limit_cpu",
-    b"limit_data",
-    b"limit_fsize",
-    b"limit_memlock",
-    b"limit_nofile",
-    b"limit_nproc",
-    b"limit_stack",
-];
-/// Index of the first `limit_*` key.
-const LIMIT0: usize = 14;
-const CMD: usize = 0;
-const LOG: usize = 10;
-const ENV: usize = 2;
+/// A key and what it accepts, said after a bad value.
+struct Key {
+    name: &'static [u8],
+    hint: &'static [u8],
+}
 
-/// What each key accepts, said after a bad value.
-const HINTS: [&[u8]; 23] = [
-    b"",
-    b" (an absolute path)",
-    b" (NAME=VALUE)",
-    b" (a user name or uid)",
-    b" (a group name or gid)",
-    b" (an absolute path)",
-    b" (octal, such as 022)",
-    b" (always, on-failure or never)",
-    b" (a signal name such as TERM)",
-    b" (seconds, 0 to 86400)",
-    b" (inherit, null, prefix or an absolute file path)",
-    b" (bytes, with k or M suffix)",
-    b" (0 to 99)",
-    b" (-20 to 19)",
-    b" (SOFT[:HARD], each a number or unlimited)",
-    b" (SOFT[:HARD], each a number or unlimited)",
-    b" (SOFT[:HARD], each a number or unlimited)",
-    b" (SOFT[:HARD], each a number or unlimited)",
-    b" (SOFT[:HARD], each a number or unlimited)",
-    b" (SOFT[:HARD], each a number or unlimited)",
-    b" (SOFT[:HARD], each a number or unlimited)",
-    b" (SOFT[:HARD], each a number or unlimited)",
-    b" (SOFT[:HARD], each a number or unlimited)",
+const fn key(name: &'static [u8], hint: &'static [u8]) -> Key {
+    Key { name, hint }
+}
+
+const LIMIT_HINT: &[u8] = b" (SOFT[:HARD], each a number or unlimited)";
+const YES_NO: &[u8] = b" (yes or no)";
+
+/// The keys, in the order of going(5). The index is the key's identity.
+const KEYS: [Key; 37] = [
+    key(b"cmd", b""),
+    key(b"cwd", b" (an absolute path)"),
+    key(b"env", b" (NAME=VALUE, or NAME for going's own value)"),
+    key(b"user", b" (a user name or uid)"),
+    key(b"group", b" (a group name or gid)"),
+    key(b"chroot", b" (an absolute path)"),
+    key(b"umask", b" (octal, such as 022)"),
+    key(b"restart", b" (always, on-failure or never)"),
+    key(b"stop_signal", b" (a signal name such as TERM, or 1 to 64)"),
+    key(b"stop_timeout", b" (seconds, 0 to 86400)"),
+    key(b"log", b" (inherit, null, prefix, syslog or an absolute file path)"),
+    key(b"log_size", b" (bytes, with k or M suffix)"),
+    key(b"log_keep", b" (0 to 99)"),
+    key(b"nice", b" (-20 to 19)"),
+    key(b"limit_as", LIMIT_HINT),
+    key(b"limit_core", LIMIT_HINT),
+    key(b"limit_cpu", LIMIT_HINT),
+    key(b"limit_data", LIMIT_HINT),
+    key(b"limit_fsize", LIMIT_HINT),
+    key(b"limit_memlock", LIMIT_HINT),
+    key(b"limit_nofile", LIMIT_HINT),
+    key(b"limit_nproc", LIMIT_HINT),
+    key(b"limit_stack", LIMIT_HINT),
+    key(b"ready", b" (start, fd:N with N from 3 to 255, notify or exit)"),
+    key(b"ready_timeout", b" (seconds, 0 to 86400)"),
+    key(b"after", b" (service names, separated by blanks or commas)"),
+    key(b"critical", YES_NO),
+    key(b"memory_max", b" (bytes, with k, M or G suffix)"),
+    key(b"pids_max", b" (a count from 1)"),
+    key(b"cpu_max", b" (percent of one CPU, such as 50%)"),
+    key(b"cpu_weight", b" (1 to 10000)"),
+    key(b"log_time", b" (none, utc or boot)"),
+    key(b"no_new_privs", YES_NO),
+    key(b"capabilities", b" (capability names separated by commas, or empty)"),
+    key(b"private_network", YES_NO),
+    key(b"read_only", b" (absolute paths separated by blanks)"),
+    key(b"private_tmp", YES_NO),
 ];
+
+/// Key indices, named where the parser or its callers need one.
+const CMD: usize = 0;
+const ENV: usize = 2;
+const RESTART: usize = 7;
+const LOG: usize = 10;
+const LIMIT0: usize = 14;
+const READY: usize = 23;
+const AFTER: usize = 25;
+const LOG_TIME: usize = 31;
 
 /// Why a file is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +182,13 @@ pub enum Kind {
     /// A bad value for the key with this index.
     Bad(usize),
     TooManyEnv,
+    /// `restart=always` for a `ready=exit` task.
+    TaskRestartsAlways,
+    /// `log_time` without output that going writes.
+    TimeWithoutCapture,
+    UnknownCapability,
+    /// An `after=` name that is not a service name.
+    BadAfterName,
 }
 
 /// An invalid file: the line (0 for the whole file), why, and the key or
@@ -163,16 +215,24 @@ impl ConfigError<'_> {
             Kind::Repeated => l.s(b"repeated key ").quoted(self.text),
             Kind::NoCmd => l.s(b"no cmd"),
             Kind::Cmd(e) => l.s(e.text()),
-            Kind::Bad(k) => {
-                l.s(b"bad ").s(key_name(k)).s(b" ").quoted(self.text).s(HINTS.get(k).copied().unwrap_or(b""))
-            }
+            Kind::Bad(k) => l.s(b"bad ").s(key_name(k)).s(b" ").quoted(self.text).s(key_hint(k)),
             Kind::TooManyEnv => l.s(b"more than 64 env lines"),
+            Kind::TaskRestartsAlways => {
+                l.s(b"restart=always cannot be used with ready=exit (a task runs until it succeeds)")
+            }
+            Kind::TimeWithoutCapture => l.s(b"log_time needs log=FILE or log=prefix"),
+            Kind::UnknownCapability => l.s(b"unknown capability ").quoted(self.text),
+            Kind::BadAfterName => l.s(b"bad after name ").quoted(self.text).s(b" (not a service name)"),
         };
     }
 }
 
 fn key_name(k: usize) -> &'static [u8] {
-    KEYS.get(k).copied().unwrap_or(b"?")
+    KEYS.get(k).map_or(b"?", |k| k.name)
+}
+
+fn key_hint(k: usize) -> &'static [u8] {
+    KEYS.get(k).map_or(b"", |k| k.hint)
 }
 
 fn is_blank(c: u8) -> bool {
@@ -205,11 +265,28 @@ fn entries(src: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, ConfigError<'_>
         };
         let key = trim(t.get(..eq).unwrap_or(&[]));
         let value = trim(t.get(eq + 1..).unwrap_or(&[]));
-        match KEYS.iter().position(|k| *k == key) {
+        match KEYS.iter().position(|k| k.name == key) {
             Some(k) => Some(Ok((line, k, value))),
             None => err(Kind::UnknownKey, key),
         }
     })
+}
+
+/// The names of every `after=` line of a valid file, in order.
+pub fn after_names(src: &[u8]) -> impl Iterator<Item = &[u8]> {
+    entries(src).filter_map(|e| e.ok().filter(|&(_, k, _)| k == AFTER).map(|(_, _, v)| v)).flat_map(names)
+}
+
+/// The names of one `after=` value.
+fn names(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&b| b == b' ' || b == b',' || b == b'\t').filter(|n| !n.is_empty())
+}
+
+/// Do two valid files differ in their order (`after=`) alone? Such a
+/// change applies to a running service without restarting it (SPEC §9).
+pub fn same_but_order(a: &[u8], b: &[u8]) -> bool {
+    let rest = |src| entries(src).flatten().filter(|&(_, k, _)| k != AFTER).map(|(_, k, v)| (k, v));
+    rest(a).eq(rest(b))
 }
 
 /// Parses and validates a whole file.
@@ -228,50 +305,81 @@ pub fn parse(src: &[u8]) -> Result<Config<'_>, ConfigError<'_>> {
         log: Log::Inherit,
         log_size: 1 << 20,
         log_keep: 4,
+        log_time: LogTime::None,
         nice: None,
         limits: [None; 9],
+        ready: Ready::Start,
+        ready_timeout: 0,
+        critical: false,
+        memory_max: None,
+        pids_max: None,
+        cpu_max: None,
+        cpu_weight: None,
+        no_new_privs: false,
+        capabilities: None,
+        private_network: false,
+        read_only: None,
+        private_tmp: false,
         user_line: 0,
         group_line: 0,
         log_line: 0,
     };
-    let mut seen = 0u32;
+    let mut seen = 0u64;
+    let (mut restart_line, mut time_line) = (0, 0);
     for entry in entries(src) {
         let (line, k, value) = entry?;
         let err = |kind, text| ConfigError { line, kind, text };
-        if k != ENV && seen & (1 << k) != 0 {
+        if k != ENV && k != AFTER && seen & (1 << k) != 0 {
             return Err(err(Kind::Repeated, key_name(k)));
         }
         seen |= 1 << k;
-        set(&mut c, k, value).map_err(|kind| err(kind, value))?;
+        set(&mut c, k, value).map_err(|(kind, text)| err(kind, text))?;
         match k {
             3 => c.user_line = line,
             4 => c.group_line = line,
             LOG => c.log_line = line,
+            RESTART => restart_line = line,
+            LOG_TIME => time_line = line,
             _ => {}
         }
     }
     if seen & (1 << CMD) == 0 {
         return Err(ConfigError { line: 0, kind: Kind::NoCmd, text: b"" });
     }
+    if c.ready == Ready::Exit {
+        if c.restart == Restart::Always && seen & (1 << RESTART) != 0 {
+            return Err(ConfigError { line: restart_line, kind: Kind::TaskRestartsAlways, text: b"" });
+        }
+        if seen & (1 << RESTART) == 0 {
+            c.restart = Restart::Never;
+        }
+    }
+    if c.log_time != LogTime::None && !matches!(c.log, Log::File(_) | Log::Prefix) {
+        return Err(ConfigError { line: time_line, kind: Kind::TimeWithoutCapture, text: b"" });
+    }
     Ok(c)
 }
 
-/// Stores one value, or says why it is bad.
-fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), Kind> {
-    let bad = Kind::Bad(k);
+/// Stores one value, or says why it is bad (and which part).
+fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), (Kind, &'a [u8])> {
+    let bad = (Kind::Bad(k), v);
+    let yes = |v: &[u8]| match v {
+        b"yes" => Ok(true),
+        b"no" => Ok(false),
+        _ => Err(bad),
+    };
     match k {
-        0 => {
-            cmdline::split(v, |_| {}).map_err(Kind::Cmd)?;
+        CMD => {
+            cmdline::split(v, |_| {}).map_err(|e| (Kind::Cmd(e), v))?;
             c.cmd = v;
         }
         1 => c.cwd = absolute(v).ok_or(bad)?,
-        2 => {
-            let name_len = v.iter().position(|&b| b == b'=').ok_or(bad)?;
-            let name = v.get(..name_len).ok_or(bad)?;
+        ENV => {
+            let name = v.get(..v.iter().position(|&b| b == b'=').unwrap_or(v.len())).ok_or(bad)?;
             if name.is_empty() || name.iter().any(|&b| is_blank(b)) {
                 return Err(bad);
             }
-            c.env.push(v).map_err(|_| Kind::TooManyEnv)?;
+            c.env.push(v).map_err(|_| (Kind::TooManyEnv, v))?;
         }
         3 => c.user = Some(id(v).ok_or(bad)?),
         4 => c.group = Some(id(v).ok_or(bad)?),
@@ -284,7 +392,7 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), Kind> {
             let n = v.iter().fold(0u32, |n, &b| n * 8 + u32::from(b - b'0'));
             c.umask = Some(n).filter(|n| *n <= 0o777).ok_or(bad)?;
         }
-        7 => {
+        RESTART => {
             c.restart = match v {
                 b"always" => Restart::Always,
                 b"on-failure" => Restart::OnFailure,
@@ -293,35 +401,86 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), Kind> {
             }
         }
         8 => c.stop_signal = sig::parse(v).ok_or(bad)?,
-        9 => {
-            let n = parse_u64(v).filter(|&n| n <= u64::from(MAX_STOP_TIMEOUT_SECS));
-            c.stop_timeout = n.ok_or(bad)? as u32;
-        }
-        10 => {
+        9 => c.stop_timeout = seconds(v).ok_or(bad)?,
+        LOG => {
             c.log = match v {
                 b"inherit" => Log::Inherit,
                 b"null" => Log::Null,
                 b"prefix" => Log::Prefix,
+                b"syslog" => Log::Syslog,
                 _ => Log::File(absolute(v).filter(|p| !p.ends_with(b"/")).ok_or(bad)?),
             }
         }
-        11 => c.log_size = size(v).ok_or(bad)?,
+        11 => c.log_size = size(v, 1 << 40).ok_or(bad)?,
         12 => c.log_keep = parse_u64(v).filter(|&n| n <= 99).ok_or(bad)? as u32,
         13 => {
             let (neg, digits) = v.strip_prefix(b"-").map_or((false, v), |d| (true, d));
             let n = parse_u64(digits).filter(|&n| n <= if neg { 20 } else { 19 }).ok_or(bad)? as i32;
             c.nice = Some(if neg { -n } else { n });
         }
-        LIMIT0.. => {
+        LIMIT0..READY => {
             let slot = c.limits.get_mut(k - LIMIT0).ok_or(bad)?;
             *slot = Some(limit(v).ok_or(bad)?);
         }
+        READY => {
+            c.ready = match v {
+                b"start" => Ready::Start,
+                b"notify" => Ready::Notify,
+                b"exit" => Ready::Exit,
+                _ => {
+                    let n = v.strip_prefix(b"fd:").and_then(parse_u64).filter(|n| (3..=255).contains(n));
+                    Ready::Fd(n.ok_or(bad)? as u8)
+                }
+            }
+        }
+        24 => c.ready_timeout = seconds(v).ok_or(bad)?,
+        AFTER => {
+            if let Some(n) = names(v).find(|n| !crate::table::valid_name(n)) {
+                return Err((Kind::BadAfterName, n));
+            }
+        }
+        26 => c.critical = yes(v)?,
+        27 => c.memory_max = Some(size(v, 1 << 50).filter(|&n| n >= 4096).ok_or(bad)?),
+        28 => c.pids_max = Some(parse_u64(v).filter(|&n| (1..=4_194_304).contains(&n)).ok_or(bad)?),
+        29 => {
+            let digits = v.strip_suffix(b"%").unwrap_or(v);
+            c.cpu_max = Some(parse_u64(digits).filter(|n| (1..=100_000).contains(n)).ok_or(bad)? as u32);
+        }
+        30 => c.cpu_weight = Some(parse_u64(v).filter(|n| (1..=10_000).contains(n)).ok_or(bad)? as u32),
+        LOG_TIME => {
+            c.log_time = match v {
+                b"none" => LogTime::None,
+                b"utc" => LogTime::Utc,
+                b"boot" => LogTime::Boot,
+                _ => return Err(bad),
+            }
+        }
+        32 => c.no_new_privs = yes(v)?,
+        33 => c.capabilities = Some(caps::parse(v).map_err(|name| (Kind::UnknownCapability, name))?),
+        34 => c.private_network = yes(v)?,
+        35 => {
+            let ok = !v.is_empty() && names_blank(v).all(|p| absolute(p).is_some());
+            c.read_only = Some(v).filter(|_| ok);
+            c.read_only.ok_or(bad)?;
+        }
+        36 => c.private_tmp = yes(v)?,
+        _ => return Err(bad),
     }
     Ok(())
 }
 
+/// The paths of a `read_only=` value.
+pub fn names_blank(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&b| b == b' ' || b == b'\t').filter(|n| !n.is_empty())
+}
+
 fn absolute(v: &[u8]) -> Option<&[u8]> {
     (v.first() == Some(&b'/')).then_some(v)
+}
+
+/// Seconds from 0 to one day.
+fn seconds(v: &[u8]) -> Option<u32> {
+    parse_u64(v).filter(|&n| n <= u64::from(MAX_STOP_TIMEOUT_SECS)).map(|n| n as u32)
 }
 
 /// A user or group: a number, or a name of `A-Z a-z 0-9 . _ -` not
@@ -332,14 +491,20 @@ fn id(v: &[u8]) -> Option<&[u8]> {
     ok.then_some(v)
 }
 
-/// Bytes with an optional `k` (KiB) or `M` (MiB) suffix, 1 byte to 1 TiB.
-fn size(v: &[u8]) -> Option<u64> {
+/// A number with an optional `k`, `M` or `G` suffix (powers of 1024).
+fn scaled(v: &[u8]) -> Option<u64> {
     let (digits, unit) = match v.last()? {
-        b'k' | b'K' => (v.get(..v.len() - 1)?, 1 << 10),
+        b'k' | b'K' => (v.get(..v.len() - 1)?, 1u64 << 10),
         b'M' | b'm' => (v.get(..v.len() - 1)?, 1 << 20),
+        b'G' | b'g' => (v.get(..v.len() - 1)?, 1 << 30),
         _ => (v, 1),
     };
-    parse_u64(digits)?.checked_mul(unit).filter(|n| (1..=1 << 40).contains(n))
+    parse_u64(digits)?.checked_mul(unit)
+}
+
+/// Bytes, 1 to `max`.
+fn size(v: &[u8], max: u64) -> Option<u64> {
+    scaled(v).filter(|n| (1..=max).contains(n))
 }
 
 /// `SOFT[:HARD]`, each a number (with k, M or G suffix) or `unlimited`;
@@ -349,13 +514,7 @@ fn limit(v: &[u8]) -> Option<Limit> {
         if p == b"unlimited" || p == b"infinity" {
             return Some(None);
         }
-        let (digits, unit) = match p.last()? {
-            b'k' | b'K' => (p.get(..p.len() - 1)?, 1u64 << 10),
-            b'M' | b'm' => (p.get(..p.len() - 1)?, 1 << 20),
-            b'G' | b'g' => (p.get(..p.len() - 1)?, 1 << 30),
-            _ => (p, 1),
-        };
-        Some(Some(parse_u64(digits)?.checked_mul(unit)?))
+        Some(Some(scaled(p)?))
     };
     let (soft, hard) = match v.iter().position(|&b| b == b':') {
         Some(i) => (one(v.get(..i)?)?, one(v.get(i + 1..)?)?),
@@ -453,7 +612,7 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
         assert_eq!(err("cmd="), (1, Kind::Cmd(CmdError::Empty), "".into()));
         let bad = [
             ("cwd=tmp", 1),
-            ("env=NOEQUALS", 2),
+            ("env=A\tB", 2),
             ("env==1", 2),
             ("env=A B=1", 2),
             ("user=", 3),
@@ -471,7 +630,7 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
             ("log=file", 10),
             ("log=/var/log/", 10),
             ("log_size=0", 11),
-            ("log_size=1G", 11),
+            ("log_size=2048G", 11),
             ("log_size=k", 11),
             ("log_keep=100", 12),
             ("nice=20", 13),
@@ -482,12 +641,88 @@ stop_timeout=3\nlog=null\nlog_size=64k\nlog_keep=0\n";
             ("limit_nofile=unlimited:5", 20),
             ("limit_nproc=1:2:3", 21),
             ("limit_stack=-1", 22),
+            ("ready=fd:2", 23),
+            ("ready=fd:256", 23),
+            ("ready=fd", 23),
+            ("ready=later", 23),
+            ("ready_timeout=86401", 24),
+            ("critical=true", 26),
+            ("memory_max=1", 27),
+            ("memory_max=12x", 27),
+            ("pids_max=0", 28),
+            ("cpu_max=0%", 29),
+            ("cpu_max=50%%", 29),
+            ("cpu_weight=0", 30),
+            ("cpu_weight=10001", 30),
+            ("log_time=local", 31),
+            ("no_new_privs=1", 32),
+            ("private_network=", 34),
+            ("read_only=", 35),
+            ("read_only=/usr etc", 35),
+            ("private_tmp=on", 36),
         ];
         for (line, k) in bad {
             let src = format!("cmd=x\n{line}\n");
             assert_eq!(err(&src).1, Kind::Bad(k), "{line}");
             assert_eq!(err(&src).0, 2, "{line}");
         }
+    }
+
+    #[test]
+    fn part_two_keys() {
+        let c = parse(b"cmd=x").unwrap();
+        assert_eq!((c.ready, c.ready_timeout, c.critical), (Ready::Start, 0, false));
+        assert_eq!((c.memory_max, c.pids_max, c.cpu_max, c.cpu_weight), (None, None, None, None));
+        assert_eq!((c.log_time, c.no_new_privs, c.capabilities), (LogTime::None, false, None));
+        assert_eq!((c.private_network, c.read_only, c.private_tmp), (false, None, false));
+        let src = b"cmd=x\nready=fd:3\nready_timeout=30\nafter=a, b\nafter=c\ncritical=yes\n\
+memory_max=64M\npids_max=20\ncpu_max=50%\ncpu_weight=200\nlog=/var/log/x\nlog_time=utc\n\
+no_new_privs=yes\ncapabilities=cap_net_bind_service,CHOWN\nprivate_network=yes\n\
+read_only=/usr /etc\nprivate_tmp=yes\nenv=TERM\n";
+        let c = parse(src).unwrap();
+        assert_eq!((c.ready, c.ready_timeout, c.critical), (Ready::Fd(3), 30, true));
+        assert_eq!(
+            (c.memory_max, c.pids_max, c.cpu_max, c.cpu_weight),
+            (Some(64 << 20), Some(20), Some(50), Some(200))
+        );
+        assert_eq!((c.log_time, c.no_new_privs, c.capabilities), (LogTime::Utc, true, Some(1 << 10 | 1)));
+        assert_eq!((c.private_network, c.read_only, c.private_tmp), (true, Some(&b"/usr /etc"[..]), true));
+        assert_eq!(&c.env[..], &[&b"TERM"[..]]);
+        assert_eq!(after_names(src).collect::<std::vec::Vec<_>>(), [&b"a"[..], b"b", b"c"]);
+        assert_eq!(parse(b"cmd=x\nready=notify").unwrap().ready, Ready::Notify);
+        assert_eq!(parse(b"cmd=x\nready=fd:255").unwrap().ready, Ready::Fd(255));
+        assert_eq!(parse(b"cmd=x\ncpu_max=200").unwrap().cpu_max, Some(200));
+        assert_eq!(parse(b"cmd=x\ncapabilities=").unwrap().capabilities, Some(0));
+        assert_eq!(parse(b"cmd=x\nlog=syslog").unwrap().log, Log::Syslog);
+        assert_eq!(parse(b"cmd=x\nlog=prefix\nlog_time=boot").unwrap().log_time, LogTime::Boot);
+        assert_eq!(parse(b"cmd=x\nstop_signal=RTMIN+2").unwrap().stop_signal, 36);
+    }
+
+    #[test]
+    fn tasks_restart_never_unless_told() {
+        assert_eq!(parse(b"cmd=x\nready=exit").unwrap().restart, Restart::Never);
+        assert_eq!(parse(b"cmd=x\nready=exit\nrestart=on-failure").unwrap().restart, Restart::OnFailure);
+        assert_eq!(err("cmd=x\nrestart=always\nready=exit"), (2, Kind::TaskRestartsAlways, "".into()));
+        assert_eq!(parse(b"cmd=x\nrestart=always").unwrap().restart, Restart::Always);
+    }
+
+    #[test]
+    fn combinations_and_names() {
+        assert_eq!(err("cmd=x\nlog_time=utc"), (2, Kind::TimeWithoutCapture, "".into()));
+        assert_eq!(err("cmd=x\nlog=syslog\nlog_time=utc").1, Kind::TimeWithoutCapture);
+        assert_eq!(err("cmd=x\ncapabilities=net_bind_service,frob"), (2, Kind::UnknownCapability, "frob".into()));
+        assert_eq!(err("cmd=x\nafter=ok bad/name"), (2, Kind::BadAfterName, "bad/name".into()));
+        assert_eq!(message("cmd=x\ncapabilities=frob"), ":2: unknown capability \"frob\"");
+        assert_eq!(err("cmd=x\ncritical=yes\ncritical=no"), (3, Kind::Repeated, "critical".into()));
+        assert!(parse(b"cmd=x\nafter=a\nafter=b").is_ok());
+    }
+
+    #[test]
+    fn order_only_changes() {
+        assert!(same_but_order(b"cmd=x\nafter=a\n", b"cmd=x\n"));
+        assert!(same_but_order(b"cmd=x\nafter=a\nenv=A=1\n", b"after=b\ncmd=x\nenv=A=1\n"));
+        assert!(!same_but_order(b"cmd=x\nafter=a\n", b"cmd=y\nafter=a\n"));
+        assert!(!same_but_order(b"cmd=x\nenv=A=1\n", b"cmd=x\n"));
     }
 
     #[test]

@@ -1,15 +1,21 @@
 //! The control socket, server side. A client sends one request line and
-//! reads the answer until EOF. Every client costs one fixed slot; reads
-//! and writes never block; a slow, silent or garbage-sending client is
-//! dropped at its deadline, and status rows stream through a small buffer
-//! so the answer's size never matters. Requests are parsed in `request`.
+//! reads the answer until EOF. The line is taken a word at a time as it
+//! arrives (a request may name all 256 services), each name acted on and
+//! answered at once, so no request is too long and no buffer holds it
+//! whole. Reads and writes never block; a slow, silent or garbage-sending
+//! client is dropped at its deadline, and answers stream through a small
+//! buffer. `going wait` clients move to slots of their own that cost only
+//! a descriptor: they are answered when their services are ready or
+//! cannot become so, never time out here (the client keeps its own
+//! deadline), and never hold up anyone else. Words are parsed in
+//! `request`.
 
+use crate::fleet::{CLIENT, Fleet, Halt, LISTEN, Then, WAITER, signal_group};
 use crate::fmt::Line;
-use crate::limits::{CLIENT_TIMEOUT_NS, MAX_CLIENTS, REPLY_BUF, REQUEST_MAX};
-use crate::request::{Request, names, parse_request};
-use crate::service::{Event, State};
+use crate::limits::{CLIENT_TIMEOUT_NS, MAX_CLIENTS, MAX_WAITERS, REPLY_BUF, SEC};
+use crate::request::{self, Verb};
+use crate::service::Event;
 use crate::status;
-use crate::supervisor::{CLIENT, Supervisor, signal_group};
 use core::ffi::CStr;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::fd::OwnedFd;
@@ -20,46 +26,59 @@ use rustix::net::{
     socket_with, sockopt,
 };
 
+/// The longest word of a request: a name, a signal, a verb.
+const WORD: usize = 128;
+
 /// One connected client.
 pub struct Client {
     fd: Option<OwnedFd>,
     deadline: u64,
-    req: [u8; REQUEST_MAX],
+    /// Bytes read and not yet taken as words.
+    input: [u8; WORD],
     len: usize,
+    /// The request line has ended (newline or EOF).
+    ended: bool,
+    verb: Option<Verb>,
+    /// `signal`: its signal, once read.
+    signal: i32,
+    /// Names acted on so far.
+    names: usize,
+    /// `wait`: the services named, one bit each of this client's slot-to-be.
+    wait_for: WaitSet,
     out: [u8; REPLY_BUF],
     out_len: usize,
     sent: usize,
-    /// Status: the next row to send, or `None` once all rows are out.
+    /// Status of every service: the next row to send.
     cursor: Option<usize>,
-    /// Status: length of the request line whose names filter the rows.
-    line: usize,
+    /// All is answered: close once it is written.
+    closing: bool,
 }
+
+/// The table indices a `wait` names, as a bit set (indices are stable
+/// while the client is being read: nothing else runs meanwhile).
+type WaitSet = [u64; crate::limits::MAX_SERVICES / 64];
 
 impl Client {
     pub const fn new() -> Self {
         Client {
             fd: None,
             deadline: 0,
-            req: [0; REQUEST_MAX],
+            input: [0; WORD],
             len: 0,
+            ended: false,
+            verb: None,
+            signal: 0,
+            names: 0,
+            wait_for: [0; crate::limits::MAX_SERVICES / 64],
             out: [0; REPLY_BUF],
             out_len: 0,
             sent: 0,
             cursor: None,
-            line: 0,
+            closing: false,
         }
     }
 
-    /// A copy of the request line, to read while the table changes.
-    fn request(&self) -> ([u8; REQUEST_MAX], usize) {
-        let mut copy = [0u8; REQUEST_MAX];
-        let line = self.req.get(..self.line).unwrap_or(&[]);
-        if let Some(d) = copy.get_mut(..line.len()) {
-            d.copy_from_slice(line);
-        }
-        (copy, line.len())
-    }
-
+    /// Queues a line of answer; `false` when the buffer has no room.
     fn push(&mut self, l: &Line) -> bool {
         let b = l.bytes();
         let Some(dst) = self.out.get_mut(self.out_len..self.out_len + b.len() + 1) else {
@@ -71,6 +90,74 @@ impl Client {
         self.out_len += b.len() + 1;
         true
     }
+
+    /// Room for one more line of any length?
+    fn room(&self) -> bool {
+        self.out_len + crate::limits::LINE < REPLY_BUF
+    }
+
+    /// The next whole word, if one has arrived; its end tells whether the
+    /// line ended with it.
+    fn word(&mut self) -> Option<([u8; WORD], usize)> {
+        loop {
+            let data = self.input.get(..self.len)?;
+            let start = data.iter().position(|&b| b != b' ' && b != b'\t')?;
+            if data.get(start) == Some(&b'\n') {
+                self.ended = true;
+                self.len = 0;
+                return None;
+            }
+            let end = data.iter().skip(start).position(|&b| matches!(b, b' ' | b'\t' | b'\n')).map(|p| p + start);
+            let end = match end {
+                Some(e) => e,
+                // At EOF the last word needs no newline.
+                None if self.ended => self.len,
+                None => {
+                    self.input.copy_within(start..self.len, 0);
+                    self.len -= start;
+                    return None;
+                }
+            };
+            let mut w = [0u8; WORD];
+            let word = data.get(start..end)?;
+            let n = word.len();
+            w.get_mut(..n)?.copy_from_slice(word);
+            let nl = data.get(end) == Some(&b'\n');
+            let rest = if nl { self.len } else { end };
+            self.input.copy_within(rest.min(self.len)..self.len, 0);
+            self.len -= rest.min(self.len);
+            if nl {
+                self.ended = true;
+                self.len = 0;
+            }
+            let w = (w, n);
+            if w.1 > 0 {
+                return Some(w);
+            }
+        }
+    }
+}
+
+/// A `going wait` client between its request and its answer.
+pub struct Waiter {
+    fd: Option<OwnedFd>,
+}
+
+/// The socket and its clients.
+pub struct Control<'a> {
+    pub listener: Option<OwnedFd>,
+    clients: &'a mut [Client; MAX_CLIENTS],
+    waiters: [Waiter; MAX_WAITERS],
+    /// Waiter slots in use, one bit each.
+    waiting: u32,
+    uid: u32,
+    /// When accepting failed (no descriptors left), the listener rests
+    /// until then; 0 when it is listening.
+    paused_until: u64,
+    /// Accepting failed and was logged; logged again only after it worked.
+    accept_failing: bool,
+    /// A client asked for `reload`.
+    pub reload: bool,
 }
 
 /// Creates the listening socket: a live supervisor on `path` is an error
@@ -80,8 +167,12 @@ pub fn open_socket(path: &CStr) -> Result<OwnedFd, (&'static [u8], Errno)> {
     let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
     let new = || socket_with(AddressFamily::UNIX, SocketType::STREAM, flags, None);
     let probe = new().map_err(|e| (&b"cannot create socket"[..], e))?;
-    if connect(&probe, &addr).is_ok() {
-        return Err((b"another going is running on it", Errno::ADDRINUSE));
+    match connect(&probe, &addr) {
+        // A full backlog refuses with EAGAIN: a busy going is still live.
+        Ok(()) | Err(Errno::AGAIN) | Err(Errno::INPROGRESS) => {
+            return Err((b"another going is running on it", Errno::ADDRINUSE));
+        }
+        Err(_) => {}
     }
     match statat(rustix::fs::CWD, path, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
@@ -97,13 +188,26 @@ pub fn open_socket(path: &CStr) -> Result<OwnedFd, (&'static [u8], Errno)> {
     let bound = bind(&fd, &addr);
     rustix::process::umask(old);
     bound.map_err(|e| (&b"cannot bind"[..], e))?;
-    listen(&fd, 16).map_err(|e| (&b"cannot listen"[..], e))?;
+    listen(&fd, 64).map_err(|e| (&b"cannot listen"[..], e))?;
     Ok(fd)
 }
 
-impl Supervisor<'_> {
+impl<'a> Control<'a> {
+    pub fn new(listener: Option<OwnedFd>, clients: &'a mut [Client; MAX_CLIENTS]) -> Self {
+        Control {
+            listener,
+            clients,
+            waiters: [const { Waiter { fd: None } }; MAX_WAITERS],
+            waiting: 0,
+            uid: rustix::process::getuid().as_raw(),
+            paused_until: 0,
+            accept_failing: false,
+            reload: false,
+        }
+    }
+
     /// Accepts every waiting connection.
-    pub fn on_listen(&mut self, now: u64) {
+    pub fn on_listen(&mut self, fleet: &mut Fleet, now: u64) {
         let Some(listener) = &self.listener else {
             return;
         };
@@ -118,19 +222,19 @@ impl Supervisor<'_> {
                 Err(Errno::INTR | Errno::CONNABORTED) => continue,
                 Err(Errno::AGAIN) => return,
                 // Out of descriptors: the reserve makes room for this one.
-                Err(Errno::MFILE | Errno::NFILE) if self.spare.iter().any(Option::is_some) => {
-                    self.spare = [None, None];
+                Err(Errno::MFILE | Errno::NFILE) if fleet.spare.iter().any(Option::is_some) => {
+                    fleet.spare = [None, None];
                     reserve_used = true;
                     continue;
                 }
                 Err(e) => {
                     // Out of descriptors: the listener would stay readable
                     // and spin the loop. Leave it alone for a second.
-                    let _ = epoll::delete(&self.epoll, listener);
-                    self.listen_paused_until = now + crate::limits::SEC;
+                    let _ = epoll::delete(&fleet.epoll, listener);
+                    self.paused_until = now + SEC;
                     if !self.accept_failing {
                         self.accept_failing = true;
-                        self.log.error(|l| {
+                        fleet.log.error(|l| {
                             l.s(b"cannot accept on the control socket: ").s(crate::sys::strerror(e));
                             l.s(b"; pausing it for 1s");
                         });
@@ -145,7 +249,7 @@ impl Supervisor<'_> {
                 (true, None) => b"error=busy: too many clients, try again\n",
                 (true, Some(slot)) => {
                     let token = EventData::new_u64(CLIENT | slot as u64);
-                    if epoll::add(&self.epoll, &fd, token, EventFlags::IN | EventFlags::RDHUP).is_err() {
+                    if epoll::add(&fleet.epoll, &fd, token, EventFlags::IN | EventFlags::RDHUP).is_err() {
                         continue;
                     }
                     if let Some(c) = self.clients.get_mut(slot) {
@@ -165,220 +269,374 @@ impl Supervisor<'_> {
     }
 
     /// Something happened on client `slot`'s socket.
-    pub fn on_client(&mut self, slot: usize, flags: EventFlags, now: u64) {
-        let Some(c) = self.clients.get_mut(slot) else {
-            return;
-        };
-        let Some(fd) = &c.fd else { return };
-        if c.cursor.is_some() || c.out_len > 0 {
-            if flags.intersects(EventFlags::ERR | EventFlags::HUP) {
-                self.close_client(slot);
-            } else {
-                self.flush(slot, now);
-            }
-            return;
+    pub fn on_client(&mut self, slot: usize, flags: EventFlags, fleet: &mut Fleet, now: u64) {
+        let writing = self.clients.get(slot).is_some_and(|c| c.out_len > c.sent);
+        if writing && flags.intersects(EventFlags::ERR | EventFlags::HUP) {
+            return self.close_client(slot, fleet);
         }
-        let got = rustix::io::read(fd, c.req.get_mut(c.len..).unwrap_or(&mut []));
-        match got {
-            Err(Errno::AGAIN | Errno::INTR) => return,
-            Ok(n) if n > 0 => c.len += n,
-            _ if c.len == 0 => return self.close_client(slot),
-            _ => {
-                // EOF after a request without newline: take it as it is.
-                let _ = c.req.get_mut(c.len - 1..c.len).map(|b| b.fill(b'\n'));
+        self.serve(slot, fleet, now);
+    }
+
+    /// Takes what the client sent, answers what it can, writes what is
+    /// answered; stops when it has to wait for the client.
+    fn serve(&mut self, slot: usize, fleet: &mut Fleet, now: u64) {
+        loop {
+            match self.flush(slot) {
+                Flushed::Closed => return self.close_client(slot, fleet),
+                Flushed::Blocked => return self.interest(slot, fleet, EventFlags::OUT),
+                Flushed::Empty => {}
             }
-        }
-        let Some(end) = c.req.get(..c.len).and_then(|r| r.iter().position(|&b| b == b'\n')) else {
-            if c.len == REQUEST_MAX {
+            let Some(c) = self.clients.get_mut(slot) else { return };
+            if let Some(k) = c.cursor {
+                c.cursor = status_rows(c, fleet, k, now);
+                continue;
+            }
+            if c.closing {
+                return self.close_client(slot, fleet);
+            }
+            if let Some((w, n)) = c.word() {
+                self.take(slot, w.get(..n).unwrap_or(&[]), fleet, now);
+                continue;
+            }
+            if c.ended {
+                self.finish(slot, fleet, now);
+                continue;
+            }
+            if c.len == WORD {
                 let mut l = Line::new();
                 l.s(b"error=request too long");
                 c.push(&l);
-                self.start_reply(slot, now);
-            }
-            return;
-        };
-        c.line = end;
-        self.answer(slot, now);
-        self.start_reply(slot, now);
-    }
-
-    fn start_reply(&mut self, slot: usize, now: u64) {
-        if let Some(fd) = self.clients.get(slot).and_then(|c| c.fd.as_ref()) {
-            let token = EventData::new_u64(CLIENT | slot as u64);
-            let _ = epoll::modify(&self.epoll, fd, token, EventFlags::OUT);
-        }
-        self.flush(slot, now);
-    }
-
-    /// Carries out a request; status rows are produced later by `flush`.
-    fn answer(&mut self, slot: usize, now: u64) {
-        let Some(c) = self.clients.get_mut(slot) else {
-            return;
-        };
-        let (req, n) = c.request();
-        let request = parse_request(req.get(..n).unwrap_or(&[]));
-        let (ev, list) = match request {
-            Err(why) => {
-                let mut l = Line::new();
-                l.s(b"error=").s(why);
-                c.push(&l);
-                return;
-            }
-            Ok(Request::Status(_)) => {
-                c.cursor = Some(0);
-                return;
-            }
-            Ok(Request::Reload) => {
-                self.log.info(|l| {
-                    l.s(b"reloading ").s(self.dir.to_bytes()).s(b" (asked on the control socket)");
-                });
-                self.reload(now);
-                return;
-            }
-            Ok(Request::Start(n)) => (Some(Event::Start), n),
-            Ok(Request::Stop(n)) => (Some(Event::Stop), n),
-            Ok(Request::Restart(n)) => (Some(Event::Restart), n),
-            Ok(Request::Signal(_, n)) => (None, n),
-        };
-        for name in names(list) {
-            let mut l = Line::new();
-            let found = self.table.find(name).ok();
-            let svc = found.and_then(|i| self.table.entries.get(i)).map(|e| e.svc);
-            match (svc, ev, request) {
-                (None, _, _) => l.s(b"error=").masked(name).s(b": no such service"),
-                (Some(s), Some(Event::Start | Event::Restart), _) if s.state == State::Failed => {
-                    l.s(b"error=").s(name).s(b": its config is invalid")
-                }
-                (Some(s), None, Ok(Request::Signal(n, _))) => {
-                    if s.running() {
-                        signal_group(s.pid, n);
-                        l.s(b"ok=").s(name)
-                    } else {
-                        l.s(b"error=").s(name).s(b": not running")
-                    }
-                }
-                (Some(_), Some(ev), _) => {
-                    if let Some(i) = found {
-                        self.act(i, ev, now);
-                    }
-                    l.s(b"ok=").s(name)
-                }
-                _ => continue,
-            };
-            if let Some(c) = self.clients.get_mut(slot) {
-                c.push(&l);
-            }
-        }
-    }
-
-    /// Writes what is buffered; refills status rows; closes when done.
-    fn flush(&mut self, slot: usize, now: u64) {
-        loop {
-            let Some(c) = self.clients.get_mut(slot) else {
-                return;
-            };
-            let Some(fd) = &c.fd else { return };
-            if c.sent < c.out_len {
-                let pending = c.out.get(c.sent..c.out_len).unwrap_or(&[]);
-                match send(fd, pending, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
-                    Ok(n) => c.sent += n,
-                    Err(Errno::AGAIN | Errno::INTR) => return,
-                    Err(_) => return self.close_client(slot),
-                }
+                c.closing = true;
                 continue;
             }
-            c.sent = 0;
-            c.out_len = 0;
-            if c.cursor.is_none() || !self.status_rows(slot, now) {
-                return self.close_client(slot);
+            let Some(fd) = &c.fd else { return };
+            match rustix::io::read(fd, c.input.get_mut(c.len..).unwrap_or(&mut [])) {
+                // A client that hangs up without a word gets no answer.
+                Ok(0) if c.verb.is_none() && c.len == 0 => return self.close_client(slot, fleet),
+                Ok(0) => c.ended = true,
+                Ok(n) => c.len += n,
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => return self.interest(slot, fleet, EventFlags::IN | EventFlags::RDHUP),
+                Err(_) => return self.close_client(slot, fleet),
             }
         }
     }
 
-    /// Appends the next status rows to a client's buffer; `false` when
-    /// there are none left.
-    fn status_rows(&mut self, slot: usize, now: u64) -> bool {
-        let Self { table, clients, dir, .. } = self;
-        let Some(c) = clients.get_mut(slot) else {
-            return false;
-        };
-        let (req, n) = c.request();
-        let filter = match parse_request(req.get(..n).unwrap_or(&[])) {
-            Ok(Request::Status(f)) => f,
-            _ => b"",
-        };
-        let d = dir.to_bytes();
-        let mut wrote = false;
-        while let Some(k) = c.cursor {
-            let mut l = Line::new();
-            let named = names(filter).nth(k);
-            let entry = match named {
-                Some(n) => match table.find(n) {
-                    Ok(i) => table.entries.get(i),
-                    Err(_) => {
-                        l.s(b"error=").masked(n).s(b": no such service");
-                        None
-                    }
-                },
-                None if names(filter).next().is_some() => {
-                    c.cursor = None;
-                    break;
+    fn interest(&mut self, slot: usize, fleet: &mut Fleet, flags: EventFlags) {
+        if let Some(fd) = self.clients.get(slot).and_then(|c| c.fd.as_ref()) {
+            let _ = epoll::modify(&fleet.epoll, fd, EventData::new_u64(CLIENT | slot as u64), flags);
+        }
+    }
+
+    /// One word of the request: the verb, a signal, or a name to act on.
+    fn take(&mut self, slot: usize, word: &[u8], fleet: &mut Fleet, now: u64) {
+        let Some(c) = self.clients.get_mut(slot) else { return };
+        let mut l = Line::new();
+        let Some(verb) = c.verb else {
+            match request::verb(word) {
+                Some(v) => c.verb = Some(v),
+                None => {
+                    l.s(b"error=unknown request");
+                    c.push(&l);
+                    c.closing = true;
                 }
-                None => table.entries.get(k),
-            };
-            let rejected = k.checked_sub(table.entries.len()).and_then(|r| table.rejected.get(r));
-            if let Some(e) = entry {
-                let name = table.bytes(e.name);
-                status::row(&mut l, name, &e.svc, now);
-                if !e.err.is_empty() {
-                    l.s(b" error=").file(d, name).s(table.bytes(e.err));
+            }
+            return;
+        };
+        if verb == Verb::Signal && c.signal == 0 {
+            match request::signal(word) {
+                Some(s) => c.signal = s,
+                None => {
+                    l.s(b"error=unknown signal");
+                    c.push(&l);
+                    c.closing = true;
                 }
-            } else if let (None, Some(r)) = (named, rejected) {
-                l.s(b"rejected=").file(d, r.name()).s(b": ");
-                r.why.describe(&mut l);
-            } else if named.is_none() {
-                if table.more_rejected > 0 && k == table.entries.len() + table.rejected.len() {
-                    l.s(b"rejected=").u(u64::from(table.more_rejected)).s(b" more entries");
+            }
+            return;
+        }
+        c.names += 1;
+        if !verb.takes_names() {
+            l.s(b"error=unexpected argument ").quoted(word);
+            c.push(&l);
+            c.closing = true;
+            return;
+        }
+        let Ok(i) = fleet.table.find(word) else {
+            l.s(b"error=").masked(word).s(b": no such service");
+            c.push(&l);
+            return;
+        };
+        let svc = fleet.table.entries.get(i).map(|e| e.svc);
+        let Some(s) = svc else { return };
+        let halting = fleet.halt.is_some();
+        let ev = match verb {
+            Verb::Start => Some(Event::Start),
+            Verb::Stop => Some(Event::Stop),
+            Verb::Restart => Some(Event::Restart),
+            _ => None,
+        };
+        match verb {
+            Verb::Status => {
+                status_row(&mut l, fleet, i, now);
+            }
+            Verb::Wait => {
+                if let Some(w) = c.wait_for.get_mut(i / 64) {
+                    *w |= 1 << (i % 64);
+                }
+                return;
+            }
+            Verb::Signal if s.running() => {
+                signal_group(s.pid, c.signal);
+                l.s(b"ok=").s(word);
+            }
+            Verb::Signal => {
+                l.s(b"error=").s(word).s(b": not running");
+            }
+            _ if halting => {
+                l.s(b"error=").s(word).s(b": going is shutting down");
+            }
+            _ if ev != Some(Event::Stop)
+                && s.state == crate::service::State::Failed(crate::service::Fault::Invalid) =>
+            {
+                l.s(b"error=").s(word).s(b": its config is invalid");
+            }
+            _ => {
+                if let Some(ev) = ev {
+                    fleet.act(i, ev, now);
+                }
+                l.s(b"ok=").s(word);
+            }
+        }
+        if let Some(c) = self.clients.get_mut(slot) {
+            c.push(&l);
+        }
+    }
+
+    /// The request line has ended: what is done once for it. The client
+    /// is closed once its answer is written.
+    fn finish(&mut self, slot: usize, fleet: &mut Fleet, now: u64) {
+        let Some(c) = self.clients.get_mut(slot) else { return };
+        c.closing = true;
+        let mut l = Line::new();
+        match c.verb {
+            None if c.out_len == 0 => {
+                l.s(b"error=unknown request");
+            }
+            None => {}
+            Some(v) if v.needs_names() && c.names == 0 => {
+                l.s(if v == Verb::Signal && c.signal == 0 {
+                    &b"error=a signal and a service name are needed"[..]
                 } else {
-                    c.cursor = None;
-                    break;
-                }
+                    b"error=a service name is needed"
+                });
             }
-            if !c.push(&l) {
-                break;
+            Some(Verb::Status) if c.names == 0 => c.cursor = Some(0),
+            Some(Verb::Reload) => self.reload = true,
+            Some(Verb::Wait) if c.out_len == 0 => self.begin_wait(slot, fleet),
+            Some(v @ (Verb::Poweroff | Verb::Reboot | Verb::Halt)) => {
+                let then = match v {
+                    _ if !crate::init::is_machine() => Then::Exit,
+                    Verb::Reboot => Then::Reboot,
+                    Verb::Halt => Then::Halt,
+                    _ => Then::PowerOff,
+                };
+                fleet.log.info(|l| {
+                    l.s(v.word()).s(b" asked on the control socket, stopping all services");
+                });
+                fleet.shutdown(Halt { code: 0, then }, now);
+                l.s(b"ok");
             }
-            wrote = true;
-            c.cursor = Some(k + 1);
+            Some(_) => {}
         }
-        wrote || c.out_len > 0
+        if let Some(c) = self.clients.get_mut(slot) {
+            c.verb = None;
+            if !l.bytes().is_empty() {
+                c.push(&l);
+            }
+        }
     }
 
-    pub fn close_client(&mut self, slot: usize) {
+    /// Moves a `wait` client to a waiting slot; its answer comes with
+    /// `check_waits`.
+    fn begin_wait(&mut self, slot: usize, fleet: &mut Fleet) {
+        let Some(k) = (0..MAX_WAITERS).find(|&k| self.waiting & (1 << k) == 0) else {
+            if let Some(c) = self.clients.get_mut(slot) {
+                let mut l = Line::new();
+                l.s(b"error=busy: too many waiting clients, try again");
+                c.push(&l);
+            }
+            return;
+        };
+        let Some(c) = self.clients.get_mut(slot) else { return };
+        let Some(fd) = c.fd.take() else { return };
+        let _ = epoll::modify(&fleet.epoll, &fd, EventData::new_u64(WAITER | k as u64), EventFlags::RDHUP);
+        for (i, e) in fleet.table.entries.iter_mut().enumerate() {
+            if c.wait_for.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0) {
+                e.waiters |= 1 << k;
+            }
+        }
+        if let Some(w) = self.waiters.get_mut(k) {
+            w.fd = Some(fd);
+        }
+        self.waiting |= 1 << k;
+    }
+
+    /// Answers every waiting client whose services are all ready, or one
+    /// of which cannot become ready without help.
+    pub fn check_waits(&mut self, fleet: &mut Fleet) {
+        if self.waiting == 0 {
+            return;
+        }
+        let lost = core::mem::take(&mut fleet.lost_waiters);
+        for k in 0..MAX_WAITERS {
+            let bit = 1u32 << k;
+            if self.waiting & bit == 0 {
+                continue;
+            }
+            let mut l = Line::new();
+            let mut all_ready = true;
+            if lost & bit != 0 {
+                l.s(b"error=a service it waited for was removed");
+            }
+            for i in 0..fleet.table.entries.len() {
+                if !l.bytes().is_empty() {
+                    break;
+                }
+                let Some(s) = fleet.table.entries.get(i).filter(|e| e.waiters & bit != 0).map(|e| e.svc) else {
+                    continue;
+                };
+                if s.ready() {
+                    continue;
+                }
+                all_ready = false;
+                if let Some(j) = fleet.stuck(i) {
+                    l.s(b"error=").s(fleet.table.name(i)).s(b": ");
+                    if j != i {
+                        l.s(b"it waits for ").s(fleet.table.name(j)).s(b", which is ");
+                    }
+                    fleet.describe(&mut l, j);
+                }
+            }
+            if all_ready && l.bytes().is_empty() {
+                l.s(b"ok");
+            } else if l.bytes().is_empty() {
+                continue;
+            }
+            l.s(b"\n");
+            if let Some(fd) = self.waiters.get_mut(k).and_then(|w| w.fd.take()) {
+                let _ = send(&fd, l.bytes(), SendFlags::DONTWAIT | SendFlags::NOSIGNAL);
+                let _ = epoll::delete(&fleet.epoll, &fd);
+            }
+            self.end_wait(k, fleet);
+        }
+    }
+
+    /// A waiting client hung up.
+    pub fn on_waiter(&mut self, k: usize, fleet: &mut Fleet) {
+        if let Some(fd) = self.waiters.get_mut(k).and_then(|w| w.fd.take()) {
+            let _ = epoll::delete(&fleet.epoll, &fd);
+        }
+        self.end_wait(k, fleet);
+    }
+
+    fn end_wait(&mut self, k: usize, fleet: &mut Fleet) {
+        self.waiting &= !(1 << k);
+        for e in fleet.table.entries.iter_mut() {
+            e.waiters &= !(1 << k);
+        }
+    }
+
+    /// Writes what is buffered.
+    fn flush(&mut self, slot: usize) -> Flushed {
+        let Some(c) = self.clients.get_mut(slot) else { return Flushed::Closed };
+        let Some(fd) = &c.fd else { return Flushed::Closed };
+        while c.sent < c.out_len {
+            let pending = c.out.get(c.sent..c.out_len).unwrap_or(&[]);
+            match send(fd, pending, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+                Ok(n) => c.sent += n,
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => return Flushed::Blocked,
+                Err(_) => return Flushed::Closed,
+            }
+        }
+        c.sent = 0;
+        c.out_len = 0;
+        Flushed::Empty
+    }
+
+    pub fn close_client(&mut self, slot: usize, fleet: &mut Fleet) {
         if let Some(c) = self.clients.get_mut(slot) {
             if let Some(fd) = c.fd.take() {
-                let _ = epoll::delete(&self.epoll, &fd);
+                let _ = epoll::delete(&fleet.epoll, &fd);
             }
             c.cursor = None;
         }
     }
 
     /// The earliest client deadline, or the end of a listener pause.
-    pub fn client_deadline(&self) -> Option<u64> {
-        let pause = Some(self.listen_paused_until).filter(|&t| t != 0);
+    pub fn deadline(&self) -> Option<u64> {
+        let pause = Some(self.paused_until).filter(|&t| t != 0);
         self.clients.iter().filter(|c| c.fd.is_some()).map(|c| c.deadline).chain(pause).min()
     }
 
-    pub fn expire_clients(&mut self, now: u64) {
-        if self.listen_paused_until != 0 && self.listen_paused_until <= now {
-            self.listen_paused_until = 0;
+    pub fn expire(&mut self, fleet: &mut Fleet, now: u64) {
+        if self.paused_until != 0 && self.paused_until <= now {
+            self.paused_until = 0;
             if let Some(l) = &self.listener {
-                let _ = epoll::add(&self.epoll, l, EventData::new_u64(crate::supervisor::LISTEN), EventFlags::IN);
+                let _ = epoll::add(&fleet.epoll, l, EventData::new_u64(LISTEN), EventFlags::IN);
             }
         }
         for slot in 0..MAX_CLIENTS {
             if self.clients.get(slot).is_some_and(|c| c.fd.is_some() && c.deadline <= now) {
-                self.close_client(slot);
+                self.close_client(slot, fleet);
             }
         }
+    }
+}
+
+enum Flushed {
+    Empty,
+    Blocked,
+    Closed,
+}
+
+/// Appends the next rows of a full status to a client's buffer, from
+/// row `k`; returns where to go on, `None` once all are out.
+fn status_rows(c: &mut Client, fleet: &mut Fleet, mut k: usize, now: u64) -> Option<usize> {
+    let n = fleet.table.entries.len();
+    while c.room() {
+        let mut l = Line::new();
+        if k < n {
+            status_row(&mut l, fleet, k, now);
+        } else if let Some(r) = fleet.table.rejected.get(k - n) {
+            l.s(b"rejected=").file(fleet.dir.to_bytes(), r.name()).s(b": ");
+            r.why.describe(&mut l);
+        } else if fleet.table.more_rejected > 0 && k == n + fleet.table.rejected.len() {
+            l.s(b"rejected=").u(u64::from(fleet.table.more_rejected)).s(b" more entries");
+        } else {
+            return None;
+        }
+        c.push(&l);
+        k += 1;
+    }
+    Some(k)
+}
+
+/// One service's status row: `status::row`, what it waits for, and why
+/// it is failed or what is wrong with its file.
+fn status_row(l: &mut Line, fleet: &mut Fleet, i: usize, now: u64) {
+    let Some(e) = fleet.table.entries.get(i) else { return };
+    let (svc, err) = (e.svc, e.err);
+    status::row(l, fleet.table.name(i), &svc, now);
+    if svc.state == crate::service::State::Waiting {
+        l.s(b" waiting=");
+        fleet.waiting_for(l, i);
+    }
+    if !err.is_empty() {
+        let name = fleet.table.name(i);
+        l.s(b" error=").file(fleet.dir.to_bytes(), name).s(fleet.table.bytes(err));
+    } else if let crate::service::State::Failed(_) = svc.state {
+        l.s(b" error=").s(fleet.table.name(i)).s(b": ");
+        fleet.describe(l, i);
     }
 }

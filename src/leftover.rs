@@ -7,13 +7,21 @@
 //! every process of those groups or sessions that is no older than the
 //! recorded leader: the start time tells a leftover from an unrelated
 //! process that later got the same numbers.
+//!
+//! The file is trusted only as far as it must be (SPEC §14): it is read
+//! only when going's own user owns it and no one else may write it, never
+//! through a symbolic link, and only when its first line names this boot
+//! (the kernel's `boot_id`), so a stale file on persistent storage cannot
+//! make going kill what got the same numbers after a power cut. It is
+//! written afresh (`O_EXCL`, no link followed) and renamed into place.
 
 use crate::fmt::{Line, parse_u64};
+use crate::safefile;
 use crate::status::{Usage, parse_stat};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use heapless::Vec;
-use rustix::fs::{Mode, OFlags, RawDir, open, rename, unlink};
+use rustix::fs::{CWD, Mode, OFlags, RawDir, open, rename, unlink};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, kill_process};
 
@@ -54,11 +62,22 @@ pub fn stat_of(pid: u64) -> Option<Usage> {
     parse_stat(buf.get(..n)?)
 }
 
-/// Writes the running services' `PGID START` lines, atomically.
+/// This boot's id (`/proc/sys/kernel/random/boot_id`), or empty.
+pub fn boot_id(buf: &mut [u8; 64]) -> &[u8] {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    let n = open(c"/proc/sys/kernel/random/boot_id", flags, Mode::empty())
+        .and_then(|fd| rustix::io::read(&fd, &mut buf[..]))
+        .unwrap_or(0);
+    buf.get(..n).unwrap_or(&[]).trim_ascii()
+}
+
+/// Writes the running services' `PGID START` lines after this boot's
+/// id, atomically.
 pub fn record(file: &CStr, tmp: &CStr, groups: impl Iterator<Item = (i32, u64)>) -> Result<(), Errno> {
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
-    let fd = open(tmp, flags, Mode::from_bits_truncate(0o600))?;
+    let fd = safefile::create_private(&CWD, tmp)?;
+    let mut boot = [0u8; 64];
     let mut l = Line::new();
+    l.s(b"boot ").s(boot_id(&mut boot)).s(b"\n");
     for (pid, start) in groups {
         if l.bytes().len() > crate::limits::LINE - 48 {
             rustix::io::write(&fd, l.bytes())?;
@@ -71,13 +90,21 @@ pub fn record(file: &CStr, tmp: &CStr, groups: impl Iterator<Item = (i32, u64)>)
     rename(tmp, file)
 }
 
-/// Parses the recorded `PGID START` lines.
-pub fn parse(src: &[u8]) -> Vec<(u64, u64), MAX> {
+/// Parses the recorded `PGID START` lines, if the file is of this boot:
+/// its first line is `boot ID`. A group of 0 or 1, or a start time of 0,
+/// is never taken.
+pub fn parse(src: &[u8], boot: &[u8]) -> Vec<(u64, u64), MAX> {
     let mut v = Vec::new();
-    for line in src.split(|&b| b == b'\n') {
+    let mut lines = src.split(|&b| b == b'\n');
+    let ours = lines.next().and_then(|l| l.strip_prefix(b"boot ")).is_some_and(|id| !boot.is_empty() && id == boot);
+    if !ours {
+        return v;
+    }
+    for line in lines {
         let mut f = line.split(|&b| b == b' ');
         if let (Some(Some(g)), Some(Some(t))) = (f.next().map(parse_u64), f.next().map(parse_u64))
             && g > 1
+            && t > 0
             && v.push((g, t)).is_err()
         {
             break;
@@ -94,11 +121,12 @@ pub fn is_leftover(p: &Usage, recorded: &[(u64, u64)]) -> bool {
 /// Kills the leftovers of a previous going; returns how many.
 pub fn sweep(file: &CStr) -> u32 {
     let mut buf = [0u8; 8192];
-    let n = match open(file, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+    let n = match safefile::open_private(&CWD, file) {
         Ok(fd) => rustix::io::read(&fd, &mut buf).unwrap_or(0),
         Err(_) => return 0,
     };
-    let recorded = parse(buf.get(..n).unwrap_or(&[]));
+    let mut boot = [0u8; 64];
+    let recorded = parse(buf.get(..n).unwrap_or(&[]), boot_id(&mut boot));
     let _ = unlink(file);
     if recorded.is_empty() {
         return 0;
@@ -126,8 +154,15 @@ mod tests {
 
     #[test]
     fn records_parse_back() {
-        let v = parse(b"123 4567\n89 1\ngarbage\n1 5\n\n456");
+        let v = parse(b"boot abc\n123 4567\n89 1\ngarbage\n1 5\n7 0\n\n456", b"abc");
         assert_eq!(&v[..], &[(123, 4567), (89, 1)]);
+    }
+
+    #[test]
+    fn only_this_boot_counts() {
+        assert!(parse(b"boot abc\n123 4567\n", b"xyz").is_empty());
+        assert!(parse(b"123 4567\n", b"abc").is_empty(), "no boot line: a file of 0.1.0");
+        assert!(parse(b"boot \n123 4567\n", b"").is_empty(), "no boot id to compare with");
     }
 
     #[test]

@@ -50,8 +50,6 @@ pub const DEFAULT_SOCKET_C: &core::ffi::CStr = c"/run/going.sock";
 
 /// Control-socket clients served at once; more get `error=busy`.
 pub const MAX_CLIENTS: usize = 4;
-/// Longest request line, newline included.
-pub const REQUEST_MAX: usize = 512;
 /// Reply bytes buffered per client; status rows stream through it.
 pub const REPLY_BUF: usize = 1024;
 /// A client that has not sent its request or read its answer by then is
@@ -65,3 +63,10 @@ pub const LOG_READ_PER_WAKE: usize = 64 * 1024;
 /// How far past `log_size` a file may grow while waiting for a newline
 /// to rotate at; past it, rotation cuts the line.
 pub const LOG_LINE_SLACK: u64 = 4096;
+/// `after=` edges of all services together.
+pub const MAX_EDGES: usize = 1024;
+/// Pause before a log rotation that failed (a rename refused) is tried
+/// again; meanwhile the file grows past `log_size`.
+pub const LOG_ROTATE_RETRY_NS: u64 = SEC;
+/// `going wait` clients that may wait at once.
+pub const MAX_WAITERS: usize = 32;

@@ -5,8 +5,8 @@
 
 use crate::fmt::Line;
 use crate::limits::SYSLOG_RETRY_NS;
+use crate::output::Console;
 use crate::{sys, time};
-use rustix::event::{PollFd, PollFlags, poll};
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, connect, send, socket_with};
 
@@ -17,6 +17,8 @@ pub enum Level {
 }
 
 pub struct Log {
+    /// Where lines go first; never blocks once the loop runs.
+    pub stderr: Console,
     syslog: Option<OwnedFd>,
     /// When to try `/dev/log` again; 0 to try at the next line.
     retry_at: u64,
@@ -27,7 +29,8 @@ pub struct Log {
 
 impl Log {
     pub fn new() -> Self {
-        Log { syslog: None, retry_at: 0, dropped: 0, pid: rustix::process::getpid().as_raw_nonzero().get() as u64 }
+        let pid = rustix::process::getpid().as_raw_nonzero().get() as u64;
+        Log { stderr: Console::plain(2), syslog: None, retry_at: 0, dropped: 0, pid }
     }
 
     pub fn info(&mut self, f: impl FnOnce(&mut Line)) {
@@ -58,11 +61,7 @@ impl Log {
     fn stderr(&mut self, body: &[u8]) {
         let mut l = Line::new();
         l.s(b"going: ").s(body).s(b"\n");
-        let fd = sys::borrow(2);
-        let mut p = [PollFd::new(&fd, PollFlags::OUT)];
-        let ready = matches!(poll(&mut p, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(1))
-            && p[0].revents().contains(PollFlags::OUT);
-        if !ready || rustix::io::write(fd, l.bytes()).is_err() {
+        if self.stderr.write(l.bytes()) < l.bytes().len() {
             self.dropped += 1;
         }
     }

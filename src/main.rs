@@ -18,20 +18,27 @@
 #![deny(unsafe_code)]
 #![cfg_attr(test, allow(dead_code))]
 
+mod caps;
 mod check;
 mod cli;
 mod client;
 mod cmdline;
+mod confdir;
 mod config;
 mod control;
+mod fleet;
 mod fmt;
+mod graph;
 mod ids;
+mod init;
 mod leftover;
 mod limits;
 mod log;
-mod logfile;
+mod output;
 mod procfile;
+mod ready;
 mod request;
+mod safefile;
 mod scan;
 mod service;
 mod sig;
@@ -70,15 +77,34 @@ pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
 
 fn start(argc: i32, argv: *const *const u8) -> i32 {
     std_fds_open();
-    let mut args = heapless::Vec::<&CStr, 256>::new();
+    match command(argc, argv) {
+        Next::Supervise(dir, socket) => supervisor::run(dir, Some(socket), false),
+        Next::Procfile(path) => supervisor::run(path, None, true),
+        Next::Exit(code) => code,
+    }
+}
+
+/// What `start` does once the command line is read.
+enum Next {
+    Supervise(&'static CStr, &'static CStr),
+    Procfile(&'static CStr),
+    Exit(i32),
+}
+
+/// Reads the command line and runs every command but the supervisor, in
+/// a frame of its own: the argument list (room for a request naming
+/// every service) is gone by the time the supervisor runs.
+#[inline(never)]
+fn command(argc: i32, argv: *const *const u8) -> Next {
+    let mut args = heapless::Vec::<&'static CStr, { limits::MAX_SERVICES + 16 }>::new();
     for a in sys::args(argc, argv) {
         if args.push(a).is_err() {
-            return usage(cli::Usage(b"too many arguments", None));
+            return Next::Exit(usage(cli::Usage(b"too many arguments", None)));
         }
     }
-    match cli::parse(&args) {
-        Ok(Command::Supervise { dir, socket }) => supervisor::run(dir, Some(socket), false),
-        Ok(Command::Procfile(path)) => supervisor::run(path, None, true),
+    Next::Exit(match cli::parse(&args) {
+        Ok(Command::Supervise { dir, socket }) => return Next::Supervise(dir, socket),
+        Ok(Command::Procfile(path)) => return Next::Procfile(path),
         Ok(Command::Check { dir }) => check::run(dir),
         Ok(Command::Help) => {
             print(1, cli::USAGE);
@@ -90,9 +116,11 @@ fn start(argc: i32, argv: *const *const u8) -> i32 {
             print(1, l.bytes());
             EX_OK
         }
-        Ok(Command::Client { verb, socket, machine, args }) => client::run(verb, socket, machine, args),
+        Ok(Command::Client { verb, socket, machine, timeout, args }) => {
+            client::run(verb, socket, machine, timeout, args)
+        }
         Err(u) => usage(u),
-    }
+    })
 }
 
 fn usage(u: cli::Usage) -> i32 {

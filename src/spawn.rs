@@ -14,9 +14,10 @@ use core::convert::Infallible;
 use core::ffi::{CStr, c_char};
 use core::mem::MaybeUninit;
 use heapless::Vec;
-use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::Mode;
 use rustix::io::Errno;
+use rustix::io::fcntl_dupfd_cloexec;
 use rustix::process::{
     Pid, Resource, Rlimit, Signal, chdir, chroot, getppid, set_parent_process_death_signal, setpriority_process,
     setrlimit, setsid, umask,
@@ -25,8 +26,9 @@ use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
 
 /// Room for arguments, environment, cwd and chroot: all come from one
 /// file of at most `MAX_FILE` bytes; add one NUL per string (at most
-/// `MAX_ARGS` + `MAX_ENV` + 2), the default PATH and HOME, USER, LOGNAME.
-const STRINGS: usize = MAX_FILE + 1024;
+/// `MAX_ARGS` + `MAX_ENV` + 2), the default PATH and HOME, USER, LOGNAME,
+/// `NOTIFY_SOCKET` and the values of going's own that `env=NAME` passes.
+const STRINGS: usize = MAX_FILE + 4096;
 /// The child's stack between clone and exec. Its deepest path, the `PATH`
 /// search, holds a `MAX_FILE + 256` byte name; 4.9 KB were used in all
 /// (measured by filling the stack with a pattern). It lives on going's own
@@ -125,6 +127,8 @@ pub struct Prepared {
     uid: Option<u32>,
     gid: Option<u32>,
     groups: Option<Vec<u32, MAX_GROUPS>>,
+    /// `ready=fd:N`: the descriptor the readiness pipe becomes.
+    ready_fd: Option<u8>,
 }
 
 impl Prepared {
@@ -145,21 +149,23 @@ impl Prepared {
             uid: None,
             gid: None,
             groups: None,
+            ready_fd: None,
         }
     }
 
     #[cfg(test)]
     pub fn new(c: &Config, ids: Option<&Ids>) -> Option<Self> {
         let mut p = Prepared::empty();
-        p.fill(c, ids, false)?;
+        p.fill(c, ids, false, None)?;
         Some(p)
     }
 
     /// Builds, in place, what `execve` needs for a valid config; `None`
     /// if it does not fit, which a config of at most `MAX_FILE` bytes
     /// never reaches. Filled in place: it is 8 KiB, and a copy on every
-    /// spawn would cost stack, and so VmPeak.
-    pub fn fill(&mut self, c: &Config, ids: Option<&Ids>, inherit: bool) -> Option<()> {
+    /// spawn would cost stack, and so VmPeak. `notify` is the value of
+    /// `NOTIFY_SOCKET` for `ready=notify`.
+    pub fn fill(&mut self, c: &Config, ids: Option<&Ids>, inherit: bool, notify: Option<&[u8]>) -> Option<()> {
         let p = self;
         p.inherit = inherit;
         p.used = 0;
@@ -170,7 +176,11 @@ impl Prepared {
         p.output = match c.log {
             Log::Inherit => Output::Inherit,
             Log::Null => Output::Null,
-            Log::File(_) | Log::Prefix => Output::Pipe,
+            Log::File(_) | Log::Prefix | Log::Syslog => Output::Pipe,
+        };
+        p.ready_fd = match c.ready {
+            crate::config::Ready::Fd(n) => Some(n),
+            _ => None,
         };
         p.chroot = None;
         p.nice = c.nice;
@@ -199,9 +209,22 @@ impl Prepared {
                 }
             }
         }
+        if let Some(path) = notify {
+            p.env_var(b"NOTIFY_SOCKET=", path)?;
+        }
         for e in c.env.iter() {
-            let (k, v) = e.split_at(e.iter().position(|&b| b == b'=').map_or(0, |i| i + 1));
-            p.env_var(k, v)?;
+            match e.iter().position(|&b| b == b'=') {
+                Some(i) => {
+                    let (k, v) = e.split_at(i + 1);
+                    p.env_var(k, v)?;
+                }
+                // `env=NAME`: going's own value, if it has one.
+                None => {
+                    if let Some(v) = env_of(e) {
+                        p.env_name(e, v)?;
+                    }
+                }
+            }
         }
         p.cwd = p.string(c.cwd)?;
         if let Some(root) = c.chroot {
@@ -218,6 +241,19 @@ impl Prepared {
         }
         self.env.push(at).ok()?;
         if k == b"PATH=" {
+            self.path = (at + 5, v.len() as u16);
+        }
+        Some(())
+    }
+
+    /// Adds `NAME=VALUE` from a name without its `=`.
+    fn env_name(&mut self, k: &[u8], v: &[u8]) -> Option<()> {
+        let at = self.used as u16;
+        for &b in k.iter().chain(b"=").chain(v).chain(&[0]) {
+            self.put(b).then_some(())?;
+        }
+        self.env.push(at).ok()?;
+        if k == b"PATH" {
             self.path = (at + 5, v.len() as u16);
         }
         Some(())
@@ -261,6 +297,13 @@ impl Prepared {
     }
 }
 
+/// going's own value of an environment variable named in `env=NAME`.
+fn env_of(name: &[u8]) -> Option<&'static [u8]> {
+    let mut c = [0u8; 256];
+    c.get_mut(..name.len())?.copy_from_slice(name);
+    sys::getenv(CStr::from_bytes_until_nul(&c).ok()?)
+}
+
 /// Forks a child that execs `p`; returns its pid. `devnull` becomes its
 /// stdin (and stdout/stderr with `log=null`), `pipe` its stdout and
 /// stderr when its output is captured; `report` is the write end of the
@@ -269,6 +312,7 @@ pub fn start(
     p: &Prepared,
     devnull: BorrowedFd<'_>,
     pipe: Option<BorrowedFd<'_>>,
+    ready: Option<BorrowedFd<'_>>,
     report: &OwnedFd,
 ) -> Result<i32, Errno> {
     let null = core::ptr::null::<c_char>();
@@ -283,7 +327,17 @@ pub fn start(
     let envp = if p.inherit { sys::environ() } else { envp.as_ptr() };
     let parent = rustix::process::getpid();
     let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
-    sys::spawn_on(&mut stack, &mut || -> Infallible { child(p, &argv, envp, (devnull, pipe), report, parent) })
+    let fds = Fds { devnull, pipe, ready };
+    sys::spawn_on(&mut stack, &mut || -> Infallible { child(p, &argv, envp, fds, report, parent) })
+}
+
+/// The descriptors a child gets: `/dev/null` for stdin (and the output
+/// with `log=null`), the capture pipe's write end, the readiness pipe's.
+#[derive(Clone, Copy)]
+struct Fds<'a> {
+    devnull: BorrowedFd<'a>,
+    pipe: Option<BorrowedFd<'a>>,
+    ready: Option<BorrowedFd<'a>>,
 }
 
 /// The child between clone and exec, on its own stack in going's memory:
@@ -293,26 +347,37 @@ fn child(
     p: &Prepared,
     argv: &[*const c_char],
     envp: *const *const c_char,
-    (devnull, pipe): (BorrowedFd<'_>, Option<BorrowedFd<'_>>),
+    fds: Fds<'_>,
     report: &OwnedFd,
     parent: Pid,
 ) -> ! {
+    // The report pipe moves out of the way of `ready=fd:N`.
+    let moved;
+    let report = match p.ready_fd {
+        Some(n) if i32::from(n) == report.as_raw_fd() => match fcntl_dupfd_cloexec(report, i32::from(n) + 1) {
+            Ok(fd) => {
+                moved = fd;
+                &moved
+            }
+            Err(_) => sys::exit_now(126),
+        },
+        _ => report,
+    };
     let fail = |step: Step, e: Errno| -> ! {
         let _ = rustix::io::write(report, &encode(step, e));
         sys::exit_now(if step == Step::Exec && e == Errno::NOENT { 127 } else { 126 })
     };
     sys::unblock_all();
     let _ = setsid();
-    let _ = set_parent_process_death_signal(Some(Signal::KILL));
-    if getppid() != Some(parent) {
-        // going died between clone and prctl: do not run unsupervised.
-        sys::exit_now(1);
-    }
+    let Fds { devnull, pipe, ready } = fds;
     let mut io = dup2_stdin(devnull);
     match (p.output, pipe) {
         (Output::Null, _) => io = io.and(dup2_stdout(devnull)).and(dup2_stderr(devnull)),
         (Output::Pipe, Some(w)) => io = io.and(dup2_stdout(w)).and(dup2_stderr(w)),
         _ => {}
+    }
+    if let (Some(n), Some(w)) = (p.ready_fd, ready) {
+        io = io.and(sys::dup_to(w, i32::from(n)));
     }
     if let Err(e) = io {
         fail(Step::Stdio, e);
@@ -346,6 +411,13 @@ fn child(
     }
     if let Some(uid) = p.uid {
         check(Step::Setuid, sys::setuid(uid));
+    }
+    // Last before exec: a change of credentials clears the parent-death
+    // signal, and a service must die with going whatever its user.
+    let _ = set_parent_process_death_signal(Some(Signal::KILL));
+    if getppid() != Some(parent) {
+        // going died before the signal was armed: do not run unsupervised.
+        sys::exit_now(1);
     }
     fail(Step::Exec, exec(p, argv, envp))
 }

@@ -2,8 +2,9 @@
 //! table. Pure.
 //!
 //! The supervisor sends one line per service,
-//! `name=N state=S pid=P uptime=SECS restarts=R last=L wait=SECS`, with
-//! ` error=MESSAGE` last when its file has a problem; one line
+//! `name=N state=S pid=P uptime=SECS restarts=R last=L wait=SECS ready=yes|no`,
+//! with ` waiting=NAME,NAME` while it waits for what it is after and
+//! ` error=MESSAGE` last when its file has a problem or it is failed; one line
 //! `rejected=MESSAGE` per rejected directory entry; `error=MESSAGE` for a
 //! bad request. The client adds `cpu=SECONDS rss=KB` from `/proc` for
 //! `going status -m`, or lays the rows out as a table.
@@ -28,7 +29,7 @@ pub fn row(l: &mut Line, name: &[u8], s: &Service, now: u64) {
         },
     };
     let wait = if s.state == State::Backoff { s.deadline.saturating_sub(now).div_ceil(SEC) } else { 0 };
-    l.s(b" wait=").u(wait);
+    l.s(b" wait=").u(wait).s(if s.ready() { b" ready=yes" } else { b" ready=no" });
 }
 
 /// A row as the client reads it back.
@@ -41,6 +42,8 @@ pub struct Row<'a> {
     pub restarts: &'a [u8],
     pub last: &'a [u8],
     pub wait: u64,
+    pub ready: &'a [u8],
+    pub waiting: &'a [u8],
     pub error: &'a [u8],
 }
 
@@ -68,6 +71,8 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
             b"restarts" => r.restarts = v,
             b"last" => r.last = v,
             b"wait" => r.wait = num(),
+            b"ready" => r.ready = v,
+            b"waiting" => r.waiting = v,
             _ => {}
         }
     }
@@ -83,6 +88,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 pub struct Usage {
     /// Dead, not yet reaped.
     pub zombie: bool,
+    pub ppid: u64,
+    /// A kernel thread (`PF_KTHREAD` in its flags).
+    pub kthread: bool,
     pub pgrp: u64,
     pub session: u64,
     /// User + system time in clock ticks.
@@ -102,6 +110,8 @@ pub fn parse_stat(stat: &[u8]) -> Option<Usage> {
     let field = |k: usize| rest.split(|&b| b == b' ').nth(k - 3).and_then(crate::fmt::parse_u64);
     Some(Usage {
         zombie: rest.first() == Some(&b'Z'),
+        ppid: field(4)?,
+        kthread: field(9)? & 0x0020_0000 != 0,
         pgrp: field(5)?,
         session: field(6)?,
         ticks: field(14)? + field(15)?,
@@ -144,7 +154,6 @@ pub fn pad(l: &mut Line, start: usize, width: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Restart;
 
     fn text(f: impl FnOnce(&mut Line)) -> String {
         let mut l = Line::new();
@@ -154,15 +163,20 @@ mod tests {
 
     #[test]
     fn rows_round_trip() {
-        let mut s = Service::new(Restart::Always, 15, 10);
-        s.on_event(crate::service::Event::Start, 0);
-        s.on_event(crate::service::Event::Forked(42), 5 * SEC);
-        s.on_event(crate::service::Event::Forked(43), 5 * SEC);
+        let mut s = Service::new(crate::service::Policy::DEFAULT);
+        let at = crate::service::Ctx::alone;
+        s.on_event(crate::service::Event::Start, at(0));
+        s.on_event(crate::service::Event::Forked(42), at(5 * SEC));
+        s.on_event(crate::service::Event::Forked(43), at(5 * SEC));
         s.last = Some(Exit::Signal(9));
         let line = text(|l| row(l, b"web", &s, 50 * SEC + 1));
-        assert_eq!(line, "name=web state=up pid=43 uptime=45 restarts=1 last=signal:KILL wait=0");
+        assert_eq!(line, "name=web state=starting pid=43 uptime=45 restarts=1 last=signal:KILL wait=0 ready=no");
         let r = parse_row(line.as_bytes()).unwrap();
-        assert_eq!((r.name, r.state, r.pid, r.uptime, r.last), (&b"web"[..], &b"up"[..], 43, 45, &b"signal:KILL"[..]));
+        assert_eq!(
+            (r.name, r.state, r.pid, r.uptime, r.last),
+            (&b"web"[..], &b"starting"[..], 43, 45, &b"signal:KILL"[..])
+        );
+        assert_eq!(r.ready, b"no");
         let with_err = format!("{line} error=/etc/going.d/web:3: unknown key \"x y\"");
         assert_eq!(parse_row(with_err.as_bytes()).unwrap().error, b"/etc/going.d/web:3: unknown key \"x y\"");
         assert_eq!(parse_row(b"rejected=x"), None);
@@ -170,12 +184,12 @@ mod tests {
 
     #[test]
     fn backoff_wait_rounds_up() {
-        let mut s = Service::new(Restart::Always, 15, 10);
+        let mut s = Service::new(crate::service::Policy::DEFAULT);
         s.state = State::Backoff;
         s.deadline = 10 * SEC;
         s.last = Some(Exit::Code(1));
         let line = text(|l| row(l, b"c", &s, 6 * SEC + 1));
-        assert!(line.ends_with("last=exit:1 wait=4"), "{line}");
+        assert!(line.ends_with("last=exit:1 wait=4 ready=no"), "{line}");
     }
 
     #[test]
@@ -183,7 +197,16 @@ mod tests {
         let stat = b"1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 150 25 0 0 20 0 1 0 100 2490368 300 18446744073709551615";
         assert_eq!(
             parse_stat(stat),
-            Some(Usage { zombie: false, pgrp: 1234, session: 1234, ticks: 175, start: 100, pages: 300 })
+            Some(Usage {
+                zombie: false,
+                ppid: 1,
+                kthread: false,
+                pgrp: 1234,
+                session: 1234,
+                ticks: 175,
+                start: 100,
+                pages: 300
+            })
         );
         assert_eq!(parse_stat(b"garbage"), None);
         assert_eq!(parse_stat(b"1 (x)"), None);

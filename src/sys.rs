@@ -264,3 +264,27 @@ pub fn boottime() -> (u64, u64) {
     unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut t) };
     (t.tv_sec as u64, t.tv_nsec as u64)
 }
+
+/// Makes `n` a copy of `fd` that survives exec (`dup2(2)`; when they are
+/// the same number, its close-on-exec flag is cleared instead). rustix's
+/// `dup2` takes an owned target, and the child owns nothing.
+pub fn dup_to(fd: BorrowedFd<'_>, n: i32) -> Result<(), Errno> {
+    use rustix::fd::AsRawFd;
+    if fd.as_raw_fd() == n {
+        return rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty());
+    }
+    // SAFETY: `dup2` only changes the descriptor table; `n` is a number
+    // the child gives its program, whatever it held is replaced.
+    if unsafe { libc::dup2(fd.as_raw_fd(), n) } < 0 { Err(errno()) } else { Ok(()) }
+}
+
+/// `kill(2)` of a process (`group` false) or of a process group, with any
+/// signal from 1 to 64: rustix names only the classic ones.
+pub fn kill(pid: i32, sig: i32, group: bool) -> Result<(), Errno> {
+    if pid <= 0 || !(1..=64).contains(&sig) {
+        return Err(Errno::INVAL);
+    }
+    let target = if group { -pid } else { pid };
+    // SAFETY: no memory is involved.
+    if unsafe { libc::kill(target, sig) } == 0 { Ok(()) } else { Err(errno()) }
+}

@@ -4,14 +4,14 @@
 //! error texts live in one byte arena; an entry holds spans into it, so a
 //! service costs its own bytes and not a worst-case buffer. A reload is a
 //! diff: `begin_scan`, `update` for every file, `unseen` for what is gone.
-//! A valid file's bytes always go to `next` with `pending` set; the
-//! supervisor then walks the table in name order and lets each service's
-//! state machine decide when the pending config becomes current.
+//! What an update means for the service is left in the entry's `news`,
+//! which the fleet turns into an event for its state machine, in name
+//! order; a valid new config waits in `next` until its spawn swaps it in.
 
-use crate::config;
+use crate::config::{self, LogTime};
 use crate::fmt::Line;
 use crate::limits::{ARENA_BYTES, MAX_NAME, MAX_REJECTED, MAX_SERVICES};
-use crate::service::{Service, State};
+use crate::service::{Policy, Service, State};
 use heapless::Vec;
 
 const _: () = assert!(ARENA_BYTES <= u16::MAX as usize);
@@ -29,26 +29,91 @@ impl Span {
     }
 }
 
-/// Output capture of a service with `log=FILE` or `log=prefix`: raw
-/// descriptors (-1 for none) and counters; `logfile` does the I/O.
+/// Output capture of a service whose output going writes: raw
+/// descriptors (-1 for none) and counters; `output` does the I/O.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capture {
     /// The pipe: going reads `rfd`; each run of the service writes `wfd`.
     pub rfd: i32,
     pub wfd: i32,
-    /// The log file, opened at the first write.
+    /// The log file, opened at the spawn.
     pub file: i32,
     pub size: u64,
     /// Bytes lost since writing started failing.
     pub dropped: u64,
+    /// Until then, rotation is not tried again after it failed.
+    pub rotate_after: u64,
     pub failing: bool,
-    /// `log=prefix`: the next byte starts a line.
+    /// The next byte starts a line.
     pub line_start: bool,
+    /// Bytes of the current line so far, to cut lines at 4096.
+    pub line_len: u16,
 }
 
 impl Capture {
     pub const fn none() -> Self {
-        Capture { rfd: -1, wfd: -1, file: -1, size: 0, dropped: 0, failing: false, line_start: true }
+        Capture {
+            rfd: -1,
+            wfd: -1,
+            file: -1,
+            size: 0,
+            dropped: 0,
+            rotate_after: 0,
+            failing: false,
+            line_start: true,
+            line_len: 0,
+        }
+    }
+}
+
+/// Where a service's output goes, read from its config at every swap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sink {
+    Inherit,
+    Null,
+    /// The path is `len` bytes at `at` in the entry's config.
+    File {
+        at: u16,
+        len: u16,
+        size: u64,
+        keep: u8,
+    },
+    Prefix,
+    Syslog,
+}
+
+impl Sink {
+    /// Does going read this output through a pipe?
+    pub fn captured(self) -> bool {
+        matches!(self, Sink::File { .. } | Sink::Prefix | Sink::Syslog)
+    }
+}
+
+/// What the table learnt about an entry that its service has not been
+/// told yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum News {
+    None,
+    /// A different valid config waits in `next`.
+    Config,
+    /// Its file is there, with the config it has.
+    Present,
+}
+
+/// What a spawn leaves behind until the process is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// Read end of the exec-error pipe, -1 for none.
+    pub exec_fd: i32,
+    /// Read end of the readiness pipe (`ready=fd:N`), -1 for none.
+    pub ready_fd: i32,
+    /// When its process started, in clock ticks since boot (see `leftover`).
+    pub start: u64,
+}
+
+impl Run {
+    pub const fn none() -> Self {
+        Run { exec_fd: -1, ready_fd: -1, start: 0 }
     }
 }
 
@@ -61,14 +126,16 @@ pub struct Entry {
     pub next: Span,
     /// Why the file is invalid, as `:LINE: message`; empty when valid.
     pub err: Span,
-    /// Read end of the exec-error pipe of the last spawn, -1 for none.
-    pub exec_fd: i32,
-    pub out: Capture,
-    /// When its process started, in clock ticks since boot (see `leftover`).
-    pub start: u64,
     /// Found by the scan under way.
     pub seen: bool,
+    pub news: News,
     pub svc: Service,
+    pub run: Run,
+    pub sink: Sink,
+    pub time: LogTime,
+    pub out: Capture,
+    /// `going wait` clients waiting for it, one bit per waiting slot.
+    pub waiters: u32,
 }
 
 /// Why a directory entry is not in the table.
@@ -110,6 +177,8 @@ pub enum Outcome {
     Added,
     /// A different valid config: the service will be restarted with it.
     Changed,
+    /// Only its `after=` changed: taken as it is, nothing restarts.
+    Reordered,
     /// Same meaning as what runs (or waits to run).
     Unchanged,
     /// Invalid, and there is no valid version.
@@ -121,8 +190,9 @@ pub enum Outcome {
 }
 
 pub struct Table {
-    arena: [u8; ARENA_BYTES],
-    used: usize,
+    /// Only the bytes in use are ever written (no up-front zeroing, so
+    /// an unused arena costs no resident memory).
+    arena: Vec<u8, ARENA_BYTES>,
     pub entries: Vec<Entry, MAX_SERVICES>,
     pub rejected: Vec<Rejected, MAX_REJECTED>,
     /// Rejected entries that did not fit in `rejected`.
@@ -147,7 +217,7 @@ pub fn ignored_name(name: &[u8]) -> bool {
 
 impl Table {
     pub const fn new() -> Self {
-        Table { arena: [0; ARENA_BYTES], used: 0, entries: Vec::new(), rejected: Vec::new(), more_rejected: 0 }
+        Table { arena: Vec::new(), entries: Vec::new(), rejected: Vec::new(), more_rejected: 0 }
     }
 
     pub fn bytes(&self, s: Span) -> &[u8] {
@@ -159,29 +229,48 @@ impl Table {
         self.entries.get(i).map_or(&[], |e| self.bytes(e.name))
     }
 
+    /// The config service `i` runs.
+    pub fn cfg(&self, i: usize) -> &[u8] {
+        self.entries.get(i).map_or(&[], |e| self.bytes(e.cfg))
+    }
+
+    /// The config service `i` will run next: the waiting one, if any.
+    pub fn effective(&self, i: usize) -> &[u8] {
+        self.entries.get(i).map_or(&[], |e| self.bytes(if e.next.is_empty() { e.cfg } else { e.next }))
+    }
+
+    /// The log file path of service `i`.
+    pub fn log_path(&self, i: usize) -> &[u8] {
+        match self.entries.get(i).map(|e| e.sink) {
+            Some(Sink::File { at, len, .. }) => {
+                self.cfg(i).get(usize::from(at)..usize::from(at) + usize::from(len)).unwrap_or(&[])
+            }
+            _ => b"",
+        }
+    }
+
     /// Bytes of the arena in use.
     #[cfg(test)]
     pub fn used(&self) -> usize {
-        self.used
+        self.arena.len()
     }
 
     fn store(&mut self, b: &[u8]) -> Option<Span> {
-        let end = self.used.checked_add(b.len()).filter(|&e| e <= ARENA_BYTES)?;
-        self.arena.get_mut(self.used..end)?.copy_from_slice(b);
-        let span = Span { off: self.used as u16, len: b.len() as u16 };
-        self.used = end;
-        Some(span)
+        let off = self.arena.len();
+        self.arena.extend_from_slice(b).ok()?;
+        Some(Span { off: off as u16, len: b.len() as u16 })
     }
 
     /// Frees a span: the bytes after it move down and every span after it
     /// follows.
     fn release(&mut self, s: Span) {
         let (off, len) = (usize::from(s.off), usize::from(s.len));
-        if len == 0 || off + len > self.used {
+        let used = self.arena.len();
+        if len == 0 || off + len > used {
             return;
         }
-        self.arena.copy_within(off + len..self.used, off);
-        self.used -= len;
+        self.arena.copy_within(off + len..used, off);
+        self.arena.truncate(used - len);
         for e in self.entries.iter_mut() {
             for sp in [&mut e.name, &mut e.cfg, &mut e.next, &mut e.err] {
                 if usize::from(sp.off) > off {
@@ -242,6 +331,7 @@ impl Table {
 
     /// Applies a file's new content to its service: `Ok` with the
     /// canonical config, or `Err` with the error text (`:LINE: message`).
+    /// Leaves what the service must be told in the entry's `news`.
     pub fn update(&mut self, name: &[u8], new: Result<&[u8], &[u8]>) -> Outcome {
         let i = match self.find(name) {
             Ok(i) => i,
@@ -258,33 +348,52 @@ impl Table {
         };
         e.seen = true;
         let (cur, next) = (e.cfg, e.next);
+        let outcome = self.apply(i, cur, next, new);
+        if let Some(e) = self.entries.get_mut(i) {
+            e.news = match outcome {
+                Outcome::Added | Outcome::Changed => News::Config,
+                Outcome::Full => e.news,
+                // Never valid: nothing to tell a service that cannot run.
+                _ if e.cfg.is_empty() && e.next.is_empty() => News::None,
+                // A change not yet told stays to be told.
+                _ if !e.next.is_empty() && e.news == News::Config => News::Config,
+                // The file is there: a stop for its removal is called off.
+                _ => News::Present,
+            };
+        }
+        outcome
+    }
+
+    fn apply(&mut self, i: usize, cur: Span, next: Span, new: Result<&[u8], &[u8]>) -> Outcome {
         let valid = match new {
             Ok(cfg) => cfg,
             Err(text) => {
                 self.replace(i, |e| &mut e.err, text);
-                return if cur.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
+                return if cur.is_empty() && next.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
             }
         };
         self.replace(i, |e| &mut e.err, b"");
         if !cur.is_empty() && self.bytes(cur) == valid {
+            // Back to what runs: a waiting change is dropped.
             self.replace(i, |e| &mut e.next, b"");
-            if let Some(e) = self.entries.get_mut(i) {
-                e.svc.pending = false;
-            }
             return Outcome::Unchanged;
         }
         if !next.is_empty() && self.bytes(next) == valid {
             return Outcome::Unchanged;
         }
+        let waiting = if next.is_empty() { cur } else { next };
+        if !waiting.is_empty() && config::same_but_order(self.bytes(waiting), valid) {
+            let which: fn(&mut Entry) -> &mut Span = if next.is_empty() { |e| &mut e.cfg } else { |e| &mut e.next };
+            if self.replace(i, which, valid) {
+                self.read_sink(i);
+                return Outcome::Reordered;
+            }
+            // No room for the new text: the old one is back in place.
+            self.replace(i, which, b"");
+        }
         if !self.replace(i, |e| &mut e.next, valid) {
             self.replace(i, |e| &mut e.err, NO_ROOM);
-            if let Some(e) = self.entries.get_mut(i) {
-                e.svc.pending = false;
-            }
             return if cur.is_empty() { Outcome::Invalid } else { Outcome::InvalidKept };
-        }
-        if let Some(e) = self.entries.get_mut(i) {
-            e.svc.pending = true;
         }
         if cur.is_empty() { Outcome::Added } else { Outcome::Changed }
     }
@@ -315,44 +424,68 @@ impl Table {
             cfg: Span::default(),
             next: Span::default(),
             err: Span::default(),
-            exec_fd: -1,
-            out: Capture::none(),
-            start: 0,
             seen: true,
+            news: News::None,
             svc: Service::failed(),
+            run: Run::none(),
+            sink: Sink::Inherit,
+            time: LogTime::None,
+            out: Capture::none(),
+            waiters: 0,
         };
         self.entries.insert(at, e).ok()?;
         Some(at)
     }
 
-    /// The first entry the scan did not see and that is not yet going
-    /// away, from index `from` on.
+    /// The first entry the scan did not see, from index `from` on.
     pub fn unseen(&self, from: usize) -> Option<usize> {
-        let gone = |e: &Entry| !e.seen && !e.svc.remove;
-        self.entries.iter().skip(from).position(gone).map(|p| p + from)
+        self.entries.iter().skip(from).position(|e| !e.seen).map(|p| p + from)
     }
 
-    /// Makes the pending config current and takes its stop settings.
-    pub fn swap_in_next(&mut self, i: usize) {
+    /// Makes the waiting config current and reads what the service's
+    /// state machine and output need of it. Returns whether there was one.
+    pub fn swap_in_next(&mut self, i: usize) -> bool {
         let Some(e) = self.entries.get_mut(i) else {
-            return;
+            return false;
         };
         if e.next.is_empty() {
-            return;
+            return false;
         }
         let old = core::mem::replace(&mut e.cfg, e.next);
         e.next = Span::default();
-        e.svc.pending = false;
-        if e.svc.state == State::Failed {
+        if e.svc.state == State::Failed(crate::service::Fault::Invalid) {
             e.svc.state = State::Down;
         }
         self.release(old);
+        self.read_sink(i);
+        true
+    }
+
+    /// Reads the policy and output settings of the current config.
+    fn read_sink(&mut self, i: usize) {
         let Some(e) = self.entries.get(i) else { return };
-        let settings = config::parse(self.bytes(e.cfg)).ok().map(|c| (c.restart, c.stop_signal, c.stop_timeout));
-        if let (Some((restart, signal, timeout)), Some(e)) = (settings, self.entries.get_mut(i)) {
-            e.svc.restart = restart;
-            e.svc.stop_signal = signal;
-            e.svc.stop_timeout = timeout;
+        let src = self.bytes(e.cfg);
+        let Ok(c) = config::parse(src) else { return };
+        let policy = Policy::of(&c);
+        let base = src.as_ptr() as usize;
+        let sink = match c.log {
+            config::Log::Inherit => Sink::Inherit,
+            config::Log::Null => Sink::Null,
+            config::Log::Prefix => Sink::Prefix,
+            config::Log::Syslog => Sink::Syslog,
+            config::Log::File(p) => Sink::File {
+                at: (p.as_ptr() as usize).saturating_sub(base) as u16,
+                len: p.len() as u16,
+                size: c.log_size,
+                keep: c.log_keep as u8,
+            },
+        };
+        let time = c.log_time;
+        drop(c);
+        if let Some(e) = self.entries.get_mut(i) {
+            e.svc.policy = policy;
+            e.sink = sink;
+            e.time = time;
         }
     }
 
@@ -420,8 +553,8 @@ mod tests {
         }
         assert_eq!(names(&t).as_slice(), ["cron", "db", "web"]);
         for i in 0..3 {
-            assert!(t.entries[i].svc.pending);
-            t.swap_in_next(i);
+            assert_eq!(t.entries[i].news, News::Config);
+            assert!(t.swap_in_next(i));
             assert_eq!(t.bytes(t.entries[i].cfg), b"cmd=x\n");
         }
         t.begin_scan();
@@ -441,24 +574,61 @@ mod tests {
         assert_eq!(t.update(b"a", Err(b":1: bad")), Outcome::InvalidKept);
         assert_eq!(t.bytes(t.entries[0].err), b":1: bad");
         assert_eq!(t.bytes(t.entries[0].cfg), b"cmd=one\n");
-        // Back to what runs: the pending change is dropped.
+        // Back to what runs: the waiting change is dropped.
         assert_eq!(t.update(b"a", Ok(b"cmd=one\n")), Outcome::Unchanged);
         assert!(t.entries[0].next.is_empty() && t.entries[0].err.is_empty());
-        assert!(!t.entries[0].svc.pending);
+        assert_eq!(t.entries[0].news, News::Present);
+        assert!(!t.swap_in_next(0));
+    }
+
+    #[test]
+    fn order_only_changes_apply_in_place() {
+        let mut t = table();
+        t.update(b"a", Ok(b"cmd=one\n"));
+        t.swap_in_next(0);
+        t.entries[0].news = News::None;
+        assert_eq!(t.update(b"a", Ok(b"cmd=one\nafter=b\n")), Outcome::Reordered);
+        assert_eq!(t.bytes(t.entries[0].cfg), b"cmd=one\nafter=b\n");
+        assert!(t.entries[0].next.is_empty());
+        assert_eq!(t.entries[0].news, News::Present);
+        // On a waiting config, the waiting one takes the new order.
+        assert_eq!(t.update(b"a", Ok(b"cmd=two\n")), Outcome::Changed);
+        assert_eq!(t.update(b"a", Ok(b"cmd=two\nafter=c\n")), Outcome::Reordered);
+        assert_eq!(t.effective(0), b"cmd=two\nafter=c\n");
+        assert_eq!(t.cfg(0), b"cmd=one\nafter=b\n");
+        assert_eq!(t.entries[0].news, News::Config);
+    }
+
+    #[test]
+    fn sinks_and_policies_are_read_once() {
+        let mut t = table();
+        t.update(b"a", Ok(b"cmd=x\nlog=/var/log/a.log\nlog_size=2k\nlog_keep=3\nlog_time=utc\nready=fd:4\n"));
+        t.swap_in_next(0);
+        assert_eq!(t.log_path(0), b"/var/log/a.log");
+        assert!(matches!(t.entries[0].sink, Sink::File { size: 2048, keep: 3, .. }));
+        assert_eq!(t.entries[0].time, LogTime::Utc);
+        assert_eq!(t.entries[0].svc.policy.ready, config::Ready::Fd(4));
+        // The path follows its config when the arena moves.
+        t.update(b"0", Ok(b"cmd=y\n"));
+        t.swap_in_next(0);
+        t.forget(0);
+        assert_eq!(t.log_path(0), b"/var/log/a.log");
     }
 
     #[test]
     fn invalid_then_valid() {
         let mut t = table();
         assert_eq!(t.update(b"a", Err(b": no cmd")), Outcome::Invalid);
-        assert_eq!(t.entries[0].svc.state, State::Failed);
+        assert_eq!(t.entries[0].svc.state, State::Failed(crate::service::Fault::Invalid));
+        assert_eq!(t.entries[0].news, News::None);
         assert_eq!(t.update(b"a", Err(b":2: other")), Outcome::Invalid);
         assert_eq!(t.bytes(t.entries[0].err), b":2: other");
         assert_eq!(t.update(b"a", Ok(b"cmd=x\nrestart=never\nstop_signal=INT\nstop_timeout=3\n")), Outcome::Added);
         t.swap_in_next(0);
         let s = t.entries[0].svc;
         assert_eq!(s.state, State::Down);
-        assert_eq!((s.restart, s.stop_signal, s.stop_timeout), (config::Restart::Never, 2, 3));
+        let p = s.policy;
+        assert_eq!((p.restart, p.stop_signal, p.stop_timeout), (config::Restart::Never, 2, 3));
     }
 
     #[test]

@@ -20,13 +20,28 @@ const MOVE_SELF: u32 = 0x800;
 const Q_OVERFLOW: u32 = 0x4000;
 const IGNORED: u32 = 0x8000;
 
+/// What happened to a name in the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum What {
+    /// Created, and nothing more yet: for a new regular file, "not
+    /// written yet".
+    Created,
+    /// Written and closed, or renamed into place: read it.
+    Written,
+    /// Deleted or renamed away. It may be back already, in which case the
+    /// event that brought it back is still to come.
+    Gone,
+}
+
 /// What the supervisor must look at again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change<'a> {
-    /// One name in the directory; `created` when the only news is that it
-    /// was created, which for a new regular file means "not written yet".
-    Entry { name: &'a [u8], created: bool },
-    /// Everything: events were lost, or the directory came or went.
+    Entry {
+        name: &'a [u8],
+        what: What,
+    },
+    /// Everything: events were lost, or the directory came, went or was
+    /// replaced.
     Everything,
 }
 
@@ -52,9 +67,24 @@ pub fn events(buf: &[u8]) -> impl Iterator<Item = Raw<'_>> {
     })
 }
 
+/// What an event on the directory says of its name.
+fn what(mask: u32) -> What {
+    if mask & (CLOSE_WRITE | MOVED_TO) != 0 {
+        What::Written
+    } else if mask & (MOVED_FROM | DELETE) != 0 {
+        What::Gone
+    } else {
+        What::Created
+    }
+}
+
 pub struct Watch {
     fd: OwnedFd,
     dir: i32,
+    /// Device and inode of the directory watched as `dir`.
+    watched: (u64, u64),
+    /// The parent, watched for the directory's name while the directory
+    /// is missing or is a symbolic link (which `ln -sfn` may repoint).
     parent: i32,
 }
 
@@ -79,7 +109,7 @@ fn split_parent<'a>(dir: &'a [u8], buf: &'a mut [u8; 4096]) -> Option<(&'a CStr,
 impl Watch {
     pub fn new() -> Result<Self, Errno> {
         let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
-        Ok(Watch { fd, dir: -1, parent: -1 })
+        Ok(Watch { fd, dir: -1, watched: (0, 0), parent: -1 })
     }
 
     pub fn fd(&self) -> &OwnedFd {
@@ -99,37 +129,47 @@ impl Watch {
         (self.dir, self.parent) = (-1, -1);
     }
 
-    /// Watches `dir` if it is not watched yet; while it cannot be, watches
-    /// its parent for its return.
+    /// Watches `dir` if it is not watched yet, or watches it anew when
+    /// its path now leads to another directory; while it is missing or a
+    /// symbolic link, watches its parent for its name.
     pub fn arm(&mut self, dir: &CStr) {
-        if self.dir >= 0 {
-            return;
+        use rustix::fs::{AtFlags, FileType, statat};
+        let target = statat(rustix::fs::CWD, dir, AtFlags::empty()).ok().map(|st| (st.st_dev, st.st_ino));
+        let link = statat(rustix::fs::CWD, dir, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink);
+        if self.dir >= 0 && target != Some(self.watched) {
+            let _ = inotify::remove_watch(&self.fd, self.dir);
+            self.dir = -1;
         }
-        let flags = WatchFlags::CLOSE_WRITE
-            | WatchFlags::MOVED_TO
-            | WatchFlags::MOVED_FROM
-            | WatchFlags::CREATE
-            | WatchFlags::DELETE
-            | WatchFlags::DELETE_SELF
-            | WatchFlags::MOVE_SELF
-            | WatchFlags::ONLYDIR
-            | WatchFlags::EXCL_UNLINK;
-        match inotify::add_watch(&self.fd, dir, flags) {
-            Ok(wd) => {
+        if self.dir < 0 {
+            let flags = WatchFlags::CLOSE_WRITE
+                | WatchFlags::MOVED_TO
+                | WatchFlags::MOVED_FROM
+                | WatchFlags::CREATE
+                | WatchFlags::DELETE
+                | WatchFlags::DELETE_SELF
+                | WatchFlags::MOVE_SELF
+                | WatchFlags::ONLYDIR
+                | WatchFlags::EXCL_UNLINK;
+            if let (Ok(wd), Some(t)) = (inotify::add_watch(&self.fd, dir, flags), target) {
                 self.dir = wd;
-                if self.parent >= 0 {
-                    let _ = inotify::remove_watch(&self.fd, self.parent);
-                    self.parent = -1;
-                }
+                self.watched = t;
             }
-            Err(_) if self.parent < 0 => {
-                let mut buf = [0u8; 4096];
-                if let Some((parent, _)) = split_parent(dir.to_bytes(), &mut buf) {
-                    let flags = WatchFlags::CREATE | WatchFlags::MOVED_TO | WatchFlags::ONLYDIR;
-                    self.parent = inotify::add_watch(&self.fd, parent, flags).unwrap_or(-1);
-                }
+        }
+        let want_parent = self.dir < 0 || link;
+        if want_parent && self.parent < 0 {
+            let mut buf = [0u8; 4096];
+            if let Some((parent, _)) = split_parent(dir.to_bytes(), &mut buf) {
+                let flags = WatchFlags::CREATE
+                    | WatchFlags::MOVED_TO
+                    | WatchFlags::DELETE
+                    | WatchFlags::MOVED_FROM
+                    | WatchFlags::ONLYDIR;
+                self.parent = inotify::add_watch(&self.fd, parent, flags).unwrap_or(-1);
             }
-            Err(_) => {}
+        } else if !want_parent && self.parent >= 0 {
+            let _ = inotify::remove_watch(&self.fd, self.parent);
+            self.parent = -1;
         }
     }
 
@@ -149,8 +189,7 @@ impl Watch {
                     self.dir = -1;
                     f(Change::Everything);
                 } else if ev.wd == self.dir && ev.mask & (CLOSE_WRITE | MOVED_TO | MOVED_FROM | CREATE | DELETE) != 0 {
-                    let created = ev.mask & (CLOSE_WRITE | MOVED_TO | MOVED_FROM | DELETE) == 0;
-                    f(Change::Entry { name: ev.name, created });
+                    f(Change::Entry { name: ev.name, what: what(ev.mask) });
                 } else if ev.wd == self.parent && ev.wd >= 0 && ev.name == base {
                     f(Change::Everything);
                 }
@@ -196,6 +235,15 @@ mod tests {
         }
         let garbage = [0xffu8; 64];
         assert!(events(&garbage).count() == 0);
+    }
+
+    #[test]
+    fn event_kinds() {
+        assert_eq!(what(CLOSE_WRITE), What::Written);
+        assert_eq!(what(MOVED_TO), What::Written);
+        assert_eq!(what(CREATE), What::Created);
+        assert_eq!(what(DELETE), What::Gone);
+        assert_eq!(what(MOVED_FROM), What::Gone);
     }
 
     #[test]

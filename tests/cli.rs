@@ -30,7 +30,7 @@ fn version_prints_name_and_semver() {
     for flag in ["-V", "--version"] {
         let out = going(&[flag]);
         assert_eq!(out.status.code(), Some(0), "{flag}");
-        assert_eq!(text(&out.stdout), "going 0.1.0\n", "{flag}");
+        assert_eq!(text(&out.stdout), format!("going {}\n", env!("CARGO_PKG_VERSION")), "{flag}");
     }
 }
 

@@ -18,7 +18,7 @@ const INVALID: &[(&str, &str, &[&str])] = &[
     ("bad_umask", "umask=abc\ncmd=/bin/sleep 1000\n", &["bad_umask:1: ", "\"abc\""]),
     ("bad_umask_digit", "cmd=/bin/sleep 1000\numask=8\n", &["bad_umask_digit:2: ", "umask"]),
     ("bad_stop_timeout", "cmd=/bin/sleep 1000\nstop_timeout=soon\n", &["bad_stop_timeout:2: ", "\"soon\""]),
-    ("bad_env", "cmd=/bin/sleep 1000\nenv=NOEQUALS\n", &["bad_env:2: ", "\"NOEQUALS\""]),
+    ("bad_env", "cmd=/bin/sleep 1000\nenv=NO EQUALS\n", &["bad_env:2: ", "\"NO EQUALS\""]),
     ("no_equals", "cmd=/bin/sleep 1000\n# fine\njunk\n", &["no_equals:3: "]),
     ("empty_cmd", "cmd=\n", &["empty_cmd:1: "]),
     ("open_quote", "cmd=/bin/sh -c 'sleep 1000\n", &["open_quote:1: "]),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// Going has read its directory once (the services it found are started).
 fn ready(g: &Going) {
-    g.expect_log("going: going 0.1.0 supervising ");
+    g.expect_log(&format!("going: going {} supervising ", env!("CARGO_PKG_VERSION")));
 }
 
 #[test]

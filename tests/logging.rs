@@ -23,7 +23,7 @@ fn every_line_starts_with_going() {
     t.write("gone", &sleeper(1000));
     t.write("once", "cmd=/bin/true\nrestart=never\n");
     let mut g = Going::start(&t);
-    g.expect_log(&format!("going: going 0.1.0 supervising {}", t.conf_str()));
+    g.expect_log(&format!("going: going {} supervising {}", env!("CARGO_PKG_VERSION"), t.conf_str()));
     g.expect_started("up", 1);
     g.expect_started("crash", 2);
     g.expect_log("going: noexec: cannot exec /nonexistent/prog");

@@ -216,7 +216,7 @@ impl SmallFs {
     fn mount(dir: PathBuf) -> Option<SmallFs> {
         fs::create_dir_all(&dir).unwrap();
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"])
             .arg(&dir)
             .stderr(Stdio::null())
             .status()

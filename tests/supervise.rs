@@ -13,7 +13,7 @@ fn every_service_starts() {
         t.write(name, &sleeper(1000));
     }
     let g = Going::start(&t);
-    g.expect_log("going: going 0.1.0 supervising ");
+    g.expect_log(&format!("going: going {} supervising ", env!("CARGO_PKG_VERSION")));
     for name in ["a", "b", "c"] {
         let pid = g.expect_started(name, 1);
         assert!(wait_until(T, || cmdline(pid) == ["/bin/sleep", "1000"]), "{name}: {:?}", cmdline(pid));

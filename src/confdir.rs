@@ -1,0 +1,331 @@
+//! The config directory as an event source: a full read (at start, on
+//! SIGHUP, after lost events) or one name at a time as inotify reports
+//! it. Each file's bytes become a table update (`table::update`), whose
+//! news the fleet then hands to the service, in name order. A name that
+//! is gone is only taken for gone when it is really absent: a delete
+//! followed at once by a new file (`rm f; cp f.bak f`, an editor's
+//! backup rename) leaves the service in place. Reads that fail for want
+//! of descriptors or memory are tried again at a deadline.
+
+use crate::fleet::{Fleet, WATCH, unwatch, watch};
+use crate::fmt::Line;
+use crate::limits::{MAX_FILE, RESCAN_RETRY_NS};
+use crate::scan::{self, Problem};
+use crate::service::Event;
+use crate::table::{Outcome, Why, ignored_name, valid_name};
+use crate::watch::{Change, Watch, What};
+use crate::{procfile, sys};
+use core::ffi::CStr;
+use rustix::fd::AsRawFd;
+use rustix::fs::{AtFlags, FileType, statat};
+use rustix::io::Errno;
+
+pub struct ConfDir<'a> {
+    /// The directory, or the Procfile in Procfile mode.
+    pub path: &'a CStr,
+    procfile: bool,
+    /// The inotify watch; without it only SIGHUP reloads.
+    watch: Option<Watch>,
+    /// When to read everything again; 0 for never.
+    rescan_at: u64,
+    missing: bool,
+    /// A full read is under way: rejections past the remembered ones are
+    /// counted, not logged one by one.
+    scanning: bool,
+    /// A file could not be read for want of descriptors or memory.
+    read_again: bool,
+}
+
+impl<'a> ConfDir<'a> {
+    pub fn new(path: &'a CStr, procfile: bool, fleet: &mut Fleet) -> Self {
+        let watch = match Watch::new() {
+            Ok(_) if procfile => None,
+            Ok(w) => {
+                watch(&fleet.epoll, w.fd().as_raw_fd(), WATCH);
+                Some(w)
+            }
+            Err(e) => {
+                fleet.log.error(|l| {
+                    l.s(b"cannot watch for config changes (reload with SIGHUP): ").s(sys::strerror(e));
+                });
+                None
+            }
+        };
+        ConfDir { path, procfile, watch, rescan_at: 0, missing: false, scanning: false, read_again: false }
+    }
+
+    /// The deadline of a pending re-read.
+    pub fn deadline(&self) -> Option<u64> {
+        Some(self.rescan_at).filter(|&d| d != 0)
+    }
+
+    /// Reads everything again once its deadline has passed, or at once
+    /// when the fleet has made room for a rejected file.
+    pub fn fire(&mut self, fleet: &mut Fleet, now: u64) {
+        if core::mem::take(&mut fleet.room) {
+            self.rescan_at = now.max(1);
+        }
+        if self.rescan_at != 0 && self.rescan_at <= now {
+            self.rescan_at = 0;
+            self.reload(fleet, now);
+        }
+    }
+
+    /// Stops watching: going is shutting down.
+    pub fn disarm(&mut self, fleet: &mut Fleet) {
+        self.rescan_at = 0;
+        if let Some(w) = self.watch.as_mut() {
+            unwatch(&fleet.epoll, w.fd().as_raw_fd());
+            w.disarm();
+        }
+    }
+
+    fn again_in_a_second(&mut self, now: u64) {
+        if self.rescan_at == 0 {
+            self.rescan_at = now + RESCAN_RETRY_NS;
+        }
+    }
+
+    /// inotify has news.
+    pub fn on_watch(&mut self, fleet: &mut Fleet, now: u64) {
+        let Some(mut w) = self.watch.take() else {
+            return;
+        };
+        let mut everything = false;
+        w.drain(self.path, |c| match c {
+            Change::Everything => everything = true,
+            Change::Entry { name, what } => self.entry_changed(fleet, name, what, now),
+        });
+        self.watch = Some(w);
+        if everything {
+            self.reload(fleet, now);
+        }
+        fleet.deliver(now);
+    }
+
+    /// Reads one directory entry again after inotify spoke of it.
+    fn entry_changed(&mut self, fleet: &mut Fleet, name: &[u8], what: What, now: u64) {
+        let mut c = [0u8; 256];
+        let cname = c.get_mut(..name.len()).map(|d| d.copy_from_slice(name));
+        let Some(cname) = cname.and_then(|_| CStr::from_bytes_until_nul(&c).ok()) else {
+            return;
+        };
+        if fleet.halt.is_some() || ignored_name(name) {
+            return;
+        }
+        fleet.spare = [None, None];
+        let Ok(dir) = scan::open_dir(self.path) else {
+            // Read it all again soon; a full reload says what is wrong.
+            return self.again_in_a_second(now);
+        };
+        let st = statat(&dir, cname, AtFlags::SYMLINK_NOFOLLOW);
+        match (what, &st) {
+            // A new regular file is being written: wait for its close. A
+            // symlink, a hard link or anything else is complete now.
+            (What::Created, Ok(st))
+                if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_nlink <= 1 =>
+            {
+                return;
+            }
+            // Gone and back already: the event that brought it back
+            // follows, and reading it now could catch it half written.
+            (What::Gone, Ok(_)) => return,
+            _ => {}
+        }
+        let mut buf = [0u8; MAX_FILE + 1];
+        let read = scan::read(&dir, cname, &mut buf);
+        // Closed before any spawn, which takes the reserve back at the
+        // lowest numbers.
+        drop(dir);
+        match read {
+            Err(Problem::Unreadable(Errno::NOENT)) => {
+                let listed = fleet.table.rejected.iter().any(|r| r.name() == name);
+                fleet.table.forget_rejected(name);
+                match fleet.table.find(name) {
+                    Ok(i) => {
+                        fleet.act(i, Event::Gone, now);
+                    }
+                    // Perhaps one of the rejected entries only counted:
+                    // a re-read, at most once a second, counts them anew.
+                    Err(_) if !listed && fleet.table.more_rejected > 0 => self.again_in_a_second(now),
+                    Err(_) => {}
+                }
+            }
+            read => self.found(fleet, name, read.map(|n| buf.get(..n).unwrap_or(&[]))),
+        }
+        if core::mem::take(&mut self.read_again) {
+            self.again_in_a_second(now);
+        }
+    }
+
+    /// Re-reads the whole directory and applies the differences.
+    pub fn reload(&mut self, fleet: &mut Fleet, now: u64) {
+        if fleet.halt.is_some() {
+            return;
+        }
+        fleet.spare = [None, None];
+        if self.procfile {
+            return self.reload_procfile(fleet, now);
+        }
+        if let Some(w) = self.watch.as_mut() {
+            w.arm(self.path);
+        }
+        let dir = match scan::open_dir(self.path) {
+            Ok(d) => d,
+            Err(e) => {
+                let gone = matches!(e, Errno::NOENT | Errno::NOTDIR);
+                if !gone || !self.missing {
+                    fleet.log.error(|l| {
+                        l.s(b"cannot open ").s(self.path.to_bytes()).s(b": ").s(sys::strerror(e));
+                        if !gone {
+                            l.s(b"; trying again in 1s");
+                        }
+                    });
+                }
+                if gone {
+                    self.missing = true;
+                    fleet.table.begin_scan();
+                    self.sweep(fleet, now);
+                } else {
+                    self.again_in_a_second(now);
+                }
+                return;
+            }
+        };
+        self.missing = false;
+        fleet.table.begin_scan();
+        self.scanning = true;
+        let walked = scan::each(&dir, |name, read| self.found(fleet, name, read));
+        self.scanning = false;
+        // Closed before any spawn, which takes the reserve back at the
+        // lowest numbers.
+        drop(dir);
+        let Fleet { table, log, .. } = fleet;
+        for r in table.rejected.iter().filter(|r| r.why == Why::Full) {
+            log.error(|l| {
+                l.file(self.path.to_bytes(), r.name()).s(b": ");
+                Why::Full.describe(l);
+            });
+        }
+        if table.more_rejected > 0 {
+            let more = u64::from(table.more_rejected);
+            log.error(|l| {
+                l.s(self.path.to_bytes()).s(b": ").u(more).s(b" more entries rejected");
+            });
+        }
+        if let Err(e) = walked {
+            log.error(|l| {
+                l.s(b"cannot read ").s(self.path.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"; trying again in 1s");
+            });
+            return self.again_in_a_second(now);
+        }
+        self.sweep(fleet, now);
+        fleet.deliver(now);
+        if core::mem::take(&mut self.read_again) {
+            self.again_in_a_second(now);
+        }
+    }
+
+    /// Re-reads the Procfile: each of its lines is a service.
+    fn reload_procfile(&mut self, fleet: &mut Fleet, now: u64) {
+        let mut buf = [0u8; MAX_FILE + 1];
+        let n = match scan::read_path(self.path, &mut buf) {
+            Ok(n) => n,
+            Err(p) => {
+                let mut text = Line::new();
+                p.describe(&mut text);
+                fleet.log.error(|l| {
+                    l.s(self.path.to_bytes()).s(text.bytes());
+                });
+                return;
+            }
+        };
+        fleet.table.begin_scan();
+        for (line, entry) in procfile::entries(buf.get(..n).unwrap_or(&[])) {
+            let mut cfg = [0u8; MAX_FILE];
+            match entry.map(|(name, cmd)| (name, procfile::config(cmd, &mut cfg))) {
+                Ok((name, Some(len))) => self.found(fleet, name, Ok(cfg.get(..len).unwrap_or(&[]))),
+                Ok((_, None)) => procfile_error(fleet, self.path, line, b"command too long"),
+                Err(why) => procfile_error(fleet, self.path, line, why),
+            }
+        }
+        self.sweep(fleet, now);
+        fleet.deliver(now);
+    }
+
+    /// Takes in one directory entry: its config goes into the table.
+    fn found(&mut self, fleet: &mut Fleet, name: &[u8], read: Result<&[u8], Problem>) {
+        if matches!(read, Err(Problem::Unreadable(Errno::MFILE | Errno::NFILE | Errno::NOMEM))) {
+            self.read_again = true;
+        }
+        let dir = self.path.to_bytes();
+        let Fleet { table, log, .. } = fleet;
+        let file = |l: &mut Line| {
+            l.file(dir, name);
+        };
+        if !valid_name(name) {
+            if table.reject(name, Why::BadName) || !self.scanning {
+                log.error(|l| {
+                    file(l);
+                    l.s(b": ");
+                    Why::BadName.describe(l);
+                });
+            }
+            return;
+        }
+        let mut text = Line::new();
+        let mut canon = [0u8; MAX_FILE + 1];
+        let loaded = match read {
+            Ok(bytes) => scan::load(bytes, &mut canon, &mut text),
+            Err(p) => {
+                p.describe(&mut text);
+                None
+            }
+        };
+        let outcome = match loaded {
+            Some(n) => table.update(name, Ok(canon.get(..n).unwrap_or(&[]))),
+            None => table.update(name, Err(text.bytes())),
+        };
+        let entry = table.find(name).ok().and_then(|i| table.entries.get(i));
+        // The stored text, else the one just made, else the one reason a
+        // valid file has none: the arena was too full to keep even that.
+        let stored = entry.map_or(&[][..], |e| table.bytes(e.err));
+        let err = [stored, text.bytes(), crate::table::NO_ROOM].into_iter().find(|t| !t.is_empty()).unwrap_or(b"");
+        let running = entry.is_some_and(|e| e.svc.running());
+        match outcome {
+            Outcome::Invalid | Outcome::InvalidKept => log.error(|l| {
+                file(l);
+                l.s(err);
+                match (outcome, running) {
+                    (Outcome::InvalidKept, true) => l.s(b" (still running the previous config)"),
+                    (Outcome::InvalidKept, false) => l.s(b" (keeping the previous config)"),
+                    _ => l,
+                };
+            }),
+            Outcome::Full if !self.scanning => log.error(|l| {
+                file(l);
+                l.s(b": ");
+                Why::Full.describe(l);
+            }),
+            _ => {}
+        }
+        if !matches!(outcome, Outcome::Unchanged | Outcome::Invalid | Outcome::InvalidKept | Outcome::Full) {
+            fleet.changed();
+        }
+    }
+
+    /// Tells every service whose file the read did not find that it is
+    /// gone.
+    fn sweep(&mut self, fleet: &mut Fleet, now: u64) {
+        let mut i = 0;
+        while let Some(j) = fleet.table.unseen(i) {
+            i = if fleet.act(j, Event::Gone, now) { j + 1 } else { j };
+        }
+    }
+}
+
+fn procfile_error(fleet: &mut Fleet, path: &CStr, line: usize, why: &[u8]) {
+    fleet.log.error(|l| {
+        l.s(path.to_bytes()).s(b":").u(line as u64).s(b": ").s(why);
+    });
+}
