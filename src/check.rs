@@ -1,11 +1,14 @@
 //! `going check`: reads the config directory the way the supervisor does
 //! and prints every problem as `DIR/NAME:LINE: message`, then a summary.
+//! The files' `after=` graph is checked too: a cycle is a problem, a name
+//! with no file a warning (the supervisor ignores it).
 
 use crate::cli::{EX_CONFIG, EX_OK};
 use crate::fmt::Line;
+use crate::graph::Graph;
 use crate::limits::{MAX_FILE, MAX_SERVICES};
 use crate::log::print;
-use crate::table::{Why, valid_name};
+use crate::table::{Table, Why, valid_name};
 use crate::{scan, sys};
 use core::ffi::CStr;
 
@@ -23,6 +26,7 @@ pub fn run(dir: &CStr) -> i32 {
         }
     };
     let (mut services, mut problems) = (0u64, 0u64);
+    let mut table = Table::new();
     let walked = scan::each(&fd, |name, read| {
         let mut l = Line::new();
         l.file(d, name);
@@ -37,9 +41,20 @@ pub fn run(dir: &CStr) -> i32 {
                     l.s(b": ");
                     Why::Full.describe(&mut l);
                 }
-                Ok(Some(_)) => services += 1,
-                Ok(None) => {}
-                Err(p) => p.describe(&mut l),
+                Ok(Some(n)) => {
+                    services += 1;
+                    table.update(name, Ok(canon.get(..n).unwrap_or(&[])));
+                    if let Ok(i) = table.find(name) {
+                        table.swap_in_next(i);
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    // There is a file by that name: not missing for after=.
+                    table.update(name, Err(b":"));
+                    if let Err(p) = read {
+                        p.describe(&mut l);
+                    }
+                }
             }
         }
         if l.bytes().len() > before {
@@ -48,6 +63,8 @@ pub fn run(dir: &CStr) -> i32 {
             print(1, l.bytes());
         }
     });
+    let (cycles, warnings) = order(&table, d);
+    problems += cycles;
     let mut l = Line::new();
     if let Err(e) = walked {
         l.s(b"going: cannot read ").s(d).s(b": ").s(sys::strerror(e)).s(b"\n");
@@ -55,7 +72,54 @@ pub fn run(dir: &CStr) -> i32 {
         return EX_CONFIG;
     }
     l.s(d).s(b": ").u(services).s(if services == 1 { b" valid service, " } else { b" valid services, " });
-    l.u(problems).s(if problems == 1 { b" problem\n" } else { b" problems\n" });
+    l.u(problems).s(if problems == 1 { b" problem" } else { b" problems" });
+    if warnings > 0 {
+        l.s(b", ").u(warnings).s(if warnings == 1 { b" warning" } else { b" warnings" });
+    }
+    l.s(b"\n");
     print(1, l.bytes());
     if problems == 0 { EX_OK } else { EX_CONFIG }
+}
+
+/// Checks the `after=` graph of the valid files: prints each dependency
+/// cycle once (an error) and each name with no file (a warning); returns
+/// how many of each.
+fn order(table: &Table, dir: &[u8]) -> (u64, u64) {
+    let mut graph = Graph::new();
+    let mut warnings = 0;
+    let _ = graph.build(table.entries.len(), |i, add| {
+        for name in crate::config::after_names(table.cfg(i)) {
+            match table.find(name) {
+                Ok(j) => add(j),
+                Err(_) => {
+                    warnings += 1;
+                    let mut l = Line::new();
+                    l.file(dir, table.name(i)).s(b": warning: after=").masked(name);
+                    l.s(b": no such service (ignored)\n");
+                    print(1, l.bytes());
+                }
+            }
+        }
+    });
+    let mut told = [0u64; MAX_SERVICES / 64];
+    let mut cycles = 0;
+    for i in 0..table.entries.len() {
+        if !graph.in_cycle(i) || told.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0) {
+            continue;
+        }
+        cycles += 1;
+        let mut l = Line::new();
+        l.file(dir, table.name(i)).s(b": dependency cycle ");
+        let mut first = true;
+        graph.cycle(i, |n| {
+            if let Some(w) = told.get_mut(n / 64) {
+                *w |= 1 << (n % 64);
+            }
+            l.s(if first { b"" } else { b" -> " }).s(table.name(n));
+            first = false;
+        });
+        l.s(b"\n");
+        print(1, l.bytes());
+    }
+    (cycles, warnings)
 }

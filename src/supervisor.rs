@@ -29,15 +29,15 @@ use rustix::process::Pid;
 /// exit code.
 #[inline(never)]
 pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
+    let mut log = Log::new();
+    init::setup(&mut log);
     sys::default_dispositions();
     sys::cloexec_from_3();
-    init::detect();
     // Orphans of services (daemons that double-fork) become going's to
     // reap; as PID 1 every orphan of the system already is.
     if !rustix::process::getpid().is_init() {
         let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     }
-    let mut log = Log::new();
     if procfile && !procfile_valid(dir) {
         return crate::cli::EX_CONFIG;
     }
