@@ -52,6 +52,8 @@ pub struct Client {
     cursor: Option<usize>,
     /// All is answered: close once it is written.
     closing: bool,
+    /// An error was answered (a `wait` then does not wait).
+    refused: bool,
 }
 
 /// The table indices a `wait` names, as a bit set (indices are stable
@@ -75,12 +77,14 @@ impl Client {
             sent: 0,
             cursor: None,
             closing: false,
+            refused: false,
         }
     }
 
     /// Queues a line of answer; `false` when the buffer has no room.
     fn push(&mut self, l: &Line) -> bool {
         let b = l.bytes();
+        self.refused |= b.starts_with(b"error=");
         let Some(dst) = self.out.get_mut(self.out_len..self.out_len + b.len() + 1) else {
             return false;
         };
@@ -432,7 +436,7 @@ impl<'a> Control<'a> {
             }
             Some(Verb::Status) if c.names == 0 => c.cursor = Some(0),
             Some(Verb::Reload) => self.reload = true,
-            Some(Verb::Wait) if c.out_len == 0 => self.begin_wait(slot, fleet),
+            Some(Verb::Wait) if !c.refused => self.begin_wait(slot, fleet),
             Some(v @ (Verb::Poweroff | Verb::Reboot | Verb::Halt)) => {
                 let then = match v {
                     _ if !crate::init::is_machine() => Then::Exit,

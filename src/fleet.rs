@@ -608,7 +608,17 @@ impl<'a> Fleet<'a> {
             self.close_ready(i);
         }
         if ready {
-            self.act(i, Event::Ready, now);
+            self.readied(i, now);
+        }
+    }
+
+    /// Its readiness protocol says it is ready: said in the log, as the
+    /// moment what is after it may start.
+    fn readied(&mut self, i: usize, now: u64) {
+        let was = self.table.entries.get(i).map(|e| e.svc.state);
+        self.act(i, Event::Ready, now);
+        if was == Some(State::Starting) && self.table.entries.get(i).is_some_and(|e| e.svc.state == State::Up) {
+            self.say(i, b": ready");
         }
     }
 
@@ -620,7 +630,7 @@ impl<'a> Fleet<'a> {
             if let Some(i) = crate::ready::owner(self, pid)
                 && self.table.entries.get(i).is_some_and(|e| e.svc.policy.ready == Ready::Notify)
             {
-                self.act(i, Event::Ready, now);
+                self.readied(i, now);
             }
         });
         self.notify = Some(n);
