@@ -404,7 +404,10 @@ fn a_user_other_than_root_or_going_is_refused() {
     fs::set_permissions(t.sock(), fs::Permissions::from_mode(0o666)).unwrap();
     for verb in ["status", "stop"] {
         let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, verb, "-s"]).arg(t.sock());
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(going_argv())
+            .args([verb, "-s"])
+            .arg(t.sock());
         if verb == "stop" {
             cmd.arg("a");
         }

@@ -174,7 +174,8 @@ fn busybox_init_respawns_going_and_each_service_runs_once_again() {
     let etc = t.file("etc");
     fs::create_dir_all(&etc).unwrap();
     let (conf, sock) = (t.conf_str(), t.sock().to_str().unwrap().to_string());
-    fs::write(etc.join("inittab"), format!("::respawn:{BIN} -d {conf} -s {sock}\n")).unwrap();
+    let going = going_argv().join(" ");
+    fs::write(etc.join("inittab"), format!("::respawn:{going} -d {conf} -s {sock}\n")).unwrap();
     // The host may have no /etc/inittab to bind over: then the namespace's
     // /etc is a directory holding only the inittab.
     let script = "if [ -e /etc/inittab ]; then mount --bind \"$1/inittab\" /etc/inittab; \
@@ -196,7 +197,7 @@ fn busybox_init_respawns_going_and_each_service_runs_once_again() {
     let going_pids = || {
         processes()
             .into_iter()
-            .filter(|(p, argv)| argv.first().is_some_and(|a| a == BIN) && argv.contains(&conf) && alive(*p))
+            .filter(|(p, argv)| is_going_argv(argv) && argv.contains(&conf) && alive(*p))
             .map(|(p, _)| p)
             .collect::<Vec<u32>>()
     };

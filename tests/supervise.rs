@@ -320,7 +320,7 @@ fn a_cold_start_waits_instead_of_spinning() {
     let mut strace = std::process::Command::new("strace")
         .args(["-c", "-e", "trace=epoll_pwait,epoll_wait", "-o"])
         .arg(&counts)
-        .arg(BIN)
+        .args(going_argv())
         .arg("-d")
         .arg(t.conf())
         .arg("-s")
