@@ -477,7 +477,11 @@ fn a_garbage_request_gets_an_error() {
 fn a_fifth_client_is_told_busy_and_served_once_slots_free() {
     let t = Tmp::new("ctl_busy");
     let g = supervise(&t, &[("a", &sleeper(1000))]);
-    g.expect_started("a", 1);
+    // Counted once a's exec has closed the exec-error pipe and going has
+    // answered since (an emulated going spawns with a plain fork, and so
+    // logs "started" before the exec).
+    expect_cmdline(g.expect_started("a", 1), &["/bin/sleep", "1000"]);
+    assert_eq!(client(&t, "status", &[]).code, 0);
     let base = fd_count(g.pid());
     let silent: Vec<UnixStream> = (0..4).map(|_| UnixStream::connect(t.sock()).unwrap()).collect();
     assert!(wait_until(T, || fd_count(g.pid()) == base + 4), "4 clients not accepted");
