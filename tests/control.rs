@@ -181,7 +181,7 @@ fn stop_start_restart_act_on_the_process() {
     assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""));
     assert!(wait_dead(a), "a still runs after stop");
     g.expect_log(&format!("going: a: stopping pid {a} with SIGTERM"));
-    assert_eq!(last_exit(&g.log(), "a").unwrap().then, "stopped");
+    assert_eq!(g.expect_exit("a", a).then, "stopped");
     expect_state(&t, "a", "down");
     assert_eq!(client(&t, "start", &["a"]).code, 0);
     let a2 = g.expect_started("a", 2);

@@ -61,9 +61,7 @@ fn a_file_moved_away_stops_its_service() {
     // Away to an ignored name in the same dir, then out of the dir.
     fs::rename(t.conf().join("a"), t.conf().join("a.bak")).unwrap();
     assert!(wait_dead(a), "a still runs after its file was renamed to a.bak");
-    // Dead is not yet logged: going may not have reaped it yet.
-    g.expect_log("going: a: pid ");
-    assert_eq!(last_exit(&g.log(), "a").unwrap().then, "removed");
+    assert_eq!(g.expect_exit("a", a).then, "removed");
     fs::rename(t.conf().join("a.bak"), t.conf().join("a")).unwrap();
     let a2 = g.expect_started("a", 2);
     fs::rename(t.conf().join("a"), t.file("elsewhere")).unwrap();

@@ -268,6 +268,17 @@ impl Going {
         self.pid_of(name).unwrap()
     }
 
+    /// Waits for the exit line of NAME's process PID: a process that is
+    /// dead may not have been reaped and logged yet.
+    pub fn expect_exit(&self, name: &str, pid: u32) -> ExitLine {
+        let mut found = None;
+        wait_until(T, || {
+            found = exit_of(&self.log(), name, pid);
+            found.is_some()
+        });
+        found.unwrap_or_else(|| panic!("no exit line for {name} pid {pid}; log:\n{}", self.log()))
+    }
+
     /// How often NAME has been started so far.
     pub fn starts(&self, name: &str) -> usize {
         self.count_log(&format!("going: {name}: started, pid "))
