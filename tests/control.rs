@@ -217,8 +217,8 @@ fn signal_goes_to_the_process_group() {
         &script,
         format!(
             "trap 'echo main >> {g_}' USR1\n\
-             sh -c 'trap \"echo child >> {g_}\" USR1; while :; do sleep 0.05; done' &\n\
-             echo ready > {g_}\n\
+             sh -c 'trap \"echo child >> {g_}\" USR1; echo child-ready >> {g_}; while :; do sleep 0.05; done' &\n\
+             echo ready >> {g_}\n\
              while :; do sleep 0.05; done\n"
         ),
     )
@@ -228,7 +228,13 @@ fn signal_goes_to_the_process_group() {
         &[("s", &format!("cmd=/bin/sh {}\n", script.display())), ("d", "cmd=/bin/true\nrestart=never\n")],
     );
     let s = g.expect_started("s", 1);
-    assert!(wait_file(&got, T, |b| b.starts_with(b"ready")), "script never ran");
+    // Both shells have set their USR1 traps: the one in the background may
+    // not have run its `trap` yet when the other says ready.
+    let ready = |b: &[u8]| {
+        let s = String::from_utf8_lossy(b);
+        s.lines().any(|l| l == "ready") && s.lines().any(|l| l == "child-ready")
+    };
+    assert!(wait_file(&got, T, ready), "script never ran: {:?}", read(&got));
     let out = client(&t, "signal", &["USR1", "s"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     let both = |b: &[u8]| {
