@@ -4,6 +4,7 @@
 #   make TARGET=aarch64-unknown-linux-musl
 #                     the same for 64-bit Arm, copied to ./going-aarch64
 #   make run          build, then supervise examples/going.d until Ctrl-C
+#                     (another TARGET's binary runs under EMULATOR)
 #   make test         the test suite (unit and black-box)
 #   make test-aarch64 the black-box tests against ./going-aarch64, run under
 #                     EMULATOR (qemu-aarch64-static)
@@ -96,9 +97,12 @@ build: musl-target
 $(OUT):
 	@$(MAKE) --no-print-directory build
 
+# Another architecture's binary runs under EMULATOR.
+RUN_WITH   := $(if $(filter $(DEFAULT_TARGET),$(TARGET)),,$(EMULATOR) )
+
 run: build
 	@echo "make run: examples/going.d, socket $(RUNDIR)/going.sock; Ctrl-C stops"
-	./$(OUT) -d examples/going.d -s $(RUNDIR)/going.sock
+	$(RUN_WITH)./$(OUT) -d examples/going.d -s $(RUNDIR)/going.sock
 
 test: musl-target
 	$(CARGO) test --release
