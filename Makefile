@@ -1,25 +1,46 @@
 # going — a thin layer over cargo (GNU make).
 #
 #   make              build the static binary and copy it to ./going
+#   make TARGET=aarch64-unknown-linux-musl
+#                     the same for 64-bit Arm, copied to ./going-aarch64
 #   make run          build, then supervise examples/going.d until Ctrl-C
+#                     (another TARGET's binary runs under EMULATOR)
 #   make test         the test suite (unit and black-box)
+#   make test-aarch64 the black-box tests against ./going-aarch64, run under
+#                     EMULATOR (qemu-aarch64-static)
 #   make check        rustfmt and clippy, warnings are errors
-#   make size         binary size and VmPeak with the service table full
+#   make size         binary sizes and VmPeak with the service table full
 #   make bench        bench/run.sh $(BENCHFLAGS)
 #   make fuzz         each fuzz target FUZZ_SECONDS (60) s; "skipped" without nightly
 #   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn
+#   make dist         dist/going-VERSION-ARCH.tar.gz (+ .sha256) for each of
+#                     DIST_TARGETS (both architectures; DIST_TARGETS=… for one)
+#   make doc          doc/html: the man pages as HTML, the internals (rustdoc)
+#   make tag          annotated tag vVERSION on HEAD (tag-release.sh checks first)
 #   make install      PREFIX=/usr DESTDIR= (both may be set in the
-#                     environment or on the command line)
+#                     environment or on the command line); with TARGET= on
+#                     the command line, installs that architecture's binary
 #   make uninstall
 #   make clean
 
-TARGET     := x86_64-unknown-linux-musl
+# The target is chosen on the command line only; PREFIX and DESTDIR may
+# also come from the environment.
+DEFAULT_TARGET := x86_64-unknown-linux-musl
+AARCH64_TARGET := aarch64-unknown-linux-musl
+TARGET     := $(DEFAULT_TARGET)
+ARCH       := $(firstword $(subst -, ,$(TARGET)))
 BIN        := target/$(TARGET)/release/going
+# What `make` copies out of target/: ./going for the default target,
+# ./going-ARCH for another, so `make install` never takes one for the other.
+OUT        := $(if $(filter $(DEFAULT_TARGET),$(TARGET)),going,going-$(ARCH))
+VERSION    := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
 
 CARGO      ?= cargo
 RUSTUP     ?= rustup
 INSTALL    ?= install
 OBJCOPY    ?= objcopy
+MANDOC     ?= mandoc
+EMULATOR   ?= qemu-aarch64-static
 
 PREFIX     ?= /usr
 DESTDIR    ?=
@@ -32,8 +53,18 @@ BENCHFLAGS ?=
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
 
-.PHONY: all build run install uninstall test check size bench fuzz soak clean \
-        musl-target lint-tools
+DIST_TARGETS ?= $(DEFAULT_TARGET) $(AARCH64_TARGET)
+DISTNAME   := going-$(VERSION)-$(ARCH)
+# Tarballs are stamped with the last commit's time, so the same tree
+# gives the same bytes.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+
+# The black-box tests that run going themselves; tests/boot.rs boots its
+# own VMs and has nothing to gain from the emulator.
+EMULATED_TESTS := $(filter-out boot,$(patsubst tests/%.rs,%,$(wildcard tests/*.rs)))
+
+.PHONY: all build run install uninstall test test-aarch64 check size bench \
+        fuzz soak dist dist-one doc tag clean musl-target lint-tools
 
 all: build
 
@@ -41,30 +72,50 @@ all: build
 # (a distribution's cargo) say so and let cargo report what is missing.
 musl-target:
 	@if command -v $(RUSTUP) >/dev/null 2>&1; then \
-	    $(RUSTUP) target list --installed | grep -q $(TARGET) \
+	    $(RUSTUP) target list --installed | grep -qx $(TARGET) \
 	        || $(RUSTUP) target add $(TARGET); \
 	else \
 	    echo "note: $(RUSTUP) not found; cargo needs the $(TARGET) target" >&2; \
 	fi
 
 # The unwind tables come from precompiled objects and are never read: with
-# panic = "abort" nothing unwinds. Dropping them saves 16 KiB on disk and
-# in VmPeak, which counts the mapped binary.
-build: musl-target
-	$(CARGO) build --release
-	$(OBJCOPY) -R .eh_frame -R .eh_frame_hdr $(BIN) going
+# panic = "abort" nothing unwinds. Dropping them saves 13-16 KiB on disk and
+# in VmPeak, which counts the mapped binary. The x86_64 build is linked by
+# the C toolchain's ld, which puts them last in the code segment, where
+# objcopy can cut them off; rust-lld puts them inside a segment, so the
+# aarch64 link drops them itself (.cargo/no-unwind-tables.ld) and the
+# binary is copied as it is.
+COPY_x86_64  := $(OBJCOPY) -R .eh_frame -R .eh_frame_hdr
+COPY         := $(or $(COPY_$(ARCH)),cp)
 
-# `install` takes what `make` built and builds only when ./going is missing,
+build: musl-target
+	$(CARGO) build --release --target $(TARGET)
+	$(COPY) $(BIN) $(OUT)
+
+# `install` takes what `make` built and builds only when it is missing,
 # so `make && sudo make install` never runs cargo as root.
-going:
+$(OUT):
 	@$(MAKE) --no-print-directory build
+
+# Another architecture's binary runs under EMULATOR.
+RUN_WITH   := $(if $(filter $(DEFAULT_TARGET),$(TARGET)),,$(EMULATOR) )
 
 run: build
 	@echo "make run: examples/going.d, socket $(RUNDIR)/going.sock; Ctrl-C stops"
-	./going -d examples/going.d -s $(RUNDIR)/going.sock
+	$(RUN_WITH)./$(OUT) -d examples/going.d -s $(RUNDIR)/going.sock
 
 test: musl-target
 	$(CARGO) test --release
+
+# The tests stay host programs and start host services; only going is the
+# aarch64 build, run under the emulator (GOING_BIN, GOING_EMULATOR: see
+# tests/common/mod.rs). Tests the emulator cannot run say SKIPPED.
+test-aarch64: musl-target
+	@command -v $(EMULATOR) >/dev/null 2>&1 || { echo "make test-aarch64:" \
+	    "$(EMULATOR) not found (Debian: apt-get install qemu-user-static)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory build TARGET=$(AARCH64_TARGET)
+	GOING_BIN=$(CURDIR)/going-aarch64 GOING_EMULATOR=$(EMULATOR) \
+	    $(CARGO) test --release --no-fail-fast $(addprefix --test ,$(EMULATED_TESTS))
 
 lint-tools:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || $(RUSTUP) component add rustfmt
@@ -75,6 +126,7 @@ check: musl-target lint-tools
 	$(CARGO) clippy --all-targets -- -D warnings
 
 size: musl-target
+	@$(MAKE) --no-print-directory musl-target TARGET=$(AARCH64_TARGET)
 	./size-report.sh
 
 bench: build
@@ -89,10 +141,50 @@ fuzz:
 soak: build
 	bench/soak.sh $(SOAK_SECONDS)
 
-install: going
+# One tarball per target: the binary, both man pages, LICENSE, README.md
+# and SHA256SUMS of those, under going-VERSION-ARCH/; beside it its own
+# checksum. Always a fresh build, so a tarball never holds a stale binary.
+dist:
+	@for t in $(DIST_TARGETS); do \
+	    $(MAKE) --no-print-directory dist-one TARGET=$$t || exit 1; \
+	done
+
+dist-one: build
+	rm -rf dist/$(DISTNAME)
+	$(INSTALL) -d -m 755 dist/$(DISTNAME)
+	$(INSTALL) -m 755 $(OUT) dist/$(DISTNAME)/going
+	$(INSTALL) -m 644 man/going.8 man/going.5 LICENSE README.md dist/$(DISTNAME)/
+	cd dist/$(DISTNAME) && sha256sum going going.8 going.5 LICENSE README.md >SHA256SUMS
+	tar -C dist --sort=name --owner=0 --group=0 --numeric-owner \
+	    --mtime=@$(SOURCE_DATE_EPOCH) -cf - $(DISTNAME) | gzip -9n >dist/$(DISTNAME).tar.gz
+	rm -rf dist/$(DISTNAME)
+	cd dist && sha256sum $(DISTNAME).tar.gz >$(DISTNAME).tar.gz.sha256
+	@echo "make dist: dist/$(DISTNAME).tar.gz"
+
+# The man pages through mandoc, the internals through rustdoc: the module
+# comments are the design story, so private items are documented too.
+doc:
+	$(INSTALL) -d -m 755 doc/html/internals
+	$(MANDOC) -Thtml -Wwarning -Oman=%N.%S.html man/going.8 >doc/html/going.8.html
+	$(MANDOC) -Thtml -Wwarning -Oman=%N.%S.html man/going.5 >doc/html/going.5.html
+	$(CARGO) doc --no-deps --document-private-items --bin going --target $(DEFAULT_TARGET)
+	rm -rf doc/html/internals && cp -R target/$(DEFAULT_TARGET)/doc doc/html/internals
+	@printf '%s\n' '<!DOCTYPE html>' '<meta charset="utf-8">' \
+	    '<title>going $(VERSION)</title>' '<h1>going $(VERSION)</h1>' '<ul>' \
+	    '<li><a href="going.8.html">going(8)</a>: the supervisor and its commands</li>' \
+	    '<li><a href="going.5.html">going(5)</a>: the service file format</li>' \
+	    '<li><a href="internals/going/index.html">internals</a>: the modules, as rustdoc shows them</li>' \
+	    '<li><a href="../requirements.md">requirements</a>: kernel versions and non-portable calls</li>' \
+	    '</ul>' >doc/html/index.html
+	@echo "make doc: doc/html/index.html"
+
+tag:
+	./tag-release.sh
+
+install: $(OUT)
 	$(INSTALL) -d -m 755 $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
-	$(INSTALL) -m 755 going $(DESTDIR)$(SBINDIR)/going
+	$(INSTALL) -m 755 $(OUT) $(DESTDIR)$(SBINDIR)/going
 	$(INSTALL) -m 644 man/going.8 $(DESTDIR)$(MANDIR)/man8/going.8
 	$(INSTALL) -m 644 man/going.5 $(DESTDIR)$(MANDIR)/man5/going.5
 
@@ -103,4 +195,5 @@ uninstall:
 
 clean:
 	$(CARGO) clean
-	rm -f going
+	rm -f going going-aarch64
+	rm -rf dist doc/html

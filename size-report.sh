@@ -7,11 +7,31 @@
 # and prints VmPeak and VmRSS of the supervisor from /proc. It then stops
 # going with SIGTERM and checks that it exits 0 and leaves no sleep behind.
 #
+# It also prints the size of the aarch64 build. Its VmPeak and VmRSS
+# cannot be read here (under qemu-user /proc shows qemu's own): the aarch64
+# VM boot harness measures them inside the VM and leaves them in a file,
+# which this script prints and checks against the same bound when it is
+# there. That file holds KEY=VALUE lines, the first four required:
+#     vmpeak_kb=248
+#     vmrss_kb=220
+#     services=256        services running when measured
+#     capacity=256
+#     kernel=6.1.0-…      optional, printed as it is
+#     measured=2026-…     optional, printed as it is
+#
 # Exit status: 0 when everything worked and VmPeak < 1024 kB (SPEC.md §8),
+# on x86_64 here and on aarch64 in the VM when its figures are there;
 # 1 otherwise. The 256 kB and 64 KiB figures are targets: reported, never
 # fatal.
 #
-# Environment: GOING_BIN=path skips the build and measures that binary.
+# Environment:
+#   GOING_BIN=path          measure that binary; nothing is built, and the
+#                           aarch64 row needs GOING_AARCH64_BIN
+#   GOING_AARCH64_BIN=path  the aarch64 binary, instead of
+#                           `make build TARGET=aarch64-unknown-linux-musl`;
+#                           "none" leaves the aarch64 rows out
+#   GOING_VM_FOOTPRINT=file the VM's figures (default
+#                           target/vm/footprint-aarch64)
 
 set -euo pipefail
 
@@ -48,6 +68,17 @@ else
     bin=./going
 fi
 [[ -x $bin ]] || die "no executable at $bin"
+
+a64_bin=${GOING_AARCH64_BIN:-}
+if [[ -z $a64_bin && -z ${GOING_BIN:-} ]]; then
+    echo "size-report: make build TARGET=aarch64-unknown-linux-musl" >&2
+    make --no-print-directory --quiet build TARGET=aarch64-unknown-linux-musl >&2 \
+        || die "aarch64 build failed (GOING_AARCH64_BIN=none leaves it out)"
+    a64_bin=./going-aarch64
+fi
+[[ $a64_bin == none ]] && a64_bin=
+[[ -z $a64_bin || -f $a64_bin ]] || die "no aarch64 binary at $a64_bin"
+vm_file=${GOING_VM_FOOTPRINT:-target/vm/footprint-aarch64}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/going-size.XXXXXX")
 pid=
@@ -180,6 +211,35 @@ fi
 if (( vmpeak < VMPEAK_BOUND_KB )); then bound=ok; else bound=FAILED; failed=1; fi
 if (( vmpeak <= VMPEAK_TARGET_KB )); then peak_target=met; else peak_target="not met"; fi
 
+# ---- aarch64: the binary here, memory from the VM --------------------------------
+# vm_value KEY -> the value of KEY= in the VM's file, empty when absent.
+vm_value() { sed -n "s/^$1=//p" "$vm_file" | head -n 1; }
+a64_rows=()
+if [[ -n $a64_bin ]]; then
+    a64_bytes=$(stat -c %s "$a64_bin")
+    a64_kib=$(awk -v b="$a64_bytes" 'BEGIN { printf "%.1f", b / 1024 }')
+    if (( a64_bytes <= SIZE_TARGET_KIB * 1024 )); then a64_target=met; else a64_target="not met"; fi
+    a64_rows+=("aarch64 binary" "$a64_bytes B" "$a64_kib KiB  (target <= $SIZE_TARGET_KIB KiB: $a64_target)")
+fi
+if [[ -n $a64_bin && -r $vm_file ]]; then
+    vm_peak=$(vm_value vmpeak_kb) vm_rss=$(vm_value vmrss_kb)
+    vm_services=$(vm_value services) vm_capacity=$(vm_value capacity)
+    for v in "$vm_peak" "$vm_rss" "$vm_services" "$vm_capacity"; do
+        [[ $v =~ ^[0-9]+$ ]] || die "$vm_file: vmpeak_kb, vmrss_kb, services and capacity must be numbers"
+    done
+    if (( vm_peak < VMPEAK_BOUND_KB )); then vm_bound=ok; else vm_bound=FAILED; failed=1; fi
+    if (( vm_peak <= VMPEAK_TARGET_KB )); then vm_target=met; else vm_target="not met"; fi
+    vm_about="$vm_services of capacity $vm_capacity running"
+    [[ -n $(vm_value kernel) ]] && vm_about+=", Linux $(vm_value kernel)"
+    [[ -n $(vm_value measured) ]] && vm_about+=", $(vm_value measured)"
+    a64_rows+=(
+        "aarch64 VmPeak (VM)" "$vm_peak kB" "bound < $VMPEAK_BOUND_KB kB: $vm_bound; target <= $VMPEAK_TARGET_KB kB: $vm_target"
+        "aarch64 VmRSS (VM)" "$vm_rss kB" "$vm_about ($vm_file)"
+    )
+elif [[ -n $a64_bin ]]; then
+    a64_rows+=("aarch64 VmPeak" "-" "measured in the aarch64 VM only; no $vm_file yet")
+fi
+
 # ---- report ------------------------------------------------------------------
 printf '\ngoing footprint (%s)\n' "$("$bin" -V 2>/dev/null || echo 'version unknown')"
 printf '  %-22s %10s  %s\n' \
@@ -187,7 +247,8 @@ printf '  %-22s %10s  %s\n' \
     "services running" "$count" "of capacity $capacity" \
     "VmPeak" "$vmpeak kB" "bound < $VMPEAK_BOUND_KB kB: $bound; target <= $VMPEAK_TARGET_KB kB: $peak_target" \
     "VmRSS" "$vmrss kB" "" \
-    "SIGTERM to exit" "$stop_ms ms" "exit status $rc, sleeps left: $left"
+    "SIGTERM to exit" "$stop_ms ms" "exit status $rc, sleeps left: $left" \
+    "${a64_rows[@]}"
 
 if (( failed )); then
     echo "size-report: FAILED" >&2

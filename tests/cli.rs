@@ -2,10 +2,10 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn going(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env_clear().output().unwrap()
+    going_command().args(args).env_clear().output().unwrap()
 }
 
 fn text(b: &[u8]) -> String {

@@ -129,6 +129,9 @@ fn fork_failing_under_a_tiny_rlimit_nproc() {
     if !root_with(test, &["setpriv", "prlimit"]) {
         return;
     }
+    if emulated(test, "qemu-user starts a thread in each forked child, which RLIMIT_NPROC=3 refuses") {
+        return;
+    }
     let t = Tmp::new("fault_nproc");
     let uid = unused_uid();
     std::os::unix::fs::chown(&t.path, Some(uid), Some(uid)).unwrap();
@@ -348,10 +351,20 @@ fn dev_null_missing_in_a_chroot() {
     let t = Tmp::new("fault_devnull");
     fs::create_dir_all(t.file("bin")).unwrap();
     fs::copy(bb, t.file("bin/sleep")).unwrap();
-    fs::copy(BIN, t.file("going")).unwrap();
+    fs::copy(bin(), t.file("going")).unwrap();
+    // An emulator (qemu-user's is static) goes into the chroot with going.
+    let going = match emulator() {
+        Some(emu) => {
+            let out = Command::new("sh").args(["-c", "command -v \"$0\"", emu]).output().unwrap();
+            fs::copy(String::from_utf8_lossy(&out.stdout).trim(), t.file("emulator")).unwrap();
+            "/emulator /going"
+        }
+        None => "/going",
+    };
     t.write("a", &sleeper(1000));
     t.write("b", &sleeper(1001));
-    let mut g = Going::start_via(&t, "exec chroot \"${2%/sock}\" /going -d /going.d -s /sock;", &[]);
+    let prefix = format!("exec chroot \"${{2%/sock}}\" {going} -d /going.d -s /sock;");
+    let mut g = Going::start_via(&t, &prefix, &[]);
     let failed = "going: a: cannot open /dev/null: No such file or directory; retrying in 1s";
     g.expect_log(failed);
     g.expect_log("going: b: cannot open /dev/null: ");

@@ -10,16 +10,21 @@ use std::fs;
 use std::io::Write;
 use std::time::Duration;
 
-/// Going has read its directory once (the services it found are started).
-fn ready(g: &Going) {
+/// Going has read its directory once (the services it found are started)
+/// and watches it: its loop answers `going status`, which it enters only
+/// after the first read. (It logs "supervising" before that read; an
+/// emulated going takes long enough in between for a file written meanwhile
+/// to be read half-written.)
+fn ready(t: &Tmp, g: &Going) {
     g.expect_log(&format!("going: going {} supervising ", env!("CARGO_PKG_VERSION")));
+    assert!(wait_until(T, || client(t, "status", &[]).code == 0), "going never answered status");
 }
 
 #[test]
 fn a_new_file_is_started_without_a_signal() {
     let t = Tmp::new("ino_new");
     let g = Going::start(&t);
-    ready(&g);
+    ready(&t, &g);
     // Atomically renamed in, and plainly created, written and closed.
     t.write("a", &sleeper(1000));
     fs::write(t.conf().join("b"), sleeper(1001)).unwrap();
@@ -56,7 +61,7 @@ fn a_file_moved_away_stops_its_service() {
     // Away to an ignored name in the same dir, then out of the dir.
     fs::rename(t.conf().join("a"), t.conf().join("a.bak")).unwrap();
     assert!(wait_dead(a), "a still runs after its file was renamed to a.bak");
-    assert_eq!(last_exit(&g.log(), "a").unwrap().then, "removed");
+    assert_eq!(g.expect_exit("a", a).then, "removed");
     fs::rename(t.conf().join("a.bak"), t.conf().join("a")).unwrap();
     let a2 = g.expect_started("a", 2);
     fs::rename(t.conf().join("a"), t.file("elsewhere")).unwrap();
@@ -88,7 +93,7 @@ fn a_change_restarts_only_that_service() {
 fn a_file_written_in_pieces_starts_once_with_its_final_content() {
     let t = Tmp::new("ino_pieces");
     let g = Going::start(&t);
-    ready(&g);
+    ready(&t, &g);
     // The first piece alone is a valid config too ("sleep 1"): acting on a
     // partial write would start the wrong command.
     let mut f = fs::File::create(t.conf().join("a")).unwrap();
@@ -125,7 +130,7 @@ fn an_atomic_rename_replaces_the_service() {
 fn editor_temp_files_never_start() {
     let t = Tmp::new("ino_ignored");
     let g = Going::start(&t);
-    ready(&g);
+    ready(&t, &g);
     let ignored = [
         ".x.swp",
         "x.swp",
@@ -233,7 +238,7 @@ fn a_directory_missing_at_start_moved_in_with_its_files() {
 fn a_symlink_or_hard_link_into_the_directory_is_started() {
     let t = Tmp::new("ino_symlink");
     let g = Going::start(&t);
-    ready(&g);
+    ready(&t, &g);
     let real = t.file("real");
     fs::write(&real, sleeper(1000)).unwrap();
     std::os::unix::fs::symlink(&real, t.conf().join("s")).unwrap();

@@ -323,7 +323,7 @@ impl Foreman {
         let p = t.file("Procfile");
         fs::write(&p, procfile).unwrap();
         let (out, err) = (t.file("stdout"), t.file("stderr"));
-        let child = Command::new(BIN)
+        let child = going_command()
             .arg("-f")
             .arg(&p)
             .current_dir(&t.path)

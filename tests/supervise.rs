@@ -252,7 +252,13 @@ fn signal_mask_and_dispositions_are_defaults() {
     let pid = g.expect_started("s", 1);
     assert!(wait_until(T, || cmdline(pid) == ["/bin/sleep", "1000"]));
     assert_eq!(status_field(pid, "SigBlk"), "0000000000000000");
-    assert_eq!(status_field(pid, "SigIgn"), "0000000000000000");
+    // This harness passes signals 32 and 33 on ignored. Under qemu-user,
+    // host signal 32 is the emulator's own (its C library's SIGCANCEL):
+    // the emulated going cannot reach it, so it stays ignored.
+    let ignored = u64::from_str_radix(&status_field(pid, "SigIgn"), 16).unwrap();
+    let test = "signal_mask_and_dispositions_are_defaults";
+    let unreachable = if emulator_lacks(test, "the disposition of host signal 32") { 1 << 31 } else { 0 };
+    assert_eq!(ignored & !unreachable, 0, "SigIgn {ignored:016x}");
 }
 
 #[test]
@@ -320,7 +326,7 @@ fn a_cold_start_waits_instead_of_spinning() {
     let mut strace = std::process::Command::new("strace")
         .args(["-c", "-e", "trace=epoll_pwait,epoll_wait", "-o"])
         .arg(&counts)
-        .arg(BIN)
+        .args(going_argv())
         .arg("-d")
         .arg(t.conf())
         .arg("-s")

@@ -5,13 +5,21 @@
 //! The harness only ever waits on the `Child` it spawned (never
 //! `waitpid(-1)`), so tests running in parallel threads cannot steal one
 //! another's exit statuses.
+//!
+//! The `going` under test is cargo's build, or `GOING_BIN` when that is
+//! set; with `GOING_EMULATOR` (e.g. `qemu-aarch64-static`) it runs under
+//! that emulator, so the suite can test another architecture's binary.
+//! The tests and the services stay host programs: only going is
+//! emulated. Start going only through `going_command` or `going_argv`.
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,7 +30,59 @@ pub const T: Duration = Duration::from_secs(5);
 /// The environment every service gets when its file sets no `env=`.
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_going");
+/// The binary under test: `GOING_BIN`, or the one cargo built.
+pub fn bin() -> &'static str {
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var("GOING_BIN") {
+        Ok(b) if !b.is_empty() => b,
+        _ => env!("CARGO_BIN_EXE_going").to_string(),
+    })
+}
+
+/// `GOING_EMULATOR`: the program going runs under, when it is set.
+pub fn emulator() -> Option<&'static str> {
+    static EMU: OnceLock<Option<String>> = OnceLock::new();
+    EMU.get_or_init(|| std::env::var("GOING_EMULATOR").ok().filter(|e| !e.is_empty())).as_deref()
+}
+
+/// The words that start going: `[BIN]`, or `[EMULATOR, BIN]`.
+pub fn going_argv() -> Vec<&'static str> {
+    emulator().into_iter().chain([bin()]).collect()
+}
+
+/// A `Command` that runs going; add its arguments.
+pub fn going_command() -> Command {
+    let argv = going_argv();
+    let mut cmd = Command::new(argv[0]);
+    cmd.args(&argv[1..]);
+    cmd
+}
+
+/// Whether a process's argv is going's, emulated or not.
+pub fn is_going_argv(argv: &[String]) -> bool {
+    let words = going_argv();
+    argv.len() >= words.len() && argv.iter().zip(&words).all(|(a, w)| a == w)
+}
+
+/// True, after saying why, when going runs under an emulator and `test`
+/// cannot be right there: it reads what the kernel shows of going itself
+/// (its memory, system calls), which is the emulator's, or stages a fault
+/// the emulator cannot live with. The aarch64 boot test in qemu-system
+/// runs the real binary and covers it.
+pub fn emulated(test: &str, why: &str) -> bool {
+    let Some(emu) = emulator() else { return false };
+    eprintln!("SKIPPED {test} under {emu}: {why}; the VM boot test covers it");
+    true
+}
+
+/// True, after saying so, when going runs under an emulator that does not
+/// pass `what` on to the kernel: the part of `test` that checks it is
+/// left out there (the VM boot test runs the real binary).
+pub fn emulator_lacks(test: &str, what: &str) -> bool {
+    let Some(emu) = emulator() else { return false };
+    eprintln!("SKIPPED PART of {test}: {emu} does not pass {what} on to the kernel; the VM boot test covers it");
+    true
+}
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -85,7 +145,7 @@ impl Tmp {
     pub fn check(&self) -> (i32, String) {
         let out_path = self.path.join("check.out");
         let out = fs::File::create(&out_path).unwrap();
-        let mut child = Command::new(BIN)
+        let mut child = going_command()
             .arg("check")
             .arg("-d")
             .arg(self.conf())
@@ -208,6 +268,17 @@ impl Going {
         self.pid_of(name).unwrap()
     }
 
+    /// Waits for the exit line of NAME's process PID: a process that is
+    /// dead may not have been reaped and logged yet.
+    pub fn expect_exit(&self, name: &str, pid: u32) -> ExitLine {
+        let mut found = None;
+        wait_until(T, || {
+            found = exit_of(&self.log(), name, pid);
+            found.is_some()
+        });
+        found.unwrap_or_else(|| panic!("no exit line for {name} pid {pid}; log:\n{}", self.log()))
+    }
+
     /// How often NAME has been started so far.
     pub fn starts(&self, name: &str) -> usize {
         self.count_log(&format!("going: {name}: started, pid "))
@@ -263,15 +334,32 @@ impl Drop for Going {
     }
 }
 
+/// `sh -c 'PREFIX exec "$0" -d "$1" -s "$2"' GOING CONF SOCK`: PREFIX may
+/// use the three too (and exec going itself through other programs).
 fn shell_command(t: &Tmp, prefix: &str, env: &[(&str, &str)]) -> Command {
     let script = format!("{prefix} exec \"$0\" -d \"$1\" -s \"$2\"");
     let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c").arg(script).arg(BIN).arg(t.conf()).arg(t.sock());
+    cmd.arg("-c").arg(script).arg(launcher(t)).arg(t.conf()).arg(t.sock());
     cmd.stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd
+}
+
+/// The program that runs going from a shell: the binary itself, or under
+/// an emulator a script in the test's directory that execs the emulator
+/// on it, so that `exec "$0"` works through `setpriv`, `unshare` and the
+/// like, and going keeps the pid the shell had.
+fn launcher(t: &Tmp) -> PathBuf {
+    let Some(emu) = emulator() else { return PathBuf::from(bin()) };
+    let path = t.file("going-emulated");
+    if !path.exists() {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        fs::write(&path, format!("#!/bin/sh\nexec {} {} \"$@\"\n", quote(emu), quote(bin()))).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
 }
 
 /// Polls `f` every 5 ms until it holds or `timeout` has passed.

@@ -49,7 +49,7 @@ pub fn run(mut cmd: Command) -> Out {
 
 /// `going ARGS...` to completion.
 pub fn going(args: &[&str]) -> Out {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = going_command();
     cmd.args(args).env_remove("NO_COLOR");
     run(cmd)
 }
