@@ -8,6 +8,9 @@
 #   make bench        bench/run.sh $(BENCHFLAGS)
 #   make fuzz         each fuzz target FUZZ_SECONDS (60) s; "skipped" without nightly
 #   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn
+#   make vm           boot examples/initramfs in qemu, console here (Ctrl-A X
+#                     quits); VM_ARCH=aarch64 for the Arm one
+#   make test-vm      the boot tests (tests/boot.rs, tests/pid1.rs), both arches
 #   make install      PREFIX=/usr DESTDIR= (both may be set in the
 #                     environment or on the command line)
 #   make uninstall
@@ -31,9 +34,10 @@ RUNDIR     ?= $(if $(TMPDIR),$(TMPDIR),/tmp)
 BENCHFLAGS ?=
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
+VM_ARCH    ?= x86_64
 
 .PHONY: all build run install uninstall test check size bench fuzz soak clean \
-        musl-target lint-tools
+        musl-target lint-tools vm test-vm aarch64
 
 all: build
 
@@ -88,6 +92,21 @@ fuzz:
 
 soak: build
 	bench/soak.sh $(SOAK_SECONDS)
+
+# The image, the kernel and qemu's command line come from the boot tests'
+# harness (tests/vm/mod.rs), so `make vm` boots exactly what they boot; the
+# aarch64 kernel and busybox come from tests/vm/fetch-arm64.sh.
+vm: musl-target $(if $(filter aarch64,$(VM_ARCH)),aarch64)
+	GOING_VM_INTERACTIVE=1 GOING_VM_ARCH=$(VM_ARCH) \
+	    $(CARGO) test --release --test boot -- --ignored --exact vm_interactive --nocapture
+
+test-vm: musl-target aarch64
+	$(CARGO) test --release --test boot --test pid1
+
+aarch64:
+	@$(RUSTUP) target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-musl \
+	    || $(RUSTUP) target add aarch64-unknown-linux-musl
+	$(CARGO) build --release --target aarch64-unknown-linux-musl
 
 install: going
 	$(INSTALL) -d -m 755 $(DESTDIR)$(SBINDIR) \

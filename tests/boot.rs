@@ -22,6 +22,7 @@
 
 mod common;
 mod vm;
+use std::path::Path;
 use vm::{Arch, Boot, Image, Run};
 
 /// Runs a scenario function once per arch, as `NAME::x86_64` and
@@ -51,6 +52,7 @@ on_both_arches!(
     signal_usr1_halts,
     cgroup_limits,
     footprint_256_services,
+    example_initramfs_boots,
 );
 
 /// The kernel's last words for each way of going down (kernel/reboot.c).
@@ -350,7 +352,7 @@ busy=$(cat /run/busy.pid)
 cg=$(cgroup "$busy")
 echo "MARK cpu: cgroup=$cg cpu.max=$(cat "/sys/fs/cgroup$cg/cpu.max" 2>/dev/null)"
 # cpu_ticks PID: utime + stime, in clock ticks (1/100 s).
-cpu_ticks() { set -- $(sed 's/^.*) //' "/proc/$1/stat"); echo $(($12 + $13)); }
+cpu_ticks() { set -- $(sed 's/^.*) //' "/proc/$1/stat"); echo $((${12} + ${13})); }
 # now: /proc/uptime in 1/100 s.
 now() { read -r up _ </proc/uptime; echo "${up%.*}${up#*.}"; }
 c0=$(cpu_ticks "$busy"); t0=$(now)
@@ -439,4 +441,84 @@ fn footprint_256_services(arch: Arch) {
     println!("footprint [{}]: going as process 1, 256 services: VmPeak {peak} kB, VmRSS {rss} kB", arch.name());
     assert!(peak < 1024, "VmPeak {peak} kB is not under 1024 kB\n{}", b.context());
     b.expect_no_panic();
+}
+
+// ---------------------------------------------------------------------------
+// examples/initramfs: the system `make vm` boots
+
+/// `examples/initramfs` on top of the base image, with going as /init: each
+/// top-level directory of it (not its README) becomes the same path inside.
+fn example_image(img: &mut Image) {
+    base(img).going_as_init();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/initramfs");
+    for e in std::fs::read_dir(&example).expect("examples/initramfs").flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            let at = format!("/{}", e.file_name().to_string_lossy());
+            img.tree(&e.path(), &at).expect("cannot read examples/initramfs");
+        }
+    }
+}
+
+/// Added to the example for the test only: once the network and httpd are
+/// there, fetch the page, show `going status`, power off.
+const EXAMPLE_CHECK: &str = r#"#!/bin/sh
+. /lib/scenario.sh
+page() { wget -qO- http://127.0.0.1/ 2>/dev/null | grep -q "Served by busybox httpd"; }
+if within 100 page; then echo "MARK example: httpd serves the page"; else echo "MARK example FAIL: no page"; fi
+echo "MARK example: lo is $(cat /sys/class/net/lo/operstate), host name $(hostname)"
+grep -q " /tmp tmpfs " /proc/mounts && echo "MARK example: /tmp is a tmpfs"
+/sbin/going status -m | sed 's/^/MARK status: /'
+exec /sbin/going poweroff
+"#;
+
+fn example_initramfs_boots(arch: Arch) {
+    let Some(b) = Run::new("example_initramfs_boots", arch).boot(|img| {
+        example_image(img);
+        img.exe("/etc/example-check.sh", EXAMPLE_CHECK);
+        img.service("zz-check", "ready=exit\nafter=httpd\ncmd=/etc/example-check.sh\n");
+    }) else {
+        return;
+    };
+    b.expect_not("MARK example FAIL");
+    b.expect("MARK example: httpd serves the page");
+    // `lo` up: the kernel says "unknown" for loopback's operstate once up.
+    b.expect("MARK example: lo is unknown, host name going-vm");
+    b.expect("MARK example: /tmp is a tmpfs");
+    for name in ["mount", "network", "syslogd", "httpd", "shell"] {
+        let row = b.console.lines().find(|l| l.starts_with("MARK status: ") && l.contains(&format!("name={name} ")));
+        assert!(row.is_some(), "no status row for {name}\n{}", b.context());
+    }
+    b.expect_order(&["MARK example: httpd serves the page", POWER_DOWN]);
+    b.expect_no_panic();
+}
+
+/// `make vm`: boots examples/initramfs with qemu's console on this
+/// terminal (`GOING_VM_ARCH=aarch64` for the Arm one). Ignored by `cargo
+/// test`; `make vm` runs it with `GOING_VM_INTERACTIVE=1`.
+#[test]
+#[ignore = "interactive: make vm"]
+fn vm_interactive() {
+    if std::env::var_os("GOING_VM_INTERACTIVE").is_none_or(|v| v != "1") {
+        eprintln!("vm_interactive: run by `make vm` (GOING_VM_INTERACTIVE=1), not on its own");
+        return;
+    }
+    let arch = match std::env::var("GOING_VM_ARCH").as_deref() {
+        Ok("aarch64") => Arch::Aarch64,
+        Ok("x86_64") | Err(_) => Arch::X86_64,
+        Ok(other) => panic!("GOING_VM_ARCH={other}: x86_64 or aarch64"),
+    };
+    let tools = vm::find_tools(arch).unwrap_or_else(|why| panic!("make vm: {why}"));
+    let mut img = Image::new(&tools).expect("cannot read busybox or going");
+    example_image(&mut img);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/vm");
+    std::fs::create_dir_all(&dir).unwrap();
+    let initrd = dir.join(format!("initramfs-{}.cpio", arch.name()));
+    img.save(&initrd).expect("cannot write the initramfs");
+    let mut qemu = vm::qemu_command(&tools, &initrd, "");
+    eprintln!(
+        "make vm: {}\nmake vm: {qemu:?}\nmake vm: Ctrl-A X quits qemu; `going poweroff` shuts down",
+        initrd.display()
+    );
+    let st = qemu.status().expect("cannot start qemu");
+    assert!(st.success(), "qemu: {st}");
 }

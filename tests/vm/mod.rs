@@ -208,10 +208,11 @@ fn older_than_src(bin: &Path) -> bool {
 /// The busybox applets every image links into `/bin`: what the scenarios'
 /// scripts use, and a little more for someone poking at `make vm`.
 const APPLETS: &[&str] = &[
-    "[", "awk", "cat", "chmod", "cp", "cut", "date", "dd", "dmesg", "echo", "env", "false", "free", "grep", "halt",
-    "head", "hostname", "id", "ifconfig", "init", "ip", "kill", "less", "ln", "ls", "mkdir", "mknod", "mount", "mv",
-    "pidof", "poweroff", "printf", "ps", "readlink", "reboot", "rm", "sed", "seq", "sh", "sleep", "sort", "stat",
-    "sync", "tail", "tee", "test", "top", "touch", "tr", "true", "umount", "uname", "uptime", "vi", "wc", "yes",
+    "[", "awk", "cat", "chmod", "cp", "cttyhack", "cut", "date", "dd", "dmesg", "echo", "env", "false", "free", "grep",
+    "halt", "head", "hostname", "httpd", "id", "ifconfig", "init", "ip", "kill", "less", "ln", "logread", "ls",
+    "mkdir", "mknod", "mount", "mv", "pidof", "poweroff", "printf", "ps", "readlink", "reboot", "rm", "sed", "seq",
+    "setsid", "sh", "sleep", "sort", "stat", "sync", "syslogd", "tail", "tee", "test", "top", "touch", "tr", "true",
+    "umount", "uname", "uptime", "vi", "wc", "wget", "yes",
 ];
 
 #[derive(Clone)]
@@ -382,6 +383,24 @@ fn pad4(n: usize) -> usize {
     (4 - n % 4) % 4
 }
 
+/// qemu booting `initrd` with `rdinit=/init` and the extra kernel
+/// arguments `append`, its serial console on its stdin and stdout.
+pub fn qemu_command(tools: &Tools, initrd: &Path, append: &str) -> Command {
+    let cmdline = format!("console={} quiet panic=-1 rdinit=/init {append}", tools.arch.console());
+    let mut qemu = Command::new(&tools.qemu);
+    qemu.args(tools.arch.machine())
+        // No network card: nothing inside needs one, and x86_64 then
+        // skips the iPXE boot ROM.
+        .args(["-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nic", "none"])
+        .arg("-kernel")
+        .arg(&tools.kernel)
+        .arg("-initrd")
+        .arg(initrd)
+        .arg("-append")
+        .arg(cmdline.trim_end());
+    qemu
+}
+
 /// A running qemu whose serial console goes into a file. Killed on drop.
 pub struct Vm {
     pub arch: Arch,
@@ -412,18 +431,7 @@ impl Vm {
         let arch = tools.arch;
         let console_path = dir.join("console.log");
         let console = fs::File::create(&console_path)?;
-        let cmdline = format!("console={} quiet panic=-1 rdinit=/init {append}", arch.console());
-        let child = Command::new(&tools.qemu)
-            .args(arch.machine())
-            // No network card: nothing inside needs one, and x86_64 then
-            // skips the iPXE boot ROM.
-            .args(["-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nic", "none"])
-            .arg("-kernel")
-            .arg(&tools.kernel)
-            .arg("-initrd")
-            .arg(initrd)
-            .arg("-append")
-            .arg(cmdline.trim_end())
+        let child = qemu_command(tools, initrd, append)
             .stdin(Stdio::null())
             .stdout(console.try_clone()?)
             .stderr(console)
