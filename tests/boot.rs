@@ -140,9 +140,7 @@ fn going_init_image(img: &mut Image, verb: &str) {
     img.exe("/etc/web.sh", WEB).service("web", "ready=fd:3\nafter=mount\ncmd=/etc/web.sh\n");
     img.service(
         "zz-last",
-        &format!(
-            "ready=exit\nafter=web, apis\ncmd=/bin/sh -c 'echo MARK asking for {verb}; exec /sbin/going {verb}'\n"
-        ),
+        &format!("ready=exit\nafter=web apis\ncmd=/bin/sh -c 'echo MARK asking for {verb}; exec /sbin/going {verb}'\n"),
     );
 }
 
@@ -298,15 +296,16 @@ echo "MARK sending SIG$1 to process 1"
 kill -"$1" 1
 "#;
 
-/// going as /init, a service, and a one-shot that signals process 1. Uses
-/// only §10 (no readiness keys): the sender polls for web's file.
+/// going as process 1 with `rdinit=/sbin/going` (the image has no
+/// `/init`), a service, and a one-shot that signals process 1. Uses only
+/// §10 (no readiness keys): the sender polls for web's file.
 fn signal_scenario(test: &str, arch: Arch, sig: &str, last: &'static str) {
     let until = [last];
+    let run = Run::new(test, arch).append("rdinit=/sbin/going");
     // Halting leaves qemu running: stop at the kernel's line.
-    let run = Run::new(test, arch);
     let run = if last == HALTED { run.until(&until) } else { run };
     let Some(b) = run.boot(|img| {
-        base(img).going_as_init();
+        base(img);
         img.exe("/etc/web.sh", WEB_UP).exe("/etc/send.sh", SEND);
         img.service("web", "cmd=/etc/web.sh\n");
         img.service("send", &format!("restart=never\ncmd=/etc/send.sh {sig}\n"));
@@ -418,7 +417,7 @@ const REPORT: &str = r#"#!/bin/sh
 . /lib/scenario.sh
 all() { [ "$(running '/bin/sleep 1000')" -ge 255 ]; }
 within 400 all || echo "MARK footprint FAIL: only $(running '/bin/sleep 1000') services run"
-echo "MARK footprint: process 1 is $(cat /proc/1/comm) with $(running '/bin/sleep 1000') sleeping services," \
+echo "MARK footprint: process 1 is $(readlink /proc/1/exe) with $(running '/bin/sleep 1000') sleeping services," \
     $(awk '/^Vm(Peak|RSS):/ { printf "%s %s kB ", $1, $2 }' /proc/1/status)
 exec sleep 1000
 "#;
@@ -435,7 +434,7 @@ fn footprint_256_services(arch: Arch) {
         return;
     };
     b.expect_not("MARK footprint FAIL");
-    b.expect("MARK footprint: process 1 is going with 255 sleeping services");
+    b.expect("MARK footprint: process 1 is /sbin/going with 255 sleeping services");
     let peak = b.number("MARK footprint", "VmPeak:");
     let rss = b.number("MARK footprint", "VmRSS:");
     println!("footprint [{}]: going as process 1, 256 services: VmPeak {peak} kB, VmRSS {rss} kB", arch.name());

@@ -535,7 +535,8 @@ pub struct Boot {
 pub struct Run<'a> {
     pub test: &'a str,
     pub arch: Arch,
-    /// Extra kernel arguments after `rdinit=/init`.
+    /// Extra kernel arguments after `rdinit=/init` (a later `rdinit=`
+    /// wins).
     pub append: &'a str,
     /// The boot ends (qemu killed) once the console shows one of these;
     /// with none, it ends when qemu exits.
