@@ -10,8 +10,9 @@
 //!
 //! A boot ends when qemu exits (a power-off, a reboot under `-no-reboot`, a
 //! panic under `panic=-1`), when one of the lines the test waits for shows
-//! up, or at a hard deadline, when qemu is killed: a hang fails its test and
-//! never stalls the run.
+//! up, when the console has been silent for 15 s, or at a hard deadline
+//! (40 s unless the test says otherwise); in the last three cases qemu is
+//! killed. A hang fails its test and never stalls the run.
 //!
 //! Tools are found here, never installed: qemu on `PATH`; for x86_64 the
 //! kernel from `GOING_VM_KERNEL` or the newest `/boot/vmlinuz-*-cloud-amd64`
@@ -549,7 +550,7 @@ pub struct Run<'a> {
 
 impl<'a> Run<'a> {
     pub fn new(test: &'a str, arch: Arch) -> Run<'a> {
-        Run { test, arch, append: "", until: &[], limit: Duration::from_secs(30), quiet: Duration::from_secs(12) }
+        Run { test, arch, append: "", until: &[], limit: Duration::from_secs(40), quiet: Duration::from_secs(15) }
     }
 
     pub fn until(self, until: &'a [&'a str]) -> Run<'a> {
