@@ -306,14 +306,19 @@ fn signal_scenario(test: &str, arch: Arch, sig: &str, last: &'static str) {
     let run = Run::new(test, arch).append("rdinit=/sbin/going");
     // Halting leaves qemu running: stop at the kernel's line.
     let run = if last == HALTED { run.until(&until) } else { run };
-    let Some(b) = run.boot(|img| {
-        base(img);
-        img.exe("/etc/web.sh", WEB_UP).exe("/etc/send.sh", SEND);
-        img.service("web", "cmd=/etc/web.sh\n");
-        img.service("send", &format!("restart=never\ncmd=/etc/send.sh {sig}\n"));
-    }) else {
-        return;
-    };
+    let Some(b) = run.boot(|img| signal_image(img, sig)) else { return };
+    expect_signal(&b, sig, last);
+}
+
+fn signal_image(img: &mut Image, sig: &str) {
+    base(img);
+    img.exe("/etc/web.sh", WEB_UP).exe("/etc/send.sh", SEND);
+    img.service("web", "cmd=/etc/web.sh\n");
+    img.service("send", &format!("restart=never\ncmd=/etc/send.sh {sig}\n"));
+}
+
+/// web was stopped before the kernel's `last` line.
+fn expect_signal(b: &Boot, sig: &str, last: &str) {
     b.expect_order(&["MARK web up", &format!("MARK sending SIG{sig}"), "MARK web stopped", last]);
     b.expect_no_panic();
 }
@@ -367,23 +372,31 @@ echo "MARK meter done"
 exec /sbin/going poweroff
 "#;
 
+/// Five services with limits (and a meter without) under going as /init.
+fn cgroup_image(img: &mut Image) {
+    base(img).going_as_init();
+    // dd's 64 MiB buffer is filled by read(2) from /dev/zero: all of it
+    // is charged to the cgroup, and memory.max stops it at 16 MiB.
+    img.service(
+        "hog",
+        "memory_max=16M\nrestart=never\n\
+         cmd=/bin/sh -c 'echo $$ >/run/hog.pid; exec dd if=/dev/zero of=/dev/null bs=64M count=1'\n",
+    );
+    img.exe("/etc/forker.sh", FORKER).service("forker", "pids_max=5\nrestart=never\ncmd=/etc/forker.sh\n");
+    img.service("busy", "cpu_max=20%\ncmd=/bin/sh -c 'echo $$ >/run/busy.pid; while :; do :; done'\n");
+    img.service("mem", "memory_max=32M\ncmd=/bin/sleep 1000\n");
+    img.exe("/etc/meter.sh", METER).service("meter", "restart=never\ncmd=/etc/meter.sh\n");
+}
+
 fn cgroup_limits(arch: Arch) {
-    let Some(b) = Run::new("cgroup_limits", arch).limit(45).boot(|img| {
-        base(img).going_as_init();
-        // dd's 64 MiB buffer is filled by read(2) from /dev/zero: all of it
-        // is charged to the cgroup, and memory.max stops it at 16 MiB.
-        img.service(
-            "hog",
-            "memory_max=16M\nrestart=never\n\
-             cmd=/bin/sh -c 'echo $$ >/run/hog.pid; exec dd if=/dev/zero of=/dev/null bs=64M count=1'\n",
-        );
-        img.exe("/etc/forker.sh", FORKER).service("forker", "pids_max=5\nrestart=never\ncmd=/etc/forker.sh\n");
-        img.service("busy", "cpu_max=20%\ncmd=/bin/sh -c 'echo $$ >/run/busy.pid; while :; do :; done'\n");
-        img.service("mem", "memory_max=32M\ncmd=/bin/sleep 1000\n");
-        img.exe("/etc/meter.sh", METER).service("meter", "restart=never\ncmd=/etc/meter.sh\n");
-    }) else {
+    let Some(b) = Run::new("cgroup_limits", arch).limit(45).boot(cgroup_image) else {
         return;
     };
+    expect_cgroup_limits(&b);
+}
+
+/// What `cgroup_image` shows when going applies §11.
+fn expect_cgroup_limits(b: &Boot) {
     b.expect_not("MARK meter FAIL");
     // memory_max: dd is killed, and going says why.
     let oom = b.console.lines().any(|l| l.contains("hog") && l.contains("killed by the memory limit"));
@@ -400,7 +413,7 @@ fn cgroup_limits(arch: Arch) {
         line.split("cpu.max=").nth(1).unwrap_or("").split_whitespace().filter_map(|n| n.parse().ok()).collect();
     assert!(max.len() == 2 && max[0] * 100 == max[1] * 20, "cpu.max is not 20% of a CPU: {fields:?}\n{}", b.context());
     let percent = b.number("MARK cpu: percent=", "percent=");
-    eprintln!("cgroup_limits [{}]: busy loop under cpu_max=20% used {percent}% of a CPU", arch.name());
+    eprintln!("cgroup_limits [{}]: busy loop under cpu_max=20% used {percent}% of a CPU", b.arch.name());
     assert!((10..=35).contains(&percent), "busy used {percent}% of a CPU, not about 20%\n{}", b.context());
     // status -m: the memory figures, for a service with a memory limit.
     let mem = b.console.lines().find(|l| l.starts_with("MARK status: ") && l.contains("name=mem "));
