@@ -15,8 +15,14 @@
 set -eu
 
 dir=${1:-target/vm-arm64}
-mkdir -p "$dir/deb" "$dir/root"
+mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
+# apt downloads as its own user (_apt) into a directory that user can write.
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/deb" "$work/root"
+chown _apt "$work/deb" 2>/dev/null || true
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     dpkg --add-architecture arm64
@@ -32,15 +38,13 @@ if [ -z "$kernel" ]; then
     exit 1
 fi
 
-cd "$dir/deb"
-rm -f ./*.deb
+cd "$work/deb"
 apt-get download "$kernel:arm64" busybox-static:arm64
 for deb in ./*.deb; do
-    dpkg-deb -x "$deb" "$dir/root"
+    dpkg-deb -x "$deb" "$work/root"
 done
 
-cp "$(ls "$dir"/root/boot/vmlinuz-* | sort -V | tail -n 1)" "$dir/vmlinuz"
-cp "$dir/root/bin/busybox" "$dir/busybox"
-rm -rf "$dir/root" "$dir/deb"
+cp "$(ls "$work"/root/boot/vmlinuz-* | sort -V | tail -n 1)" "$dir/vmlinuz"
+cp "$work/root/bin/busybox" "$dir/busybox"
 echo "fetch-arm64.sh: $kernel and busybox-static:arm64 in $dir"
 ls -l "$dir/vmlinuz" "$dir/busybox"
