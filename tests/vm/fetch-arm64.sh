@@ -4,7 +4,7 @@
 #
 #   tests/vm/fetch-arm64.sh [DIR]      (default: target/vm-arm64)
 #
-# DIR/vmlinuz   Debian's arm64 cloud kernel (an EFI stub Image, gzip inside)
+# DIR/vmlinuz   Debian's arm64 cloud kernel (an arm64 boot Image)
 # DIR/busybox   Debian's static arm64 busybox
 #
 # It enables the arm64 architecture in dpkg and refreshes apt's lists (both
