@@ -17,6 +17,9 @@
 #                     DIST_TARGETS (both architectures; DIST_TARGETS=… for one)
 #   make doc          doc/html: the man pages as HTML, the internals (rustdoc)
 #   make tag          annotated tag vVERSION on HEAD (tag-release.sh checks first)
+#   make vm           boot examples/initramfs in qemu, console here (Ctrl-A X
+#                     quits); VM_ARCH=aarch64 for the Arm one
+#   make test-vm      the boot tests (tests/boot.rs, tests/pid1.rs), both arches
 #   make install      PREFIX=/usr DESTDIR= (both may be set in the
 #                     environment or on the command line); with TARGET= on
 #                     the command line, installs that architecture's binary
@@ -52,6 +55,7 @@ RUNDIR     ?= $(if $(TMPDIR),$(TMPDIR),/tmp)
 BENCHFLAGS ?=
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
+VM_ARCH    ?= x86_64
 
 DIST_TARGETS ?= $(DEFAULT_TARGET) $(AARCH64_TARGET)
 DISTNAME   := going-$(VERSION)-$(ARCH)
@@ -61,10 +65,11 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
 # The black-box tests that run going themselves; tests/boot.rs boots its
 # own VMs and has nothing to gain from the emulator.
-EMULATED_TESTS := $(filter-out boot,$(patsubst tests/%.rs,%,$(wildcard tests/*.rs)))
+EMULATED_TESTS := $(filter-out boot pid1,$(patsubst tests/%.rs,%,$(wildcard tests/*.rs)))
 
 .PHONY: all build run install uninstall test test-aarch64 check size bench \
-        fuzz soak dist dist-one doc tag clean musl-target lint-tools
+        fuzz soak dist dist-one doc tag clean musl-target lint-tools \
+        vm test-vm aarch64
 
 all: build
 
@@ -180,6 +185,19 @@ doc:
 
 tag:
 	./tag-release.sh
+
+# The image, the kernel and qemu's command line come from the boot tests'
+# harness (tests/vm/mod.rs), so `make vm` boots exactly what they boot; the
+# aarch64 kernel and busybox come from tests/vm/fetch-arm64.sh.
+vm: musl-target $(if $(filter aarch64,$(VM_ARCH)),aarch64)
+	GOING_VM_INTERACTIVE=1 GOING_VM_ARCH=$(VM_ARCH) \
+	    $(CARGO) test --release --test boot -- --ignored --exact vm_interactive --nocapture
+
+test-vm: musl-target aarch64
+	$(CARGO) test --release --test boot --test pid1
+
+aarch64:
+	@$(MAKE) --no-print-directory build TARGET=$(AARCH64_TARGET)
 
 install: $(OUT)
 	$(INSTALL) -d -m 755 $(DESTDIR)$(SBINDIR) \
