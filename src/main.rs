@@ -102,7 +102,16 @@ fn command(argc: i32, argv: *const *const u8) -> Next {
             return Next::Exit(usage(cli::Usage(b"too many arguments", None)));
         }
     }
-    Next::Exit(match cli::parse(&args) {
+    let parsed = match cli::parse(&args) {
+        // As process 1, the words the kernel passes from its command line
+        // (`single`, `quiet` ...) are not going's to refuse: exiting would
+        // panic the kernel.
+        Err(_) if rustix::process::getpid().is_init() => {
+            Ok(Command::Supervise { dir: limits::DEFAULT_DIR_C, socket: limits::DEFAULT_SOCKET_C })
+        }
+        parsed => parsed,
+    };
+    Next::Exit(match parsed {
         Ok(Command::Supervise { dir, socket }) => return Next::Supervise(dir, socket),
         Ok(Command::Procfile(path)) => return Next::Procfile(path),
         Ok(Command::Check { dir }) => check::run(dir),

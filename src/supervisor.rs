@@ -103,11 +103,20 @@ struct Supervisor<'a> {
 impl Supervisor<'_> {
     fn run_loop(&mut self) -> Halt {
         let mut ready = [Ready { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 16];
+        let mut now = time::now();
         loop {
+            // What the last wake-up (or the first read) changed, settled
+            // before going sleeps again.
+            self.fleet.settle(now);
+            self.control.check_waits(&mut self.fleet);
+            self.fleet.record_pids();
+            if let Some(halt) = self.fleet.halt.filter(|_| self.fleet.all_down()) {
+                return self.exit(halt, now);
+            }
             self.fleet.keep_spare();
             let timeout = self.next_deadline().map(|d| time::until(d, time::now()));
             let n = epoll::wait(&self.fleet.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
-            let now = time::now();
+            now = time::now();
             for ev in ready.iter().take(n) {
                 self.dispatch(ev.data.u64(), ev.flags, now);
             }
@@ -117,20 +126,19 @@ impl Supervisor<'_> {
             if core::mem::take(&mut self.control.reload) {
                 self.reload(b" (asked on the control socket)", now);
             }
-            self.fleet.settle(now);
-            self.control.check_waits(&mut self.fleet);
-            self.fleet.record_pids();
-            if let Some(halt) = self.fleet.halt.filter(|_| self.fleet.all_down()) {
-                self.confdir.disarm(&mut self.fleet);
-                for i in 0..self.fleet.table.entries.len() {
-                    self.fleet.drain(i, now);
-                }
-                self.fleet.log.info(|l| {
-                    l.s(b"exiting");
-                });
-                return halt;
-            }
         }
+    }
+
+    /// Everything has stopped: what the services wrote last is moved out.
+    fn exit(&mut self, halt: Halt, now: u64) -> Halt {
+        self.confdir.disarm(&mut self.fleet);
+        for i in 0..self.fleet.table.entries.len() {
+            self.fleet.drain(i, now);
+        }
+        self.fleet.log.info(|l| {
+            l.s(b"exiting");
+        });
+        halt
     }
 
     /// One ready descriptor: which source it is, by its token.

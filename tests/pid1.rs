@@ -38,7 +38,7 @@ impl Container {
         let log = t.file("going.log");
         let out = fs::File::create(&log).unwrap();
         let unshare = Command::new("unshare")
-            .args(["--pid", "--fork", "--kill-child", "--mount-proc", "--", BIN, "-d"])
+            .args(["--pid", "--fork", "--kill-child", "--mount-proc", "--", bin(), "-d"])
             .arg(t.conf())
             .arg("-s")
             .arg(t.sock())
@@ -133,7 +133,7 @@ fn start_with_bystander(t: &Tmp) -> Container {
     let pid_file = t.file("other.pid");
     assert!(wait_until(LONG, || pid_file.exists()), "the bystander never ran; log:\n{}", c.log());
     let init = c.init().expect("unshare has no child");
-    assert_eq!(cmdline(init).first().map(String::as_str), Some(BIN), "unshare's child is not going");
+    assert_eq!(cmdline(init).first().map(String::as_str), Some(bin()), "unshare's child is not going");
     let nspid = status_field(init, "NSpid");
     assert!(nspid.ends_with("\t1") || nspid.ends_with(" 1"), "going is not process 1 of its namespace: {nspid:?}");
     c
