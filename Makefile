@@ -7,7 +7,8 @@
 #   make size         binary size and VmPeak with the service table full
 #   make bench        bench/run.sh $(BENCHFLAGS)
 #   make fuzz         each fuzz target FUZZ_SECONDS (60) s; "skipped" without nightly
-#   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn
+#   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn,
+#                     then the model test for MODEL_STEPS (5000) random steps
 #   make install      PREFIX=/usr DESTDIR= (both may be set in the
 #                     environment or on the command line)
 #   make uninstall
@@ -31,6 +32,7 @@ RUNDIR     ?= $(if $(TMPDIR),$(TMPDIR),/tmp)
 BENCHFLAGS ?=
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
+MODEL_STEPS ?= 5000
 
 .PHONY: all build run install uninstall test check size bench fuzz soak clean \
         musl-target lint-tools
@@ -88,6 +90,7 @@ fuzz:
 
 soak: build
 	bench/soak.sh $(SOAK_SECONDS)
+	GOING_MODEL_STEPS=$(MODEL_STEPS) $(CARGO) test --release --test model -- --nocapture
 
 install: going
 	$(INSTALL) -d -m 755 $(DESTDIR)$(SBINDIR) \
