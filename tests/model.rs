@@ -24,7 +24,9 @@
 //! `GOING_MODEL_SEED` picks the seed (printed on failure), `GOING_MODEL_STEPS`
 //! the number of operations (default 250; `make soak` runs thousands);
 //! `GOING_MODEL_WITHOUT=Delete,Stop` leaves operations out, to narrow a
-//! failure down; `GOING_BIN` runs another build of going as the supervisor.
+//! failure down; `GOING_MODEL_SCRIPT="Create m1; quiet; RemoveAndCopyBack m1"`
+//! runs a given sequence instead (`quiet` ends a burst; the script ends
+//! with one); `GOING_BIN` runs another build of going as the supervisor.
 
 mod common;
 mod extra;
@@ -211,6 +213,51 @@ fn possible(n: &Name) -> Vec<(Op, u32)> {
     v
 }
 
+const ALL_OPS: [Op; 15] = [
+    Op::Create,
+    Op::CreateByRename,
+    Op::Delete,
+    Op::RenameAwayAndBack,
+    Op::Rewrite,
+    Op::ReplaceByRename,
+    Op::EditorSave,
+    Op::RemoveAndCopyBack,
+    Op::WriteInvalid,
+    Op::Sighup,
+    Op::Stop,
+    Op::Start,
+    Op::Restart,
+    Op::Kill,
+    Op::Pause,
+];
+
+/// One step of a `GOING_MODEL_SCRIPT`: `quiet`, `Sighup`, `Pause`, or
+/// `OP mN` (`Create m1`, `RemoveAndCopyBack m1`...), with `slow` or
+/// `fast` after a step that writes a version to choose how it stops.
+enum Step {
+    Quiet,
+    Do(Op, usize, Option<bool>),
+}
+
+fn parse_step(s: &str) -> Step {
+    let mut words = s.split_whitespace();
+    let op = words.next().unwrap_or("");
+    if op.eq_ignore_ascii_case("quiet") {
+        return Step::Quiet;
+    }
+    let op = ALL_OPS
+        .into_iter()
+        .find(|o| format!("{o:?}").eq_ignore_ascii_case(op))
+        .unwrap_or_else(|| panic!("GOING_MODEL_SCRIPT: unknown operation {op:?} (one of {ALL_OPS:?}, or quiet)"));
+    let idx = words.next().and_then(|w| w.strip_prefix('m')?.parse().ok()).filter(|&i| i < POOL).unwrap_or(0);
+    let slow = match words.next() {
+        Some("slow") => Some(true),
+        Some("fast") => Some(false),
+        _ => None,
+    };
+    Step::Do(op, idx, slow)
+}
+
 fn pick(rng: &mut Rng, ops: &[(Op, u32)]) -> Op {
     let total: u32 = ops.iter().map(|o| o.1).sum();
     let mut r = rng.below(total as usize) as u32;
@@ -295,6 +342,8 @@ struct Run {
     next_version: u32,
     trace: Vec<String>,
     without: Vec<String>,
+    /// A script's choice of how the next version stops.
+    want_slow: Option<bool>,
 }
 
 impl Run {
@@ -312,6 +361,11 @@ impl Run {
 
     fn new_version(&mut self) -> u32 {
         self.next_version += 1;
+        if let Some(want) = self.want_slow.take() {
+            while slow(self.next_version) != want {
+                self.next_version += 1;
+            }
+        }
         self.next_version
     }
 
@@ -534,11 +588,34 @@ fn random_changes_leave_exactly_what_the_files_say_running() {
     let without: Vec<String> =
         std::env::var("GOING_MODEL_WITHOUT").unwrap_or_default().split(',').map(|w| w.trim().to_string()).collect();
     let model = vec![Name::default(); POOL];
-    let mut run = Run { t, g, seed, model, next_version: 0, trace: Vec::new(), without };
+    let mut run = Run { t, g, seed, model, next_version: 0, trace: Vec::new(), without, want_slow: None };
     let mut rng = Rng(seed);
     let (mut done, mut bursts) = (0, 0);
     let began = Instant::now();
-    while done < steps {
+    let script = std::env::var("GOING_MODEL_SCRIPT").unwrap_or_default();
+    if !script.trim().is_empty() {
+        // A given sequence instead of random ones, ending in a quiet period.
+        bursts = 1;
+        run.trace.push("-- burst 1".to_string());
+        for step in script.split([',', ';']).filter(|s| !s.trim().is_empty()).map(parse_step).chain([Step::Quiet]) {
+            match step {
+                Step::Quiet => {
+                    run.settle(bursts);
+                    bursts += 1;
+                    run.trace.push(format!("-- burst {bursts}"));
+                }
+                Step::Do(op, idx, slow) => {
+                    if !possible(&run.model[idx]).iter().any(|(o, _)| *o == op) {
+                        run.fail(&format!("GOING_MODEL_SCRIPT: {op:?} m{idx} is not possible here"), None);
+                    }
+                    run.want_slow = slow;
+                    run.apply(&mut rng, idx, op);
+                    done += 1;
+                }
+            }
+        }
+    }
+    while done < steps && script.trim().is_empty() {
         bursts += 1;
         run.trace.push(format!("-- burst {bursts}"));
         done += run.burst(&mut rng, steps - done);
