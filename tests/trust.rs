@@ -503,6 +503,7 @@ fn next_going_runs(t: &Tmp) -> String {
     g.log()
 }
 
+/// Where 0.1.0 records its services' groups: `SOCKET.pids`.
 fn pids_file(t: &Tmp) -> std::path::PathBuf {
     t.file("sock.pids")
 }
