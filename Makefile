@@ -12,7 +12,8 @@
 #   make size         binary sizes and VmPeak with the service table full
 #   make bench        bench/run.sh $(BENCHFLAGS)
 #   make fuzz         each fuzz target FUZZ_SECONDS (60) s; "skipped" without nightly
-#   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn
+#   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn,
+#                     then the model test for MODEL_STEPS (5000) random steps
 #   make dist         dist/going-VERSION-ARCH.tar.gz (+ .sha256) for each of
 #                     DIST_TARGETS (both architectures; DIST_TARGETS=… for one)
 #   make doc          doc/html: the man pages as HTML, the internals (rustdoc)
@@ -56,6 +57,7 @@ BENCHFLAGS ?=
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
 VM_ARCH    ?= x86_64
+MODEL_STEPS ?= 5000
 
 DIST_TARGETS ?= $(DEFAULT_TARGET) $(AARCH64_TARGET)
 DISTNAME   := going-$(VERSION)-$(ARCH)
@@ -145,6 +147,7 @@ fuzz:
 
 soak: build
 	bench/soak.sh $(SOAK_SECONDS)
+	GOING_MODEL_STEPS=$(MODEL_STEPS) $(CARGO) test --release --test model -- --nocapture
 
 # One tarball per target: the binary, both man pages, LICENSE, README.md
 # and SHA256SUMS of those, under going-VERSION-ARCH/; beside it its own

@@ -143,7 +143,9 @@ fn fork_failing_under_a_tiny_rlimit_nproc() {
     let prefix = format!(
         "exec setpriv --reuid={uid} --regid={uid} --clear-groups prlimit --nproc=3:3 -- \"$0\" -d \"$1\" -s \"$2\";"
     );
-    let mut g = Going::start_via(&t, &prefix, &[]);
+    // The uid runs a copy it can reach: the checkout may be in a 0700 directory.
+    let bin = reachable_binary(&t);
+    let mut g = Going::start_bin(&t, &bin, &prefix, &[]);
     let a = running(g.expect_started("a", 1), &["/bin/sleep", "1000"]);
     let b = running(g.expect_started("b", 1), &["/bin/sleep", "1000"]);
     let failed = "going: c: cannot fork: Resource temporarily unavailable; retrying in 1s";

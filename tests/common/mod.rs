@@ -543,3 +543,79 @@ pub fn start_times(g: &Going, name: &str, n: usize, since: Instant, timeout: Dur
 pub fn sleeper(secs: u32) -> String {
     format!("cmd=/bin/sleep {secs}\n")
 }
+
+// ---- Added for the trust and model tests (issue 11) ----
+
+impl Going {
+    /// Like `start_via`, running the binary at `bin` (for instance a copy
+    /// another user can reach, see `extra::reachable_binary`).
+    pub fn start_bin(t: &Tmp, bin: &std::path::Path, prefix: &str, env: &[(&str, &str)]) -> Going {
+        let log_path = t.path.join("going.log");
+        let log = fs::File::create(&log_path).unwrap();
+        let mut cmd = shell_command_bin(t, bin, prefix, env);
+        cmd.stdout(log.try_clone().unwrap()).stderr(log);
+        let child = cmd.spawn().unwrap();
+        Going { child, conf: t.conf(), log_path, stderr_pipe: None, exited: None }
+    }
+
+    /// Going with its stdout on `out` (a pipe or a terminal the test
+    /// holds; with `Stdio::piped()` the read end is in `child.stdout`),
+    /// its stderr into DIR/going.log.
+    pub fn start_stdout(t: &Tmp, out: Stdio) -> Going {
+        let log_path = t.path.join("going.log");
+        let log = fs::File::create(&log_path).unwrap();
+        let mut cmd = shell_command(t, "", &[]);
+        cmd.stdout(out).stderr(log);
+        let child = cmd.spawn().unwrap();
+        Going { child, conf: t.conf(), log_path, stderr_pipe: None, exited: None }
+    }
+}
+
+fn shell_command_bin(t: &Tmp, bin: &std::path::Path, prefix: &str, env: &[(&str, &str)]) -> Command {
+    let script = format!("{prefix} exec \"$0\" -d \"$1\" -s \"$2\"");
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(script).arg(bin).arg(t.conf()).arg(t.sock());
+    cmd.stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// User plus system CPU time of PID so far, in clock ticks
+/// (`/proc/PID/stat` fields 14 and 15).
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Clock ticks a second (`getconf CLK_TCK`).
+pub fn clock_ticks() -> u64 {
+    let out = Command::new("getconf").arg("CLK_TCK").output().ok();
+    out.and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100)
+}
+
+/// The share of one CPU that PID used over `over` (1.0 is a whole CPU).
+pub fn cpu_share(pid: u32, over: Duration) -> f64 {
+    let (t0, c0) = (Instant::now(), cpu_ticks(pid).unwrap_or(0));
+    thread::sleep(over); // a measurement interval, not a wait for an event
+    let (t1, c1) = (Instant::now(), cpu_ticks(pid).unwrap_or(0));
+    (c1.saturating_sub(c0)) as f64 / clock_ticks() as f64 / (t1 - t0).as_secs_f64()
+}
+
+/// Kills the processes it holds (SIGKILL) when dropped: for what a test
+/// expects to die with going but may outlive it on a defective build.
+#[derive(Default)]
+pub struct KillOnDrop(pub Vec<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &p in &self.0 {
+            if alive(p) {
+                let _ = Command::new("kill").args(["-s", "KILL", &p.to_string()]).stderr(Stdio::null()).status();
+            }
+        }
+    }
+}

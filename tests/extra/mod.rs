@@ -179,3 +179,55 @@ pub fn expect_cmdline(pid: u32, argv: &[&str]) {
         panic!("pid {pid} runs {:?}, not {argv:?}", cmdline(pid));
     }
 }
+
+// ---- Added for the trust and model tests (issue 11) ----
+
+/// A copy of the going binary that any user can run: `TMP/bin/going`,
+/// mode 0755, in directories of mode 0755. A checkout may sit where other
+/// users cannot enter (`/root/going`, a 0700 `mktemp -d`), so a test that
+/// runs going as another uid runs this copy, never `BIN` itself.
+pub fn reachable_binary(t: &Tmp) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = t.path.join("bin");
+    fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("going");
+    fs::copy(BIN, &bin).unwrap();
+    for (p, mode) in [(&t.path, 0o755), (&dir, 0o755), (&bin, 0o755)] {
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+    }
+    bin
+}
+
+/// Runs `cmd` for at most `limit`: its output, or `None` (and it is
+/// killed) when it did not finish in time.
+pub fn run_within(mut cmd: Command, limit: Duration) -> Option<Out> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => {
+            let out = out.unwrap();
+            Some(Out {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            })
+        }
+        Err(_) => {
+            signal(pid, "KILL");
+            let _ = rx.recv_timeout(T);
+            None
+        }
+    }
+}
+
+/// `going VERB -s TMP/sock ARGS...` for at most `limit`.
+pub fn client_within(t: &Tmp, verb: &str, args: &[&str], limit: Duration) -> Option<Out> {
+    let mut cmd = Command::new(BIN);
+    cmd.arg(verb).arg("-s").arg(t.sock()).args(args).env_remove("NO_COLOR");
+    run_within(cmd, limit)
+}
