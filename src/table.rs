@@ -742,7 +742,19 @@ mod sizes {
     #[test]
     fn print_sizes() {
         use core::mem::size_of;
-        eprintln!("Entry {} Service {} Capture {} Run {} Sink {} Table {} Graph {} Prepared {} Client {} State {} Policy {}",
-            size_of::<super::Entry>(), size_of::<crate::service::Service>(), size_of::<super::Capture>(), size_of::<super::Run>(), size_of::<super::Sink>(), size_of::<super::Table>(), size_of::<crate::graph::Graph>(), size_of::<crate::spawn::Prepared>(), size_of::<crate::control::Client>(), size_of::<crate::service::State>(), size_of::<crate::service::Policy>());
+        eprintln!(
+            "Entry {} Service {} Capture {} Run {} Sink {} Table {} Graph {} Prepared {} Client {} State {} Policy {}",
+            size_of::<super::Entry>(),
+            size_of::<crate::service::Service>(),
+            size_of::<super::Capture>(),
+            size_of::<super::Run>(),
+            size_of::<super::Sink>(),
+            size_of::<super::Table>(),
+            size_of::<crate::graph::Graph>(),
+            size_of::<crate::spawn::Prepared>(),
+            size_of::<crate::control::Client>(),
+            size_of::<crate::service::State>(),
+            size_of::<crate::service::Policy>()
+        );
     }
 }

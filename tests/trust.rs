@@ -757,7 +757,7 @@ fn a_second_going_leaves_a_busy_one_alone() {
     let addr = SocketAddrUnix::new(path.as_c_str()).unwrap();
     let mut held = Vec::new();
     let mut full = false;
-    for _ in 0..64 {
+    for _ in 0..512 {
         let fd = socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::NONBLOCK, None).unwrap();
         match connect(&fd, &addr) {
             Ok(()) => held.push(fd),
@@ -770,7 +770,7 @@ fn a_second_going_leaves_a_busy_one_alone() {
     }
     assert!(full, "the backlog never filled after {} connections", held.len());
     let out = fs::File::create(t.file("second.log")).unwrap();
-    let mut second = Command::new(BIN)
+    let mut second = going_command()
         .arg("-d")
         .arg(t.conf())
         .arg("-s")

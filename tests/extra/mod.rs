@@ -190,12 +190,12 @@ pub fn reachable_binary(t: &Tmp) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let dir = t.path.join("bin");
     fs::create_dir_all(&dir).unwrap();
-    let bin = dir.join("going");
-    fs::copy(BIN, &bin).unwrap();
-    for (p, mode) in [(&t.path, 0o755), (&dir, 0o755), (&bin, 0o755)] {
+    let copy = dir.join("going");
+    fs::copy(bin(), &copy).unwrap();
+    for (p, mode) in [(&t.path, 0o755), (&dir, 0o755), (&copy, 0o755)] {
         fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
     }
-    bin
+    copy
 }
 
 /// Runs `cmd` for at most `limit`: its output, or `None` (and it is
@@ -227,7 +227,7 @@ pub fn run_within(mut cmd: Command, limit: Duration) -> Option<Out> {
 
 /// `going VERB -s TMP/sock ARGS...` for at most `limit`.
 pub fn client_within(t: &Tmp, verb: &str, args: &[&str], limit: Duration) -> Option<Out> {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = going_command();
     cmd.arg(verb).arg("-s").arg(t.sock()).args(args).env_remove("NO_COLOR");
     run_within(cmd, limit)
 }
