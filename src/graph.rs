@@ -28,36 +28,37 @@ impl Rows {
         self.to.get(usize::from(a)..usize::from(b)).unwrap_or(&[])
     }
 
-    /// Fills the rows from pairs sorted by their first element.
-    fn fill(&mut self, n: usize, pairs: &[(Ix, Ix)]) {
-        let mut k = 0;
-        for node in 0..=n {
-            if let Some(f) = self.first.get_mut(node) {
-                *f = k as Ix;
-            }
-            while let Some(&(_, b)) = pairs.get(k).filter(|p| usize::from(p.0) == node) {
-                if let Some(t) = self.to.get_mut(k) {
-                    *t = b;
+    /// Fills these rows with the other direction of `fwd`, by counting:
+    /// no sort.
+    fn reverse(&mut self, n: usize, fwd: &Rows) {
+        self.first = [0; MAX_SERVICES + 1];
+        for i in 0..n {
+            for &j in fwd.of(i) {
+                if let Some(c) = self.first.get_mut(usize::from(j) + 1) {
+                    *c += 1;
                 }
-                k += 1;
+            }
+        }
+        for k in 1..=MAX_SERVICES {
+            let prev = self.first.get(k - 1).copied().unwrap_or(0);
+            if let Some(c) = self.first.get_mut(k) {
+                *c += prev;
+            }
+        }
+        let mut next = [0 as Ix; MAX_SERVICES];
+        for (d, s) in next.iter_mut().zip(self.first.iter()) {
+            *d = *s;
+        }
+        for i in 0..n {
+            for &j in fwd.of(i) {
+                let Some(at) = next.get_mut(usize::from(j)) else { continue };
+                if let Some(t) = self.to.get_mut(usize::from(*at)) {
+                    *t = i as Ix;
+                }
+                *at += 1;
             }
         }
     }
-}
-
-/// Drops repeated pairs from a sorted list.
-fn dedup(v: &mut Vec<(Ix, Ix), MAX_EDGES>) {
-    let mut kept = 0usize;
-    for k in 0..v.len() {
-        let (Some(&p), prev) = (v.get(k), kept.checked_sub(1).and_then(|j| v.get(j).copied())) else { break };
-        if prev != Some(p) {
-            if let Some(slot) = v.get_mut(kept) {
-                *slot = p;
-            }
-            kept += 1;
-        }
-    }
-    v.truncate(kept);
 }
 
 pub struct Graph {
@@ -85,23 +86,34 @@ impl Graph {
     pub fn build(&mut self, n: usize, mut deps_of: impl FnMut(usize, &mut dyn FnMut(usize))) -> Result<(), Overflow> {
         let n = n.min(MAX_SERVICES);
         self.n = n;
-        let mut pairs: Vec<(Ix, Ix), MAX_EDGES> = Vec::new();
+        let mut k = 0usize;
         let mut overflow = None;
+        let Rows { first, to } = &mut self.deps;
         for i in 0..n {
+            let start = k;
+            if let Some(f) = first.get_mut(i) {
+                *f = start as Ix;
+            }
             deps_of(i, &mut |j| {
-                if j < n && pairs.push((i as Ix, j as Ix)).is_err() && overflow.is_none() {
-                    overflow = Some(i);
+                let known = to.get(start..k).is_some_and(|row| row.contains(&(j as Ix)));
+                if j >= n || known {
+                    return;
+                }
+                match to.get_mut(k) {
+                    Some(t) => {
+                        *t = j as Ix;
+                        k += 1;
+                    }
+                    None if overflow.is_none() => overflow = Some(i),
+                    None => {}
                 }
             });
         }
-        pairs.sort_unstable();
-        dedup(&mut pairs);
-        self.deps.fill(n, &pairs);
-        for p in pairs.iter_mut() {
-            *p = (p.1, p.0);
+        for f in first.iter_mut().skip(n) {
+            *f = k as Ix;
         }
-        pairs.sort_unstable();
-        self.dependents.fill(n, &pairs);
+        let Self { deps, dependents, .. } = self;
+        dependents.reverse(n, deps);
         self.find_cycles();
         overflow.map_or(Ok(()), |i| Err(Overflow(i)))
     }
