@@ -92,9 +92,11 @@ pub struct Fleet<'a> {
     /// one of them has started.
     pub notify_path: Option<&'a CStr>,
     notify: Option<Notify>,
-    /// `SOCKET.pids` and its temporary name, and whether it is out of date.
+    /// `SOCKET.pids` and its temporary name, this boot's id for it, and
+    /// when to write it again (0: it is up to date).
     pub pids: Option<(&'a CStr, &'a CStr)>,
-    pids_dirty: bool,
+    pub boot_id: &'a [u8],
+    pids_due: u64,
     pub halt: Option<Halt>,
     /// Something changed that may release a waiting or halting service.
     unsettled: bool,
@@ -133,7 +135,8 @@ impl<'a> Fleet<'a> {
             notify_path: None,
             notify: None,
             pids: None,
-            pids_dirty: false,
+            boot_id: b"",
+            pids_due: 0,
             halt: None,
             unsettled: false,
             graph_dirty: true,
@@ -389,7 +392,7 @@ impl<'a> Fleet<'a> {
         }
         match self.fork_exec(i) {
             Ok((pid, report, start)) => {
-                self.pids_dirty = true;
+                self.pids_changed(now);
                 let mut failed = 0;
                 if let Some(e) = self.table.entries.get_mut(i) {
                     failed = e.svc.failed_spawns;
@@ -675,7 +678,7 @@ impl<'a> Fleet<'a> {
     }
 
     fn exited(&mut self, i: usize, how: Exit, now: u64) {
-        self.pids_dirty = true;
+        self.pids_changed(now);
         self.exec_report(i, now);
         self.close_ready(i);
         let ctx = self.ctx(i, now);
@@ -776,14 +779,29 @@ impl<'a> Fleet<'a> {
         }
     }
 
-    /// Rewrites `SOCKET.pids` when the running set changed.
-    pub fn record_pids(&mut self) {
+    /// The running set changed: `SOCKET.pids` is written again shortly,
+    /// once for a burst of changes (a cold start, a chain of services
+    /// released one after another) rather than at each.
+    fn pids_changed(&mut self, now: u64) {
+        if self.pids_due == 0 {
+            self.pids_due = now.saturating_add(crate::limits::PIDS_RECORD_DELAY_NS).max(1);
+        }
+    }
+
+    /// When `SOCKET.pids` is to be written.
+    pub fn pids_deadline(&self) -> Option<u64> {
+        Some(self.pids_due).filter(|&d| d != 0 && self.pids.is_some() && self.halt.is_none())
+    }
+
+    /// Rewrites `SOCKET.pids` once its deadline has passed.
+    pub fn record_pids(&mut self, now: u64) {
         // While stopping, the last file written still names every group
         // that may be left: rewriting it per exit would only cost time.
-        let Some((file, tmp)) = self.pids.filter(|_| self.pids_dirty && self.halt.is_none()) else { return };
-        self.pids_dirty = false;
+        let due = self.pids_deadline().is_some_and(|d| d <= now);
+        let Some((file, tmp)) = self.pids.filter(|_| due) else { return };
+        self.pids_due = 0;
         let running = self.table.entries.iter().filter(|e| e.svc.running()).map(|e| (e.svc.pid, e.run.start));
-        let _ = leftover::record(file, tmp, running);
+        let _ = leftover::record(file, tmp, self.boot_id, running);
     }
 
     /// Why service `i` cannot become ready without help: the service at

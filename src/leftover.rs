@@ -72,12 +72,11 @@ pub fn boot_id(buf: &mut [u8; 64]) -> &[u8] {
 }
 
 /// Writes the running services' `PGID START` lines after this boot's
-/// id, atomically.
-pub fn record(file: &CStr, tmp: &CStr, groups: impl Iterator<Item = (i32, u64)>) -> Result<(), Errno> {
+/// id (`boot`), atomically.
+pub fn record(file: &CStr, tmp: &CStr, boot: &[u8], groups: impl Iterator<Item = (i32, u64)>) -> Result<(), Errno> {
     let fd = safefile::create_private(&CWD, tmp)?;
-    let mut boot = [0u8; 64];
     let mut l = Line::new();
-    l.s(b"boot ").s(boot_id(&mut boot)).s(b"\n");
+    l.s(b"boot ").s(boot).s(b"\n");
     for (pid, start) in groups {
         if l.bytes().len() > crate::limits::LINE - 48 {
             rustix::io::write(&fd, l.bytes())?;

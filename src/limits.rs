@@ -70,3 +70,7 @@ pub const MAX_EDGES: usize = 1024;
 pub const LOG_ROTATE_RETRY_NS: u64 = SEC;
 /// `going wait` clients that may wait at once.
 pub const MAX_WAITERS: usize = 32;
+/// How long after a change of the running set `SOCKET.pids` is written:
+/// a burst of spawns (a cold start, a chain released one by one) costs
+/// one write instead of one each.
+pub const PIDS_RECORD_DELAY_NS: u64 = 20_000_000;

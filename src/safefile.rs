@@ -69,14 +69,19 @@ pub fn rename(dir: &impl AsFd, from: &CStr, to: &CStr) -> Result<(), Errno> {
     renameat(dir, from, dir, to)
 }
 
-/// Creates `name` in `dir` afresh, mode 0600, refusing a link: for
-/// going's own state, written then renamed into place.
+/// Creates `name` in `dir` afresh, mode 0600 (or less, by the umask),
+/// refusing a link: for going's own state, written then renamed into
+/// place. A stale one from a crash is removed first.
 pub fn create_private(dir: &impl AsFd, name: &CStr) -> Result<OwnedFd, Errno> {
-    let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = openat(dir, name, flags, Mode::from_bits_truncate(0o600))?;
-    fchmod(&fd, Mode::from_bits_truncate(0o600))?;
-    Ok(fd)
+    let mode = Mode::from_bits_truncate(0o600);
+    match openat(dir, name, flags, mode) {
+        Err(Errno::EXIST) => {
+            let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
+            openat(dir, name, flags, mode)
+        }
+        r => r,
+    }
 }
 
 /// Opens going's own state file for reading, only if going's user owns

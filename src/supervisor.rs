@@ -71,6 +71,8 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     fleet.stdout = Console::open(1);
     fleet.color = sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty());
     fleet.pids = pids;
+    let mut boot = [0u8; 64];
+    fleet.boot_id = leftover::boot_id(&mut boot);
     let mut notify_buf = [0u8; 256];
     fleet.notify_path = if procfile { None } else { ready::path(socket, &mut notify_buf) };
     let mut sup = Supervisor {
@@ -109,7 +111,7 @@ impl Supervisor<'_> {
             // before going sleeps again.
             self.fleet.settle(now);
             self.control.check_waits(&mut self.fleet);
-            self.fleet.record_pids();
+            self.fleet.record_pids(now);
             if let Some(halt) = self.fleet.halt.filter(|_| self.fleet.all_down()) {
                 return self.exit(halt, now);
             }
@@ -160,7 +162,13 @@ impl Supervisor<'_> {
     }
 
     fn next_deadline(&self) -> Option<u64> {
-        [self.fleet.table.next_deadline(), self.confdir.deadline(), self.control.deadline()].into_iter().flatten().min()
+        let deadlines = [
+            self.fleet.table.next_deadline(),
+            self.fleet.pids_deadline(),
+            self.confdir.deadline(),
+            self.control.deadline(),
+        ];
+        deadlines.into_iter().flatten().min()
     }
 
     fn on_signals(&mut self, now: u64) {
