@@ -983,6 +983,7 @@ fn describe_step(l: &mut Line, step: Step, c: Option<&config::Config>) {
         Step::Limit(i) => {
             l.s(b"set limit_").s(config::LIMITS.get(usize::from(i)).copied().unwrap_or(b"?"));
         }
+        Step::Confine(s) => crate::confine::describe(l, s, c.read_only),
     }
 }
 

@@ -1,0 +1,316 @@
+//! Confinement from the service file (SPEC §13): `private_network`,
+//! `read_only`, `private_tmp`, `no_new_privs` and `capabilities`. The
+//! parent turns a config into a `Confine` (pure, a few bytes in the one
+//! `Prepared`); the child, between clone and exec, makes the system calls
+//! it asks for and nothing else: it writes no memory but its own stack.
+//! Without the keys every step below is one test of a flag that is false.
+//!
+//! The order in the child, and why (going(5) says it for users):
+//! 1. `namespaces`, before `chroot`: a network namespace with `lo` up,
+//!    then a mount namespace whose mounts are the host's slaves, so that
+//!    nothing mounted for the service is seen outside it. Both need
+//!    CAP_SYS_ADMIN, so they come before the credentials change, and the
+//!    propagation change needs the real `/`, which is a mount point
+//!    (a `chroot` directory need not be).
+//! 2. `chroot` (spawn.rs).
+//! 3. `mounts`, after `chroot` and before `chdir`: `read_only` paths and
+//!    the private `/tmp` are the service's paths, as `cwd` is, and a
+//!    `cwd` under them is entered in the new mounts.
+//! 4. `chdir` (spawn.rs).
+//! 5. `before_ids`: `no_new_privs`; the bounding set cut to the wanted
+//!    capabilities while CAP_SETPCAP is still effective; and the
+//!    permitted set kept through `setuid` (PR_SET_KEEPCAPS, cleared by
+//!    exec).
+//! 6. groups, gid, uid (spawn.rs); `setuid` away from 0 clears the
+//!    effective set, not the permitted one.
+//! 7. `after_ids`: permitted, effective and inheritable set to exactly the
+//!    wanted ones, then the ambient set raised to them when the service
+//!    is not root: exec keeps ambient capabilities of a program without
+//!    file capabilities; for root it recomputes them from the bounding
+//!    and inheritable sets anyway.
+
+use crate::caps;
+use crate::config::{Config, names_blank};
+use crate::fmt::Line;
+use crate::sys;
+use core::ffi::CStr;
+use rustix::fs::{StatVfsMountFlags, statvfs};
+use rustix::io::Errno;
+use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_bind_recursive, mount_change, mount_remount};
+use rustix::thread::{
+    CapabilitySet, CapabilitySets, UnshareFlags, clear_ambient_capability_set, configure_capability_in_ambient_set,
+    remove_capability_from_bounding_set, set_capabilities, set_keep_capabilities, set_no_new_privs,
+};
+
+/// What a service's confinement asks of its child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Confine {
+    no_new_privs: bool,
+    /// `capabilities=`: the only ones the service has.
+    caps: Option<u64>,
+    network: bool,
+    /// A mount namespace of its own (`read_only` or `private_tmp`).
+    mounts: bool,
+    /// Where the `read_only` paths are in the strings of `Prepared`:
+    /// from, to; each path ends in a NUL.
+    pub read_only: (u16, u16),
+    tmp: bool,
+}
+
+impl Confine {
+    /// No confinement: a service without the keys.
+    pub const NONE: Confine =
+        Confine { no_new_privs: false, caps: None, network: false, mounts: false, read_only: (0, 0), tmp: false };
+
+    /// The keys of `c`; the `read_only` paths are copied by the caller.
+    pub fn new(c: &Config) -> Confine {
+        Confine {
+            no_new_privs: c.no_new_privs,
+            caps: c.capabilities,
+            network: c.private_network,
+            mounts: c.read_only.is_some() || c.private_tmp,
+            read_only: (0, 0),
+            tmp: c.private_tmp,
+        }
+    }
+}
+
+/// Which step of the confinement failed in a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Network,
+    Loopback,
+    MountNs,
+    /// The `read_only` path with this index.
+    ReadOnly(u16),
+    Tmp,
+    NoNewPrivs,
+    Bounding,
+    KeepCaps,
+    Caps,
+    /// Raising this capability in the ambient set.
+    Ambient(u8),
+}
+
+impl Step {
+    /// The step as two numbers for the exec-error pipe.
+    pub fn code(self) -> (u8, u16) {
+        match self {
+            Step::Network => (0, 0),
+            Step::Loopback => (1, 0),
+            Step::MountNs => (2, 0),
+            Step::ReadOnly(i) => (3, i),
+            Step::Tmp => (4, 0),
+            Step::NoNewPrivs => (5, 0),
+            Step::Bounding => (6, 0),
+            Step::KeepCaps => (7, 0),
+            Step::Caps => (8, 0),
+            Step::Ambient(n) => (9, u16::from(n)),
+        }
+    }
+
+    pub fn from_code(code: u8, arg: u16) -> Option<Step> {
+        Some(match code {
+            0 => Step::Network,
+            1 => Step::Loopback,
+            2 => Step::MountNs,
+            3 => Step::ReadOnly(arg),
+            4 => Step::Tmp,
+            5 => Step::NoNewPrivs,
+            6 => Step::Bounding,
+            7 => Step::KeepCaps,
+            8 => Step::Caps,
+            9 => Step::Ambient(u8::try_from(arg).ok().filter(|&n| n < 64)?),
+            _ => return None,
+        })
+    }
+}
+
+/// Names a failed step after "cannot ", with the `read_only=` value of
+/// the config for the path at fault.
+pub fn describe(l: &mut Line, step: Step, read_only: Option<&[u8]>) {
+    match step {
+        Step::Network => l.s(b"create a private network"),
+        Step::Loopback => l.s(b"bring up lo in the private network"),
+        Step::MountNs => l.s(b"create a private mount namespace"),
+        Step::ReadOnly(i) => {
+            let path = read_only.and_then(|v| names_blank(v).nth(usize::from(i)));
+            l.s(b"make ").masked(path.unwrap_or(b"?")).s(b" read-only")
+        }
+        Step::Tmp => l.s(b"mount a private /tmp"),
+        Step::NoNewPrivs => l.s(b"set no_new_privs"),
+        Step::Bounding => l.s(b"drop capabilities from the bounding set"),
+        Step::KeepCaps => l.s(b"keep capabilities across setuid"),
+        Step::Caps => l.s(b"set capabilities"),
+        Step::Ambient(n) => l.s(b"raise the ambient capability cap_").s(caps::name(u32::from(n)).unwrap_or(b"?")),
+    };
+}
+
+type Done = Result<(), (Step, Errno)>;
+
+fn at(step: Step) -> impl Fn(Errno) -> (Step, Errno) {
+    move |e| (step, e)
+}
+
+/// Child, before `chroot`: the namespaces.
+pub fn namespaces(c: &Confine) -> Done {
+    if c.network {
+        sys::unshare(UnshareFlags::NEWNET).map_err(at(Step::Network))?;
+        // A new network namespace has `lo` alone, and down.
+        sys::loopback_up().map_err(at(Step::Loopback))?;
+    }
+    if c.mounts {
+        sys::unshare(UnshareFlags::NEWNS).map_err(at(Step::MountNs))?;
+        // Slaves (MS_SLAVE), not private: what the host mounts or unmounts later
+        // still reaches the service (an unmounted disk is not kept busy
+        // by it), and nothing mounted here goes back.
+        mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC)
+            .map_err(at(Step::MountNs))?;
+    }
+    Ok(())
+}
+
+/// Child, after `chroot`, before `chdir`: the `read_only` paths found
+/// in `strings`, then the private `/tmp`.
+pub fn mounts(c: &Confine, strings: &[u8]) -> Done {
+    let (from, to) = (usize::from(c.read_only.0), usize::from(c.read_only.1));
+    let paths = strings.get(from..to).unwrap_or(&[]).split_inclusive(|&b| b == 0);
+    for (i, path) in paths.filter_map(|p| CStr::from_bytes_with_nul(p).ok()).enumerate() {
+        read_only(path).map_err(at(Step::ReadOnly(i as u16)))?;
+    }
+    if c.tmp {
+        let flags = MountFlags::NOSUID | MountFlags::NODEV;
+        mount(c"tmpfs", c"/tmp", c"tmpfs", flags, c"mode=1777").map_err(at(Step::Tmp))?;
+    }
+    Ok(())
+}
+
+/// Makes `path`, and not what is mounted below it, read-only: a bind
+/// mount of itself (recursive, so the mounts below stay visible), then a
+/// remount of that bind with `MS_RDONLY`. A bind remount sets every
+/// per-mount flag at once, so the `nosuid`, `nodev` and `noexec` that
+/// the path had are passed again, or the service would lose them.
+fn read_only(path: &CStr) -> Result<(), Errno> {
+    mount_bind_recursive(path, path)?;
+    let had = statvfs(path)?.f_flag;
+    let mut flags = MountFlags::BIND | MountFlags::RDONLY;
+    for (st, ms) in [
+        (StatVfsMountFlags::NOSUID, MountFlags::NOSUID),
+        (StatVfsMountFlags::NODEV, MountFlags::NODEV),
+        (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
+    ] {
+        if had.contains(st) {
+            flags |= ms;
+        }
+    }
+    mount_remount(path, flags, c"")
+}
+
+fn one(n: u32) -> CapabilitySet {
+    CapabilitySet::from_bits_retain(1 << n)
+}
+
+/// Child, before the credentials change: `no_new_privs`, the bounding
+/// set, and the permitted set kept through `setuid`.
+pub fn before_ids(c: &Confine) -> Done {
+    if c.no_new_privs {
+        set_no_new_privs(true).map_err(at(Step::NoNewPrivs))?;
+    }
+    let Some(keep) = c.caps else { return Ok(()) };
+    for n in 0..64 {
+        if keep & (1 << n) != 0 {
+            continue;
+        }
+        match remove_capability_from_bounding_set(one(n)) {
+            Ok(()) => {}
+            // Past the kernel's last capability.
+            Err(Errno::INVAL) => break,
+            Err(e) => return Err((Step::Bounding, e)),
+        }
+    }
+    set_keep_capabilities(true).map_err(at(Step::KeepCaps))
+}
+
+/// Child, after the credentials change: exactly the wanted capabilities
+/// in the permitted, effective and inheritable sets, and in the ambient
+/// set unless the service is root.
+pub fn after_ids(c: &Confine) -> Done {
+    let Some(want) = c.caps else { return Ok(()) };
+    let set = CapabilitySet::from_bits_retain(want);
+    let sets = CapabilitySets { effective: set, permitted: set, inheritable: set };
+    set_capabilities(None, sets).map_err(at(Step::Caps))?;
+    if rustix::process::getuid().is_root() {
+        // Root gets its capabilities from the other sets at exec; an
+        // ambient set inherited from going's parent goes. (Before Linux
+        // 4.3 there is none, and the call fails.)
+        let _ = clear_ambient_capability_set();
+        return Ok(());
+    }
+    for n in 0..64 {
+        if want & (1 << n) != 0 {
+            configure_capability_in_ambient_set(one(n), true).map_err(at(Step::Ambient(n as u8)))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    #[test]
+    fn absent_keys_ask_for_nothing() {
+        let c = parse(b"cmd=x\nuser=nobody").unwrap();
+        assert_eq!(Confine::new(&c), Confine::NONE);
+    }
+
+    #[test]
+    fn keys() {
+        let c = parse(b"cmd=x\nno_new_privs=yes\ncapabilities=net_bind_service\nprivate_network=yes").unwrap();
+        let k = Confine::new(&c);
+        assert!(k.no_new_privs && k.network && !k.mounts && !k.tmp);
+        assert_eq!(k.caps, Some(1 << 10));
+        assert!(Confine::new(&parse(b"cmd=x\nread_only=/usr").unwrap()).mounts);
+        let k = Confine::new(&parse(b"cmd=x\nprivate_tmp=yes").unwrap());
+        assert!(k.mounts && k.tmp);
+        assert_eq!(Confine::new(&parse(b"cmd=x\ncapabilities=").unwrap()).caps, Some(0));
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        let steps = [
+            Step::Network,
+            Step::Loopback,
+            Step::MountNs,
+            Step::ReadOnly(0),
+            Step::ReadOnly(2000),
+            Step::Tmp,
+            Step::NoNewPrivs,
+            Step::Bounding,
+            Step::KeepCaps,
+            Step::Caps,
+            Step::Ambient(10),
+            Step::Ambient(63),
+        ];
+        for s in steps {
+            let (code, arg) = s.code();
+            assert_eq!(Step::from_code(code, arg), Some(s));
+        }
+        assert_eq!(Step::from_code(9, 64), None);
+        assert_eq!(Step::from_code(10, 0), None);
+    }
+
+    #[test]
+    fn descriptions() {
+        let text = |s, ro| {
+            let mut l = Line::new();
+            describe(&mut l, s, ro);
+            String::from_utf8_lossy(l.bytes()).into_owned()
+        };
+        assert_eq!(text(Step::ReadOnly(1), Some(&b"/usr  /srv/www"[..])), "make /srv/www read-only");
+        assert_eq!(text(Step::ReadOnly(5), Some(&b"/usr"[..])), "make ? read-only");
+        assert_eq!(text(Step::Ambient(10), None), "raise the ambient capability cap_net_bind_service");
+        assert_eq!(text(Step::Caps, None), "set capabilities");
+    }
+}
