@@ -6,24 +6,26 @@
 //! Without the keys every step below is one test of a flag that is false.
 //!
 //! The order in the child, and why (going(5) says it for users):
-//! 1. `namespaces`, before `chroot`: a network namespace with `lo` up,
-//!    then a mount namespace whose mounts are the host's slaves, so that
-//!    nothing mounted for the service is seen outside it. Both need
-//!    CAP_SYS_ADMIN, so they come before the credentials change, and the
-//!    propagation change needs the real `/`, which is a mount point
-//!    (a `chroot` directory need not be).
-//! 2. `chroot` (spawn.rs).
-//! 3. `mounts`, after `chroot` and before `chdir`: `read_only` paths and
-//!    the private `/tmp` are the service's paths, as `cwd` is, and a
-//!    `cwd` under them is entered in the new mounts.
-//! 4. `chdir` (spawn.rs).
-//! 5. `before_ids`: `no_new_privs`; the bounding set cut to the wanted
+//! 1. `before_chroot`: a network namespace with `lo` up; a mount
+//!    namespace whose mounts are the host's slaves, so that nothing
+//!    mounted for the service is seen outside it; the `read_only` paths;
+//!    the private `/tmp`. All need CAP_SYS_ADMIN, so they come before
+//!    the credentials change. They come before `chroot` too: the
+//!    propagation change needs the real `/`, a mount point (a `chroot`
+//!    directory need not be one); `read_only` paths are host paths, as
+//!    `chroot` is, so `read_only=/srv/jail` with `chroot=/srv/jail`
+//!    makes the whole new root read-only (`chroot` enters the mount on
+//!    top of it); and the private `/tmp` goes on the service's `/tmp`,
+//!    `CHROOT/tmp` (the parent writes that path).
+//! 2. `chroot`, then `chdir` (spawn.rs): a `cwd` under the new mounts is
+//!    entered in them.
+//! 3. `before_ids`: `no_new_privs`; the bounding set cut to the wanted
 //!    capabilities while CAP_SETPCAP is still effective; and the
 //!    permitted set kept through `setuid` (PR_SET_KEEPCAPS, cleared by
 //!    exec).
-//! 6. groups, gid, uid (spawn.rs); `setuid` away from 0 clears the
+//! 4. groups, gid, uid (spawn.rs); `setuid` away from 0 clears the
 //!    effective set, not the permitted one.
-//! 7. `after_ids`: permitted, effective and inheritable set to exactly the
+//! 5. `after_ids`: permitted, effective and inheritable set to exactly the
 //!    wanted ones, then the ambient set raised to them when the service
 //!    is not root: exec keeps ambient capabilities of a program without
 //!    file capabilities; for root it recomputes them from the bounding
@@ -49,29 +51,26 @@ pub struct Confine {
     /// `capabilities=`: the only ones the service has.
     caps: Option<u64>,
     network: bool,
-    /// A mount namespace of its own (`read_only` or `private_tmp`).
-    mounts: bool,
     /// Where the `read_only` paths are in the strings of `Prepared`:
-    /// from, to; each path ends in a NUL.
+    /// from, to; each path ends in a NUL. Empty without the key.
     pub read_only: (u16, u16),
-    tmp: bool,
+    /// Where the path of the private `/tmp` is in those strings.
+    pub tmp: Option<u16>,
 }
 
 impl Confine {
     /// No confinement: a service without the keys.
-    pub const NONE: Confine =
-        Confine { no_new_privs: false, caps: None, network: false, mounts: false, read_only: (0, 0), tmp: false };
+    pub const NONE: Confine = Confine { no_new_privs: false, caps: None, network: false, read_only: (0, 0), tmp: None };
 
-    /// The keys of `c`; the `read_only` paths are copied by the caller.
+    /// The keys of `c` but the paths, which the caller copies into its
+    /// strings.
     pub fn new(c: &Config) -> Confine {
-        Confine {
-            no_new_privs: c.no_new_privs,
-            caps: c.capabilities,
-            network: c.private_network,
-            mounts: c.read_only.is_some() || c.private_tmp,
-            read_only: (0, 0),
-            tmp: c.private_tmp,
-        }
+        Confine { no_new_privs: c.no_new_privs, caps: c.capabilities, network: c.private_network, ..Confine::NONE }
+    }
+
+    /// A mount namespace of its own: `read_only` or `private_tmp`.
+    fn mounts(&self) -> bool {
+        self.read_only.0 != self.read_only.1 || self.tmp.is_some()
     }
 }
 
@@ -152,46 +151,49 @@ fn at(step: Step) -> impl Fn(Errno) -> (Step, Errno) {
     move |e| (step, e)
 }
 
-/// Child, before `chroot`: the namespaces.
-pub fn namespaces(c: &Confine) -> Done {
+/// Child, before `chroot`: the namespaces and the mounts, the paths of
+/// the latter found in `strings`.
+pub fn before_chroot(c: &Confine, strings: &[u8]) -> Done {
     if c.network {
         sys::unshare(UnshareFlags::NEWNET).map_err(at(Step::Network))?;
         // A new network namespace has `lo` alone, and down.
         sys::loopback_up().map_err(at(Step::Loopback))?;
     }
-    if c.mounts {
-        sys::unshare(UnshareFlags::NEWNS).map_err(at(Step::MountNs))?;
-        // Slaves (MS_SLAVE), not private: what the host mounts or unmounts later
-        // still reaches the service (an unmounted disk is not kept busy
-        // by it), and nothing mounted here goes back.
-        mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC)
-            .map_err(at(Step::MountNs))?;
+    if !c.mounts() {
+        return Ok(());
     }
-    Ok(())
-}
-
-/// Child, after `chroot`, before `chdir`: the `read_only` paths found
-/// in `strings`, then the private `/tmp`.
-pub fn mounts(c: &Confine, strings: &[u8]) -> Done {
+    sys::unshare(UnshareFlags::NEWNS).map_err(at(Step::MountNs))?;
+    // Slaves (MS_SLAVE), not private: what the host mounts or unmounts
+    // later still reaches the service (an unmounted disk is not kept busy
+    // by it), and nothing mounted here goes back.
+    let slaves = MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC;
+    mount_change(c"/", slaves).map_err(at(Step::MountNs))?;
     let (from, to) = (usize::from(c.read_only.0), usize::from(c.read_only.1));
     let paths = strings.get(from..to).unwrap_or(&[]).split_inclusive(|&b| b == 0);
     for (i, path) in paths.filter_map(|p| CStr::from_bytes_with_nul(p).ok()).enumerate() {
         read_only(path).map_err(at(Step::ReadOnly(i as u16)))?;
     }
-    if c.tmp {
+    if let Some(tmp) = c.tmp.and_then(|at| cstr(strings, at)) {
         let flags = MountFlags::NOSUID | MountFlags::NODEV;
-        mount(c"tmpfs", c"/tmp", c"tmpfs", flags, c"mode=1777").map_err(at(Step::Tmp))?;
+        mount(c"tmpfs", tmp, c"tmpfs", flags, c"mode=1777").map_err(at(Step::Tmp))?;
     }
     Ok(())
 }
 
-/// Makes `path`, and not what is mounted below it, read-only: a bind
-/// mount of itself (recursive, so the mounts below stay visible), then a
-/// remount of that bind with `MS_RDONLY`. A bind remount sets every
-/// per-mount flag at once, so the `nosuid`, `nodev` and `noexec` that
-/// the path had are passed again, or the service would lose them.
+fn cstr(strings: &[u8], at: u16) -> Option<&CStr> {
+    CStr::from_bytes_until_nul(strings.get(usize::from(at)..)?).ok()
+}
+
+/// Makes `path`, and not what is mounted below it, read-only in this
+/// mount namespace: a remount of the mount at `path` with `MS_RDONLY`,
+/// after a bind mount of `path` onto itself when it is no mount point
+/// (`EINVAL`; recursive, so the mounts below stay visible). A mount
+/// point is remounted as it is: a bind stacked on `/` is not what `/`
+/// leads to, but `/etc/..` reaches it, and it would be writable. A bind
+/// remount sets every per-mount flag at once, so the `nosuid`, `nodev`
+/// and `noexec` that the path had are passed again, or the service
+/// would lose them.
 fn read_only(path: &CStr) -> Result<(), Errno> {
-    mount_bind_recursive(path, path)?;
     let had = statvfs(path)?.f_flag;
     let mut flags = MountFlags::BIND | MountFlags::RDONLY;
     for (st, ms) in [
@@ -203,6 +205,11 @@ fn read_only(path: &CStr) -> Result<(), Errno> {
             flags |= ms;
         }
     }
+    match mount_remount(path, flags, c"") {
+        Err(Errno::INVAL) => {}
+        done => return done,
+    }
+    mount_bind_recursive(path, path)?;
     mount_remount(path, flags, c"")
 }
 
@@ -269,11 +276,10 @@ mod tests {
     fn keys() {
         let c = parse(b"cmd=x\nno_new_privs=yes\ncapabilities=net_bind_service\nprivate_network=yes").unwrap();
         let k = Confine::new(&c);
-        assert!(k.no_new_privs && k.network && !k.mounts && !k.tmp);
+        assert!(k.no_new_privs && k.network && !k.mounts());
         assert_eq!(k.caps, Some(1 << 10));
-        assert!(Confine::new(&parse(b"cmd=x\nread_only=/usr").unwrap()).mounts);
-        let k = Confine::new(&parse(b"cmd=x\nprivate_tmp=yes").unwrap());
-        assert!(k.mounts && k.tmp);
+        assert!(Confine { read_only: (4, 9), ..k }.mounts());
+        assert!(Confine { tmp: Some(0), ..k }.mounts());
         assert_eq!(Confine::new(&parse(b"cmd=x\ncapabilities=").unwrap()).caps, Some(0));
     }
 

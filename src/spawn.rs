@@ -250,6 +250,14 @@ impl Prepared {
             }
             p.confine.read_only = (from, p.used as u16);
         }
+        if c.private_tmp {
+            // The service's /tmp: it is mounted before chroot.
+            let at = p.used as u16;
+            for &b in c.chroot.unwrap_or(b"").iter().chain(b"/tmp\0") {
+                p.put(b).then_some(())?;
+            }
+            p.confine.tmp = Some(at);
+        }
         (!full).then_some(())
     }
 
@@ -422,11 +430,10 @@ fn child(
         }
     };
     // The order of these steps, and why, is told in confine.rs.
-    confined(confine::namespaces(&p.confine));
+    confined(confine::before_chroot(&p.confine, &p.strings));
     if let Some(root) = p.chroot {
         check(Step::Chroot, chroot(p.cstr(root)));
     }
-    confined(confine::mounts(&p.confine, &p.strings));
     if !p.inherit {
         check(Step::Chdir, chdir(p.cstr(p.cwd)));
     }
@@ -579,6 +586,11 @@ mod tests {
         let p = Prepared::new(&c, None).unwrap();
         let (from, to) = p.confine.read_only;
         assert_eq!(&p.strings[from as usize..to as usize], b"/usr\0/etc\0/srv/www\0");
+        assert_eq!(p.cstr(p.confine.tmp.unwrap()), c"/tmp");
+        let c = parse(b"cmd=x\nchroot=/srv/jail\nprivate_tmp=yes").unwrap();
+        let p = Prepared::new(&c, None).unwrap();
+        assert_eq!(p.cstr(p.confine.tmp.unwrap()), c"/srv/jail/tmp");
+        assert_eq!(p.confine.read_only.0, p.confine.read_only.1);
         let p = Prepared::new(&parse(b"cmd=x").unwrap(), None).unwrap();
         assert_eq!(p.confine, Confine::NONE);
     }

@@ -251,6 +251,90 @@ impl Drop for Mounted {
 }
 
 #[test]
+fn read_only_root_has_no_way_around_it() {
+    if !root("read_only_root_has_no_way_around_it") {
+        return;
+    }
+    let t = Tmp::new("cf_ro_root");
+    let out = t.file("root.out");
+    let (a, b) =
+        (format!("/going-confine-{}-a", std::process::id()), format!("/going-confine-{}-b", std::process::id()));
+    // `/etc/..` is `/` reached from below: it must not lead to a
+    // writable mount stacked on the root.
+    t.write(
+        "a",
+        &format!(
+            "cmd=/bin/sh -c 'echo x >{a}; echo x >/etc/..{b}; echo x >/tmp/x && echo tmp; exec sleep 1000'\n\
+             read_only=/\nprivate_tmp=yes\nlog={}\n",
+            out.display()
+        ),
+    );
+    let g = Going::start(&t);
+    assert!(wait_file(&out, T, |x| x.ends_with(b"tmp\n")), "{:?}; log:\n{}", read(&out), g.log());
+    let text = read(&out);
+    let (escaped_a, escaped_b) = (Path::new(&a).exists(), Path::new(&b).exists());
+    let _ = (fs::remove_file(&a), fs::remove_file(&b));
+    assert!(!escaped_a && !escaped_b, "wrote through the read-only root: {text}");
+    assert_eq!(text.matches("Read-only file system").count(), 2, "{text}");
+}
+
+/// Copies the static busybox into ROOT/bin, or says why not.
+fn busybox_root(test: &str, root: &Path) -> bool {
+    let bb = Path::new("/bin/busybox");
+    let is_static = Command::new("sh")
+        .arg("-c")
+        .arg("file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'")
+        .status()
+        .is_ok_and(|s| s.success());
+    if !bb.exists() || !is_static {
+        skip(test, "no static /bin/busybox");
+        return false;
+    }
+    for d in ["bin", "etc", "tmp"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    fs::copy(bb, root.join("bin/busybox")).unwrap();
+    true
+}
+
+#[test]
+fn with_chroot_read_only_paths_are_host_paths_and_tmp_is_the_services() {
+    let test = "with_chroot_read_only_paths_are_host_paths_and_tmp_is_the_services";
+    if !root(test) {
+        return;
+    }
+    let t = Tmp::new("cf_chroot");
+    let r = t.file("root");
+    if !busybox_root(test, &r) {
+        return;
+    }
+    let out = t.file("jail.out");
+    let rs = r.display();
+    t.write(
+        "jail",
+        &format!(
+            "cmd=/bin/busybox sh -c 'echo x >/x; echo x >/etc/x; pwd; echo x >y && echo tmp; exec busybox sleep 1000'\n\
+             chroot={rs}\nread_only={rs}\nprivate_tmp=yes\ncwd=/tmp\nlog={}\n",
+            out.display()
+        ),
+    );
+    t.write("etc", &format!("cmd=/bin/busybox sleep 1001\nchroot={rs}\nread_only={rs}/etc\n"));
+    let g = Going::start(&t);
+    assert!(wait_file(&out, T, |x| x.ends_with(b"tmp\n")), "{:?}; log:\n{}", read(&out), g.log());
+    let text = read(&out);
+    assert_eq!(text.matches("Read-only file system").count(), 2, "{text}");
+    assert!(text.contains("/tmp\n"), "{text}");
+    assert!(!r.join("x").exists() && !r.join("etc/x").exists() && !r.join("tmp/y").exists());
+    let pid = g.pid_of("jail").unwrap();
+    assert_eq!(readlink(&format!("/proc/{pid}/root")), rs.to_string());
+    // Only the named path: the rest of this root stays writable.
+    let etc = running(g.expect_started("etc", 1), &["/bin/busybox", "sleep", "1001"]);
+    assert_eq!(fs::write(format!("/proc/{etc}/root/etc/x"), "x").unwrap_err().raw_os_error(), Some(EROFS));
+    fs::write(format!("/proc/{etc}/root/x"), "x").unwrap();
+    assert!(r.join("x").exists());
+}
+
+#[test]
 fn read_only_keeps_nosuid_nodev_and_noexec() {
     let test = "read_only_keeps_nosuid_nodev_and_noexec";
     if !root(test) {
