@@ -34,14 +34,18 @@
 use crate::caps;
 use crate::config::{Config, names_blank};
 use crate::fmt::Line;
+use crate::limits::{MAX_NAME, MAX_NETWORKS};
 use crate::sys;
 use core::ffi::CStr;
-use rustix::fs::{StatVfsMountFlags, statvfs};
+use heapless::Vec;
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fs::{Mode, OFlags, StatVfsMountFlags, open, statvfs};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_bind_recursive, mount_change, mount_remount};
 use rustix::thread::{
-    CapabilitySet, CapabilitySets, UnshareFlags, clear_ambient_capability_set, configure_capability_in_ambient_set,
-    remove_capability_from_bounding_set, set_capabilities, set_keep_capabilities, set_no_new_privs,
+    CapabilitySet, CapabilitySets, LinkNameSpaceType, UnshareFlags, clear_ambient_capability_set,
+    configure_capability_in_ambient_set, move_into_link_name_space, remove_capability_from_bounding_set,
+    set_capabilities, set_keep_capabilities, set_no_new_privs,
 };
 
 /// What a service's confinement asks of its child.
@@ -51,6 +55,9 @@ pub struct Confine {
     /// `capabilities=`: the only ones the service has.
     caps: Option<u64>,
     network: bool,
+    /// The namespace the network is joined in, kept from an earlier run;
+    /// `None` makes a new one.
+    pub join: Option<i32>,
     /// Where the `read_only` paths are in the strings of `Prepared`:
     /// from, to; each path ends in a NUL. Empty without the key.
     pub read_only: (u16, u16),
@@ -60,7 +67,8 @@ pub struct Confine {
 
 impl Confine {
     /// No confinement: a service without the keys.
-    pub const NONE: Confine = Confine { no_new_privs: false, caps: None, network: false, read_only: (0, 0), tmp: None };
+    pub const NONE: Confine =
+        Confine { no_new_privs: false, caps: None, network: false, join: None, read_only: (0, 0), tmp: None };
 
     /// The keys of `c` but the paths, which the caller copies into its
     /// strings.
@@ -71,6 +79,48 @@ impl Confine {
     /// A mount namespace of its own: `read_only` or `private_tmp`.
     fn mounts(&self) -> bool {
         self.read_only.0 != self.read_only.1 || self.tmp.is_some()
+    }
+}
+
+/// Private networks kept from one run of a service to the next, by
+/// service name: a respawn joins its namespace (`setns(2)`, microseconds)
+/// where making one costs about half a millisecond, and tearing the last
+/// one down as much again. A namespace is kept while its service's file
+/// is unchanged; past `MAX_NETWORKS` services, each start makes a new one.
+pub struct Networks {
+    held: Vec<(Vec<u8, MAX_NAME>, OwnedFd), MAX_NETWORKS>,
+}
+
+impl Networks {
+    pub const fn new() -> Self {
+        Networks { held: Vec::new() }
+    }
+
+    /// The namespace kept for service `name`, to join at its next start.
+    pub fn of(&self, name: &[u8]) -> Option<i32> {
+        self.held.iter().find(|(n, _)| n.as_slice() == name).map(|(_, fd)| fd.as_raw_fd())
+    }
+
+    /// Keeps the network namespace of `pid`, the process just started
+    /// for service `name`, unless one is kept for it or there is no room.
+    /// A process that already exited has none to keep.
+    pub fn keep(&mut self, name: &[u8], pid: i32) {
+        if self.held.is_full() || self.of(name).is_some() {
+            return;
+        }
+        let mut l = Line::new();
+        l.s(b"/proc/").u(pid as u64).s(b"/ns/net\0");
+        let Ok(path) = CStr::from_bytes_with_nul(l.bytes()) else { return };
+        let (Ok(fd), Ok(n)) = (open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()), Vec::from_slice(name))
+        else {
+            return;
+        };
+        let _ = self.held.push((n, fd));
+    }
+
+    /// Lets service `name`'s namespace go: its file changed or went.
+    pub fn release(&mut self, name: &[u8]) {
+        self.held.retain(|(n, _)| n.as_slice() != name);
     }
 }
 
@@ -155,8 +205,13 @@ fn at(step: Step) -> impl Fn(Errno) -> (Step, Errno) {
 /// the latter found in `strings`.
 pub fn before_chroot(c: &Confine, strings: &[u8]) -> Done {
     if c.network {
-        sys::unshare(UnshareFlags::NEWNET).map_err(at(Step::Network))?;
-        // A new network namespace has `lo` alone, and down.
+        let made = match c.join {
+            Some(fd) => move_into_link_name_space(sys::borrow(fd), Some(LinkNameSpaceType::Network)),
+            None => sys::unshare(UnshareFlags::NEWNET),
+        };
+        made.map_err(at(Step::Network))?;
+        // A new network namespace has `lo` alone, and down; a kept one
+        // has it as the last run left it.
         sys::loopback_up().map_err(at(Step::Loopback))?;
     }
     if !c.mounts() {

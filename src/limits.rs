@@ -70,3 +70,6 @@ pub const MAX_EDGES: usize = 1024;
 pub const LOG_ROTATE_RETRY_NS: u64 = SEC;
 /// `going wait` clients that may wait at once.
 pub const MAX_WAITERS: usize = 32;
+/// Services whose private network namespace is kept from one run to the
+/// next (`private_network`); others get a new one at each start.
+pub const MAX_NETWORKS: usize = 8;

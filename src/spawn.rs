@@ -314,6 +314,11 @@ impl Prepared {
         self.cstr(at).as_ptr()
     }
 
+    /// `private_network`: join this kept namespace instead of making one.
+    pub fn join_network(&mut self, fd: Option<i32>) {
+        self.confine.join = fd;
+    }
+
     /// The program as written in `cmd=`.
     pub fn program(&self) -> &[u8] {
         self.args.first().map_or(&[], |&a| self.cstr(a).to_bytes())

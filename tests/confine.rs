@@ -195,6 +195,43 @@ fn private_network_has_only_lo_and_it_is_up() {
     }
 }
 
+#[test]
+fn a_private_network_is_kept_across_restarts_until_the_file_changes() {
+    if !root("a_private_network_is_kept_across_restarts_until_the_file_changes") {
+        return;
+    }
+    let t = Tmp::new("cf_net_kept");
+    t.write("a", "cmd=/bin/sleep 1000\nprivate_network=yes\n");
+    t.write("b", "cmd=/bin/sleep 1001\nprivate_network=yes\n");
+    let g = Going::start(&t);
+    let ns = |pid: u32| readlink(&format!("/proc/{pid}/ns/net"));
+    let a1 = running(g.expect_started("a", 1), &["/bin/sleep", "1000"]);
+    let b1 = running(g.expect_started("b", 1), &["/bin/sleep", "1001"]);
+    let (na, nb) = (ns(a1), ns(b1));
+    assert_ne!(na, nb, "two services share a namespace");
+    assert_ne!(na, ns(g.pid()));
+    signal(a1, "KILL");
+    let a2 = running(g.expect_started("a", 2), &["/bin/sleep", "1000"]);
+    assert_ne!(a2, a1);
+    assert_eq!(ns(a2), na, "a restart joins the namespace kept");
+    let dev = fs::read_to_string(format!("/proc/{a2}/net/dev")).unwrap();
+    assert_eq!(dev.lines().skip(2).count(), 1, "{dev}");
+    // A changed file starts in a new one.
+    t.write("a", "cmd=/bin/sleep 1002\nprivate_network=yes\n");
+    let a3 = running(g.expect_started("a", 3), &["/bin/sleep", "1002"]);
+    assert_ne!(ns(a3), na);
+    assert_ne!(ns(a3), nb);
+    assert_eq!(ns(b1), nb);
+    // going holds the namespaces it keeps, and lets them go with the
+    // file that had them.
+    let held = |n: &str| fds(g.pid()).iter().any(|(_, target)| target == n);
+    assert!(!held(&na) && held(&nb));
+    assert!(wait_until(T, || held(&ns(a3))));
+    t.remove("b");
+    assert!(wait_dead(b1));
+    assert!(wait_until(T, || !held(&nb)), "{:?}", fds(g.pid()));
+}
+
 /// The options of the last mount at `point` that PID sees.
 fn mount_options(pid: u32, point: &Path) -> Option<Vec<String>> {
     let info = fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
