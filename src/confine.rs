@@ -1,14 +1,17 @@
 //! Confinement from the service file (SPEC §13): `private_network`,
 //! `read_only`, `private_tmp`, `no_new_privs` and `capabilities`. The
 //! parent turns a config into a `Confine` (pure, a few bytes in the one
-//! `Prepared`); the child, between clone and exec, makes the system calls
-//! it asks for and nothing else: it writes no memory but its own stack.
-//! Without the keys every step below is one test of a flag that is false.
+//! `Prepared`) and keeps the network namespaces of a few services for
+//! their next run (`Networks`); the child, between clone and exec, makes
+//! the system calls a `Confine` asks for and nothing else: it writes no
+//! memory but its own stack. Without the keys every step below is one
+//! test of a flag that is false, and `Networks` stays empty.
 //!
 //! The order in the child, and why (going(5) says it for users):
-//! 1. `before_chroot`: a network namespace with `lo` up; a mount
-//!    namespace whose mounts are the host's slaves, so that nothing
-//!    mounted for the service is seen outside it; the `read_only` paths;
+//! 1. `before_chroot`: a network namespace (a new one, or the one kept
+//!    from the service's last run) with `lo` up; a mount namespace whose
+//!    mounts are the host's slaves, so that nothing mounted for the
+//!    service is seen outside it; the `read_only` paths;
 //!    the private `/tmp`. All need CAP_SYS_ADMIN, so they come before
 //!    the credentials change. They come before `chroot` too: the
 //!    propagation change needs the real `/`, a mount point (a `chroot`
