@@ -67,7 +67,6 @@ pub fn number(name: &[u8]) -> Option<u32> {
 }
 
 /// The name of capability `n`, without `cap_`.
-#[cfg(test)]
 pub fn name(n: u32) -> Option<&'static [u8]> {
     NAMES.get(n as usize).copied()
 }

@@ -8,6 +8,7 @@
 //! 256 services costs no stack.
 
 use crate::config::{self, Ready};
+use crate::confine::Networks;
 use crate::fmt::Line;
 use crate::graph::Graph;
 use crate::ids::{self, IdError};
@@ -107,6 +108,9 @@ pub struct Fleet<'a> {
     /// A service left the table while files were rejected for want of
     /// room: the directory should be read again.
     pub room: bool,
+    /// Network namespaces of `private_network` services, kept for their
+    /// next run.
+    networks: Networks,
 }
 
 impl<'a> Fleet<'a> {
@@ -141,6 +145,7 @@ impl<'a> Fleet<'a> {
             unsettled: false,
             graph_dirty: true,
             lost_waiters: 0,
+            networks: Networks::new(),
             room: false,
         }
     }
@@ -274,6 +279,7 @@ impl<'a> Fleet<'a> {
             sys::close(fd);
         }
         self.lost_waiters |= waiters;
+        self.networks.release(self.table.name(i));
         self.table.forget(i);
         self.changed();
     }
@@ -387,6 +393,7 @@ impl<'a> Fleet<'a> {
             // What the old run wrote goes where the old config said.
             self.drain(i, now);
             self.table.swap_in_next(i);
+            self.networks.release(self.table.name(i));
             self.recapture(i);
             self.changed();
         }
@@ -485,6 +492,10 @@ impl<'a> Fleet<'a> {
         let p = &mut *self.prepared;
         p.fill(&c, ids.as_ref(), self.procfile, notify)
             .ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
+        let private = c.private_network;
+        if private {
+            p.join_network(self.networks.of(self.table.name(i)));
+        }
         drop(c);
         let mut pipe = None;
         if sink.captured() {
@@ -534,6 +545,9 @@ impl<'a> Fleet<'a> {
             &w,
         )
         .map_err(|e| fail(b"cannot fork: ", e))?;
+        if private {
+            self.networks.keep(self.table.name(i), pid);
+        }
         if let (Some((ready_r, _)), Some(e)) = (ready_pipe, self.table.entries.get_mut(i)) {
             let fd = ready_r.into_raw_fd();
             watch(&self.epoll, fd, READY);
@@ -1001,6 +1015,7 @@ fn describe_step(l: &mut Line, step: Step, c: Option<&config::Config>) {
         Step::Limit(i) => {
             l.s(b"set limit_").s(config::LIMITS.get(usize::from(i)).copied().unwrap_or(b"?"));
         }
+        Step::Confine(s) => crate::confine::describe(l, s, c.read_only),
     }
 }
 

@@ -74,3 +74,6 @@ pub const MAX_WAITERS: usize = 32;
 /// a burst of spawns (a cold start, a chain released one by one) costs
 /// one write instead of one each.
 pub const PIDS_RECORD_DELAY_NS: u64 = 20_000_000;
+/// Services whose private network namespace is kept from one run to the
+/// next (`private_network`); others get a new one at each start.
+pub const MAX_NETWORKS: usize = 8;

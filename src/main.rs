@@ -25,6 +25,7 @@ mod client;
 mod cmdline;
 mod confdir;
 mod config;
+mod confine;
 mod control;
 mod fleet;
 mod fmt;

@@ -1,6 +1,6 @@
 //! The only `unsafe` code of going: what rustix has no public API for
-//! (signal masks, signalfd, fork, execve, waitid with WNOWAIT) and the
-//! raw `argv`. Each block says why it is sound.
+//! (signal masks, signalfd, fork, execve, waitid with WNOWAIT, the
+//! interface ioctls) and the raw `argv`. Each block says why it is sound.
 #![allow(unsafe_code)]
 
 use core::convert::Infallible;
@@ -287,4 +287,49 @@ pub fn kill(pid: i32, sig: i32, group: bool) -> Result<(), Errno> {
     let target = if group { -pid } else { pid };
     // SAFETY: no memory is involved.
     if unsafe { libc::kill(target, sig) } == 0 { Ok(()) } else { Err(errno()) }
+}
+
+/// `unshare(2)` of namespaces, in a child between clone and exec. Never
+/// with `CLONE_FILES`: the child's descriptor table is its own already.
+pub fn unshare(flags: rustix::thread::UnshareFlags) -> Result<(), Errno> {
+    if flags.contains(rustix::thread::UnshareFlags::FILES) {
+        return Err(Errno::INVAL);
+    }
+    // SAFETY: `unshare_unsafe` is unsafe only for CLONE_FILES, which
+    // would leave other threads with descriptors of another table; it is
+    // refused above, and the child has no other thread.
+    unsafe { rustix::thread::unshare_unsafe(flags) }
+}
+
+/// `struct ifreq` as SIOCGIFFLAGS and SIOCSIFFLAGS use it: the name, then
+/// the flags at the start of a 24-byte union (40 bytes in all on 64-bit
+/// Linux, a little more than the 32 of 32-bit Linux).
+#[repr(C)]
+struct IfFlags {
+    name: [u8; 16],
+    flags: i16,
+    rest: [u8; 22],
+}
+
+/// Brings the loopback interface `lo` up (`ip link set lo up`), with
+/// two ioctls on a datagram socket; in a new network namespace the kernel
+/// then gives it 127.0.0.1 and ::1 by itself.
+pub fn loopback_up() -> Result<(), Errno> {
+    use rustix::fd::AsRawFd;
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, socket_with};
+    let sock = socket_with(AddressFamily::INET, SocketType::DGRAM, SocketFlags::CLOEXEC, None)?;
+    let mut req = IfFlags { name: *b"lo\0\0\0\0\0\0\0\0\0\0\0\0\0\0", flags: 0, rest: [0; 22] };
+    let fd = sock.as_raw_fd();
+    // SAFETY: both requests read (and SIOCGIFFLAGS writes) one `struct
+    // ifreq`, which `req` is in layout and at least in size.
+    unsafe {
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req as *mut IfFlags) < 0 {
+            return Err(errno());
+        }
+        req.flags |= libc::IFF_UP as i16;
+        if libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req as *const IfFlags) < 0 {
+            return Err(errno());
+        }
+    }
+    Ok(())
 }
