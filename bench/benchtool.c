@@ -45,9 +45,10 @@
  *                                "median max" us, or "fail STATUS"
  *   sched PID...                 sum of /proc/PID/schedstat CPU ns
  *   killtag TAG PREFIX           SIGKILL every process whose environment
- *                                holds BENCH_TAG=TAG or whose executable's
- *                                path starts with PREFIX, until none is
- *                                left; print how many
+ *                                holds BENCH_TAG=TAG (any BENCH_TAG that
+ *                                starts with TAG when TAG ends in '*') or
+ *                                whose executable's path starts with
+ *                                PREFIX, until none is left; print how many
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -480,8 +481,9 @@ static int do_sched(int argc, char **argv)
 
 /* ---- killtag ---- */
 
-/* Does /proc/PID/environ hold the NUL-terminated string WANT? */
-static int environ_has(int pid, const char *want, size_t wlen)
+/* Does /proc/PID/environ hold the string WANT (or, with PREFIX, one that
+ * starts with it)? */
+static int environ_has(int pid, const char *want, size_t wlen, int prefix)
 {
 	char path[64];
 	static char buf[1 << 16];
@@ -493,7 +495,7 @@ static int environ_has(int pid, const char *want, size_t wlen)
 	close(fd);
 	for (ssize_t i = 0; i < r;) {
 		size_t l = strnlen(buf + i, (size_t)(r - i));
-		if (l == wlen && memcmp(buf + i, want, wlen) == 0)
+		if ((l == wlen || (prefix && l > wlen)) && memcmp(buf + i, want, wlen) == 0)
 			return 1;
 		i += (ssize_t)l + 1;
 	}
@@ -513,6 +515,9 @@ static int do_killtag(const char *tag, const char *prefix)
 	char want[256];
 	snprintf(want, sizeof want, "BENCH_TAG=%s", tag);
 	size_t wlen = strlen(want), plen = strlen(prefix);
+	int any = wlen > 10 && want[wlen - 1] == '*';
+	if (any)
+		want[--wlen] = 0;
 	int killed = 0, self = getpid();
 	for (int round = 0; round < 200; round++) {
 		int found = 0;
@@ -524,7 +529,7 @@ static int do_killtag(const char *tag, const char *prefix)
 			int pid = atoi(e->d_name);
 			if (pid <= 1 || pid == self)
 				continue;
-			if ((environ_has(pid, want, wlen) || (plen && exe_under(pid, prefix, plen))) &&
+			if ((environ_has(pid, want, wlen, any) || (plen && exe_under(pid, prefix, plen))) &&
 			    kill(pid, SIGKILL) == 0) {
 				found++;
 				killed++;

@@ -1,9 +1,10 @@
 /* floor.c: the reference loop of bench/run.sh, the least a supervisor does.
  *
- *   floor COUNT PROGRAM
+ *   floor COUNT PROGRAM [fork]
  *
  * Starts COUNT copies of PROGRAM, each with vfork + setsid + execve and
- * nothing else (no configuration, no log, no descriptor or signal set-up),
+ * nothing else (with "fork": fork instead of vfork, the parent going on
+ * while the child execs) (no configuration, no log, no descriptor or signal set-up),
  * then blocks in waitpid and starts a copy again whenever one exits. On
  * SIGTERM or SIGINT it sends SIGTERM to every copy, reaps them all and
  * exits 0. The bench runs it exactly like every other supervisor, on the
@@ -26,6 +27,7 @@
 extern char **environ;
 static volatile sig_atomic_t stop;
 static pid_t pids[MAX];
+static int use_fork;
 
 static void on_stop(int sig)
 {
@@ -35,7 +37,7 @@ static void on_stop(int sig)
 
 static pid_t start(char *const argv[])
 {
-	pid_t p = vfork();
+	pid_t p = use_fork ? fork() : vfork();
 	if (p == 0) {
 		setsid();
 		execve(argv[0], argv, environ);
@@ -46,9 +48,10 @@ static pid_t start(char *const argv[])
 
 int main(int argc, char **argv)
 {
-	int n = argc == 3 ? atoi(argv[1]) : 0;
+	int n = argc == 3 || argc == 4 ? atoi(argv[1]) : 0;
 	if (n < 1 || n > MAX)
 		return 64;
+	use_fork = argc == 4 && strcmp(argv[3], "fork") == 0;
 	char *child[] = { argv[2], NULL };
 
 	struct sigaction sa;

@@ -56,10 +56,10 @@ done
 # Samples per kind and round. Respawn kills 64 different services in turn,
 # each up > 5 s; s6 restarts after a fixed 1 s, so it gets fewer.
 if ((QUICK)); then
-	IDLE_S=3 RESP=20 RESP_S6=3 PICKS=7 PICKS_POLL=2 COLD_REPS=2 CRASH_S=0 STATUS_REPS=5
+	IDLE_S=3 RESP=20 RESP_S6=3 PICKS=7 PICKS_POLL=1 COLD_REPS=2 CRASH_S=0 STATUS_REPS=5
 	SETTLE_S=1 QUIET_MAX_S=1 DEF_ROUNDS=1 DEF_REVS=""
 else
-	IDLE_S=10 RESP=60 RESP_S6=5 PICKS=20 PICKS_POLL=4 COLD_REPS=3 CRASH_S=30 STATUS_REPS=20
+	IDLE_S=10 RESP=60 RESP_S6=5 PICKS=20 PICKS_POLL=3 COLD_REPS=3 CRASH_S=30 STATUS_REPS=20
 	SETTLE_S=2 QUIET_MAX_S=4 DEF_ROUNDS=2 DEF_REVS="c4c08a9"
 fi
 ROUNDS=${ROUNDS:-$DEF_ROUNDS}
@@ -84,25 +84,34 @@ if ! flock -n 9; then
 	START=$SECONDS
 fi
 
-W=$(mktemp -d /tmp/going-bench.XXXXXX) || { echo "bench: mktemp failed" >&2; exit 2; }
+# The work dir is on a tmpfs, as /run is on most systems: going rewrites
+# SOCKET.pids and runsv/s6-supervise/supervise their status files at every
+# start, and on a disk file system those writes would be part of the figures
+# (on this project's VM, ext4 mounted with discard, each replaced file costs
+# a synchronous discard). BENCH_TMPDIR overrides.
+TMPBASE=${BENCH_TMPDIR:-}
+if [[ -z $TMPBASE ]]; then
+	TMPBASE=/tmp
+	[[ $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs && -w /dev/shm ]] && TMPBASE=/dev/shm
+fi
+W=$(mktemp -d "$TMPBASE/going-bench.XXXXXX") || { echo "bench: mktemp in $TMPBASE failed" >&2; exit 2; }
+TMPFS=$(stat -f -c %T "$W" 2>/dev/null)
 BIN=$W/bin                   # every program the bench builds; services are $BIN/svc-*
 TOOL=$BIN/benchtool
 FIFO=$W/stamps
 SVC_SLEEP=$BIN/svc-sleep SVC_EXIT=$BIN/svc-exit FLOOR=$BIN/floor
 mkdir -p "$BIN" "$W/build" "$W/s"
-TAGS=()          # one BENCH_TAG per supervisor launch; cleanup kills by tag
 HELPERS=()       # collector processes
 CUR_PID=         # the supervisor launched last
 FIFO_FD="" COLL_FD=""
 
 cleanup() {
-	local t p
+	local p
 	trap - EXIT INT TERM
 	for p in "${HELPERS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	if [[ -x $TOOL ]]; then
-		for t in "${TAGS[@]}"; do "$TOOL" killtag "$t" "$BIN/svc-" >/dev/null; done
-		"$TOOL" killtag "no-tag-$$" "$BIN/" >/dev/null
-	fi
+	# every supervisor of this bench (their tags start with the work dir's
+	# name) and every service and helper it built, in one sweep
+	[[ -x $TOOL ]] && "$TOOL" killtag "$(basename "$W")*" "$BIN/" >/dev/null
 	[[ -n $COLL_FD ]] && exec {COLL_FD}<&-
 	[[ -n $FIFO_FD ]] && exec {FIFO_FD}<&-
 	wait 2>/dev/null
@@ -356,13 +365,34 @@ pkg_version() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
 # ---------------------------------------------------------------- one supervisor run
 # A run lives in $RUN: svc/ (the scanned directory), stage/ (services about
 # to be added), t0 (CLOCK_MONOTONIC at launch), recs (the services' stamps:
-# "ns pid" lines), log (the supervisor's output).
+# "ns pid" lines, as collected at the start), live (the same, kept up to date
+# as services are replaced), log (the supervisor's output).
+#
+# Several runs are alive at once (one per kind, during the session), so a
+# run's state is kept per kind and `ctx KIND` makes one current: KIND, RUN,
+# TAG, CUR_PID. Each kind's services are its own copies of svc-sleep and
+# svc-exit under $BIN/k/KIND/, so killing "every process whose executable is
+# under that directory" ends that kind's services and no other's.
 
 KIND="" RUN="" TAG="" NSVC=0 NMODE=sleep
-new_run() { # kind label
-	KIND=$1
-	RUN=$W/$1-$2-r$ROUND
-	TAG=$(basename "$W")-$1-$2-r$ROUND
+declare -A KRUN=() KTAG=() KPID=() KNSVC=()
+ctx() { KIND=$1; RUN=${KRUN[$1]:-}; TAG=${KTAG[$1]:-}; CUR_PID=${KPID[$1]:-}; NSVC=${KNSVC[$1]:-0}; }
+save_ctx() { KRUN[$KIND]=$RUN; KTAG[$KIND]=$TAG; KPID[$KIND]=$CUR_PID; KNSVC[$KIND]=$NSVC; }
+kbin() { echo "$BIN/k/$KIND"; }   # the current kind's service programs
+
+# Per-kind service programs: the same svc-sleep, and an svc-exit that stamps
+# into the kind's own FIFO, so that crash loops of all kinds can run at once.
+prepare_kind() { # kind
+	local d=$BIN/k/$1
+	mkdir -p "$d" "$W/s/$1"
+	cp "$SVC_SLEEP" "$d/svc-sleep"
+	mkfifo "$W/crash-$1.fifo"
+	$CC_STATIC -DSTAMP_FIFO="\"$W/crash-$1.fifo\"" -DSVC_EXIT -o "$d/svc-exit" "$HERE/svc.c" 2>>"$W/cc.log"
+}
+
+new_run() { # label: a fresh run of $KIND
+	RUN=$W/$KIND-$1-r$ROUND
+	TAG=$(basename "$W")-$KIND-$1-r$ROUND
 	rm -rf "$RUN"
 	mkdir -p "$RUN/svc" "$RUN/stage"
 	CUR_PID="" NSVC=0 NMODE=sleep
@@ -370,8 +400,8 @@ new_run() { # kind label
 
 # add_service DIR NAME sleep|exit: one service, written the way $KIND reads it
 add_service() {
-	local dir=$1 name=$2 prog=$SVC_SLEEP
-	[[ $3 == exit ]] && prog=$SVC_EXIT
+	local dir=$1 name=$2 prog
+	prog=$(kbin)/svc-$3
 	case ${KFAM[$KIND]} in
 	going) printf 'cmd=%s\n%s' "$prog" "${KEXTRA[$KIND]}" >"$dir/$name" ;;
 	goingc) printf 'cmd=%s\n' "$prog" >"$dir/$name" ;;
@@ -389,12 +419,13 @@ populate() { # count mode
 
 # Launch the supervisor of $KIND on $RUN/svc, through `benchtool t0`.
 launch() {
-	TAGS+=("$TAG")
-	local cmd=() prog=$SVC_SLEEP path=$PATH
+	local cmd=() path=$PATH
 	case ${KFAM[$KIND]} in
 	going) cmd=("${KBIN[$KIND]}" -d "$RUN/svc" -s "$RUN/sock") ;;
 	goingc) cmd=("${KBIN[$KIND]}" -d "$RUN/svc") ;;
-	floor) [[ $NMODE == exit ]] && prog=$SVC_EXIT; cmd=("$FLOOR" "$NSVC" "$prog") ;;
+	floor)
+		cmd=("$FLOOR" "$NSVC" "$(kbin)/svc-$NMODE")
+		[[ -n ${KEXTRA[$KIND]} ]] && cmd+=("${KEXTRA[$KIND]}") ;;
 	runit) cmd=(runsvdir "$RUN/svc") ;;
 	busybox) cmd=("$BBBIN/runsvdir" "$RUN/svc"); path=$BBBIN:$PATH ;;
 	s6) cmd=(s6-svscan "$RUN/svc") ;;
@@ -403,6 +434,7 @@ launch() {
 	(
 		exec 9>&- {FIFO_FD}>&-
 		[[ -n $COLL_FD ]] && exec {COLL_FD}<&-
+		[[ -n $CRASH_FD ]] && exec {CRASH_FD}<&-
 		cd "$RUN/svc" && PATH=$path exec env BENCH_TAG="$TAG" "$TOOL" t0 "$RUN/t0" "${cmd[@]}"
 	) >>"$RUN/log" 2>&1 </dev/null &
 	CUR_PID=$!
@@ -438,29 +470,32 @@ sup_pids() {
 # The collector: reads COUNT stamps from the FIFO while the services start.
 # It is started (and has drained old stamps) before the launch; its answer
 # is read after. Sets COLL_RES.
-COLL_RES=
+COLL_RES=""
 collector_start() { # count timeout_ms
-	local ready=
+	local ready=""
 	exec {COLL_FD}< <(exec "$TOOL" collect "$FIFO" "$1" "$2" "$RUN/t0" "$RUN/recs" {FIFO_FD}>&-)
 	HELPERS+=($!)
 	read -r -t 5 ready <&"$COLL_FD"
 	[[ $ready == ready ]]
 }
 collector_result() { # timeout_s
-	COLL_RES=
+	COLL_RES=""
 	read -r -t "$1" COLL_RES <&"$COLL_FD" || COLL_RES="timeout (the collector did not answer)"
 	exec {COLL_FD}<&-
-	COLL_FD=
+	COLL_FD=""
 }
 
-# Start $KIND with COUNT services and wait for all of them; 0 when they all run.
+# Start $KIND with its NSVC services and wait for all of them; 0 when they all run.
 start_all() { # count timeout_ms
 	if ! collector_start "$1" "$2"; then
 		R[$KIND:fail]="the stamp collector did not start"; return 1
 	fi
 	launch
 	collector_result $(($2 / 1000 + 5))
-	[[ $COLL_RES =~ ^[0-9]+\ [0-9]+$ ]] && return 0
+	if [[ $COLL_RES =~ ^[0-9]+\ [0-9]+$ ]]; then
+		cp "$RUN/recs" "$RUN/live"
+		return 0
+	fi
 	local why="the supervisor is running"
 	is_pid_alive "$CUR_PID" || why="the supervisor had exited"
 	[[ -s $RUN/log ]] && why+="; its last output: $(tail -n 2 "$RUN/log" | tr '\n|' '  ' | cut -c1-200)"
@@ -470,49 +505,73 @@ start_all() { # count timeout_ms
 
 # Stop everything of the current run by force (after the measurements).
 finish_run() {
-	[[ -n $TAG ]] && "$TOOL" killtag "$TAG" "$BIN/svc-" >/dev/null
+	[[ -n $TAG ]] && "$TOOL" killtag "$TAG" "$(kbin)/" >/dev/null
 	local end=$((SECONDS + 5))
 	while [[ -n $CUR_PID ]] && is_pid_alive "$CUR_PID" && ((SECONDS < end)); do sleep 0.05; done
-	CUR_PID=
-	quiesce
+	CUR_PID="" TAG=""
 }
 
 # ================================================================ ADDING A ROW
 # A row is a metric that workloads record with `sample KIND METRIC VALUE`
 # (one line per sample; medians, counts and round-to-round spread come for
-# free) and one `row` line in the report registry further down, which gives
+# free) plus one `row` line in the report registry further down, which gives
 # its label, unit (us, kB, B, n) and target. A workload is a function
-# wl_NAME that runs on the current $KIND; list it in WORKLOADS, and let
-# `applies NAME KIND` say which kinds it is for (a row a kind cannot have
-# shows "—"). A going variant, e.g. going with cgroup=yes or with
-# confinement keys in every service file, is one more `add_kind` line (same
-# binary, extra service-file lines) and gets every row at once; a
-# going-only workload such as a readiness chain of 32 services with
-# ready=fd:3 and after= is a wl_chain that writes its own service files
-# with add_service's layout, launches with start_all, and applies to the
-# going family only.
-WORKLOADS=(session cold crash)
+# wl_NAME listed in WORKLOADS; they run in that order, once per round, over
+# the kinds in ACTIVE. Inside one, `each FN` runs FN once per kind and
+# `rr N FN` runs FN 0 … FN N-1 round-robin over the kinds (kind A's sample
+# i, kind B's sample i, …), so that load from outside the bench hits every
+# kind alike; FN sees the kind as $KIND (`ctx` switches RUN, TAG, CUR_PID
+# with it) and returns early for the kinds it does not apply to (their row
+# then shows "—"). A going variant, e.g. going with cgroup=yes or with
+# confinement keys in every service file, is one more `add_kind` line in
+# main (same binary, extra service-file lines) and gets every row at once;
+# a going-only workload such as a readiness chain of 32 services with
+# ready=fd:3 and after= is a wl_chain that, for the going family only, writes
+# its service files like add_service, starts them with new_run + start_all
+# and samples the time to the last stamp.
+WORKLOADS=(session memory idle status pickup respawn stop cold crash)
+ACTIVE=()    # the kinds measured in this round
 
-applies() { # workload kind
-	case $1:${KFAM[$2]} in
-	crash:floor) return 1 ;;      # the floor restarts at once, forever: a busy loop
-	crash:*) ((CRASH_S > 0 && ROUND == 1)) ;;
-	*) return 0 ;;
-	esac
+each() { local k; for k in "${ACTIVE[@]}"; do ctx "$k"; "$@"; save_ctx; done; }
+rr() {
+	local n=$1 i k; shift
+	for ((i = 0; i < n; i++)); do
+		for k in "${ACTIVE[@]}"; do ctx "$k"; "$@" "$i"; save_ctx; done
+	done
 }
+is_single() { case ${KFAM[$KIND]} in going|goingc|floor) return 0 ;; esac; return 1; }
 
 # ---------------------------------------------------------------- workloads
 
-# 64 services: memory, idle wake-ups, status, new-file pickup, respawn.
+# NSESSION services of every kind, all running at once (they are idle).
 wl_session() {
-	local n=$NSESSION pids c1 c2 i k r recs ns pid
-	new_run "$KIND" "n$n"
-	populate "$n" sleep
-	say "$KIND: $n services: start"
-	if ! start_all "$n" 15000; then
-		say "$KIND: ${R[$KIND:fail]}"; finish_run; return 1
-	fi
+	local k keep=()
+	for k in "${ACTIVE[@]}"; do
+		ctx "$k"
+		new_run "n$NSESSION"
+		populate "$NSESSION" sleep
+		quiesce
+		say "$KIND: start $NSESSION services"
+		if start_all "$NSESSION" 15000; then
+			keep+=("$k")
+		else
+			say "$KIND: ${R[$KIND:fail]}"
+			finish_run
+			# a kind that cannot start its first session is not measured at all
+			((ROUND == 1)) && SKIP[$k]=${R[$k:fail]} && rm -rf "${W:?}/s/$k"
+		fi
+		save_ctx
+	done
+	ACTIVE=("${keep[@]}")
+}
+
+# VmPeak, VmRSS and PSS of the supervisor's processes with NSESSION services.
+wl_memory() {
 	sleep "$SETTLE_S"   # daemontools' supervise sleeps 1 s after each start
+	each memory_one
+}
+memory_one() {
+	local pids
 	mapfile -t pids < <(sup_pids)
 	sample "$KIND" procs64 "${#pids[@]}"
 	sample "$KIND" peak64 "$(status_sum VmPeak "${pids[@]}")"
@@ -520,32 +579,24 @@ wl_session() {
 	sample "$KIND" pss64 "$(pss_sum "${pids[@]}")"
 	sample "$KIND" peak64_1 "$(status_sum VmPeak "${pids[0]}")"
 	sample "$KIND" rss64_1 "$(status_sum VmRSS "${pids[0]}")"
-	say "$KIND: $n services: idle ${IDLE_S}s"
-	c1=$(ctx_sum "${pids[@]}")
-	sleep "$IDLE_S"
-	c2=$(ctx_sum "${pids[@]}")
-	sample "$KIND" idle $((c2 - c1))
-	status_bench
-	pickup_bench
-	# respawn: kill service i (up > 5 s), time its replacement's stamp
-	k=$RESP; [[ ${KFAM[$KIND]} == s6 ]] && k=$RESP_S6
-	say "$KIND: $n services: respawn x$k"
-	mapfile -t recs <"$RUN/recs"
-	for ((i = 0; i < k; i++)); do
-		read -r ns pid <<<"${recs[i % n]}"
-		r=$("$TOOL" respawn "$FIFO" "$pid" "$ns" "$MINUP_MS" 10000)
-		if [[ $r =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]]; then
-			sample "$KIND" resp "${r%% *}"
-			recs[i % n]="$(word "$r" 3) $(word "$r" 2)"
-		else
-			R[$KIND:respfail]="respawn of s$(printf '%03d' $((i % n))): $r (no replacement within 10 s)"
-		fi
-	done
-	finish_run
 }
 
-status_bench() {
-	local dirs=("$RUN"/svc/s*) r=
+# Context switches of every kind's processes over the same IDLE_S seconds.
+wl_idle() {
+	local k pids
+	local -A c1=()
+	say "all: idle ${IDLE_S}s"
+	for k in "${ACTIVE[@]}"; do ctx "$k"; mapfile -t pids < <(sup_pids); c1[$k]=$(ctx_sum "${pids[@]}"); done
+	sleep "$IDLE_S"
+	for k in "${ACTIVE[@]}"; do
+		ctx "$k"; mapfile -t pids < <(sup_pids)
+		sample "$k" idle $(($(ctx_sum "${pids[@]}") - c1[$k]))
+	done
+}
+
+wl_status() { say "all: status x$STATUS_REPS"; each status_one; }
+status_one() {
+	local dirs=("$RUN"/svc/s*) r=""
 	case ${KFAM[$KIND]} in
 	going)
 		if timeout 5 "${KBIN[$KIND]}" status -s "$RUN/sock" >"$RUN/status.out" 2>&1; then
@@ -562,89 +613,126 @@ status_bench() {
 	return 0
 }
 
-# New service: the file (or service dir) is renamed into the scanned directory.
-pickup_bench() {
-	local i name r timeout_ms=1000 hup=0 delay cmd=() picks=$PICKS
+# A new service: its file (or service directory) is renamed into the scanned
+# directory; the time to its stamp.
+wl_pickup() { say "all: pickup x$PICKS ($PICKS_POLL for the polling peers)"; rr "$PICKS" pickup_one; }
+pickup_one() { # i
+	local i=$1 name=new$1 r timeout_ms=1000 hup=0 delay=200 cmd=()
 	case ${KFAM[$KIND]} in
 	floor) return 0 ;;
 	goingc) hup=$CUR_PID ;;                         # no inotify: it rescans on SIGHUP only
 	s6) cmd=(s6-svscanctl -a "$RUN/svc"); timeout_ms=3000 ;;
-	runit|busybox|daemontools) timeout_ms=8000; picks=$PICKS_POLL ;;   # they look every 5 s
+	runit|busybox|daemontools)                      # they look every 5 s: add at a random phase
+		((i < PICKS_POLL)) || return 0
+		timeout_ms=8000 delay=$((RANDOM % 5000)) ;;
 	esac
-	say "$KIND: pickup x$picks"
-	for ((i = 0; i < picks; i++)); do
-		name=new$i
-		add_service "$RUN/stage" "$name" sleep
-		# for polling peers, add at a random phase of their 5 s cycle
-		case ${KFAM[$KIND]} in runit|busybox|daemontools) delay=$((RANDOM % 5000)) ;; *) delay=200 ;; esac
-		sleep "$(awk -v d="$delay" 'BEGIN{printf "%.3f", d/1000}')"
-		r=$("$TOOL" pickup "$FIFO" "$timeout_ms" "$hup" "$RUN/stage/$name" "$RUN/svc/$name" "${cmd[@]}")
-		if [[ $r =~ ^[0-9]+[[:space:]] ]]; then sample "$KIND" pick "${r%% *}"
-		else R[$KIND:pickfail]="$name not running ${timeout_ms} ms after it was added"; fi
-	done
+	add_service "$RUN/stage" "$name" sleep
+	sleep "$(awk -v d="$delay" 'BEGIN{printf "%.3f", d/1000}')"
+	r=$("$TOOL" pickup "$FIFO" "$timeout_ms" "$hup" "$RUN/stage/$name" "$RUN/svc/$name" "${cmd[@]}")
+	if [[ $r =~ ^[0-9]+[[:space:]] ]]; then sample "$KIND" pick "${r%% *}"
+	else R[$KIND:pickfail]="$name not running ${timeout_ms} ms after it was added"; fi
 }
 
-# 256 services: cold start, VmPeak with the table full, shutdown.
-wl_cold() {
-	local rep sd want=$NCOLD cap sp
-	for ((rep = 0; rep < COLD_REPS; rep++)); do
-		new_run "$KIND" "c$NCOLD-$rep"
-		populate "$NCOLD" sleep
-		if is_going "$KIND"; then
-			# fixed-size tables: ask it how many it accepts
-			timeout 10 "${KBIN[$KIND]}" check -d "$RUN/svc" >"$RUN/check.out" 2>&1
-			cap=$(grep -Eo '[0-9]+ valid services' "$RUN/check.out" | tail -n1 | awk '{print $1}')
-			if [[ $cap =~ ^[0-9]+$ ]] && ((cap < NCOLD)); then
-				want=$cap
-				R[$KIND:coldcap]=$cap
-			fi
-		fi
-		quiesce
-		say "$KIND: cold start of $want (#$((rep + 1)))"
-		if ! start_all "$want" 60000; then
-			R[$KIND:coldfail]=${R[$KIND:fail]}; finish_run; return 1
-		fi
-		sample "$KIND" cold "${COLL_RES%% *}"
-		sample "$KIND" cold_first "${COLL_RES##* }"
-		sleep 1; quiesce
-		sup_pids >"$RUN/suppids"
-		if ((rep == 0)); then
-			mapfile -t sp <"$RUN/suppids"
-			sample "$KIND" peak256 "$(status_sum VmPeak "${sp[@]}")"
-			sample "$KIND" rss256 "$(status_sum VmRSS "${sp[@]}")"
-			sample "$KIND" peak256_1 "$(status_sum VmPeak "${sp[0]}")"
-		fi
-		say "$KIND: shutdown of $want (#$((rep + 1)))"
-		# shellcheck disable=SC2046 # stop_args is a list of words
-		sd=$("$TOOL" shutdown "$RUN/recs" 30000 -s "$RUN/suppids" $(stop_args))
-		case $sd in
-		timeout:*) R[$KIND:shutfail]="${sd%% *} of $want services still running 30 s after the stop request" ;;
-		*) sample "$KIND" shut "${sd%% *}" ;;
-		esac
-		case ${sd#* } in
-		timeout:*) R[$KIND:shutlinger]="${sd#* } supervisor processes still running 30 s after the stop request" ;;
-		*) sample "$KIND" shutsup "${sd#* }" ;;
-		esac
-		sd=$("$TOOL" killtag "$TAG" "$BIN/svc-")
-		((sd > 0)) && R[$KIND:shutleft]=$sd
-		finish_run
-	done
+# Kill service i (up > 5 s: no backoff anywhere); the time to its replacement's stamp.
+wl_respawn() { say "all: respawn x$RESP ($RESP_S6 for s6)"; rr "$RESP" respawn_one; }
+respawn_one() { # i
+	local i=$1 live r ns pid j
+	[[ ${KFAM[$KIND]} == s6 ]] && ((i >= RESP_S6)) && return 0
+	mapfile -t live <"$RUN/live"
+	j=$((i % ${#live[@]}))
+	read -r ns pid <<<"${live[j]}"
+	r=$("$TOOL" respawn "$FIFO" "$pid" "$ns" "$MINUP_MS" 10000)
+	if [[ $r =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]]; then
+		sample "$KIND" resp "${r%% *}"
+		live[j]="$(word "$r" 3) $(word "$r" 2)"
+		printf '%s\n' "${live[@]}" >"$RUN/live"
+	else
+		R[$KIND:respfail]="respawn of service $j: $r (no replacement within 10 s)"
+	fi
 }
 
-# One service that exits at once, for CRASH_S s: restarts and supervisor CPU.
-wl_crash() {
-	local pids
-	new_run "$KIND" crash
-	populate 1 exit
-	say "$KIND: crash loop for ${CRASH_S}s"
-	"$TOOL" drain "$FIFO" >/dev/null
-	launch
-	sleep "$CRASH_S"
-	mapfile -t pids < <(sup_pids)
-	sample "$KIND" crashcpu "$("$TOOL" sched "${pids[@]}")"
-	sample "$KIND" crashspawns "$("$TOOL" drain "$FIFO")"
+wl_stop() { each finish_run; quiesce; }
+
+# NCOLD services: cold start, VmPeak with the table full, shutdown; the
+# repetitions go round-robin over the kinds.
+wl_cold() { rr "$COLD_REPS" cold_one; }
+cold_one() { # rep
+	local rep=$1 sd want=$NCOLD cap sp
+	[[ -n ${R[$KIND:coldfail]:-} ]] && return 0
+	new_run "c$NCOLD-$rep"
+	populate "$NCOLD" sleep
+	if is_going "$KIND"; then
+		# fixed-size tables: ask it how many it accepts
+		timeout 10 "${KBIN[$KIND]}" check -d "$RUN/svc" >"$RUN/check.out" 2>&1
+		cap=$(grep -Eo '[0-9]+ valid services' "$RUN/check.out" | tail -n1 | awk '{print $1}')
+		if [[ $cap =~ ^[0-9]+$ ]] && ((cap < NCOLD)); then
+			want=$cap
+			R[$KIND:coldcap]=$cap
+		fi
+	fi
+	quiesce
+	say "$KIND: cold start of $want (#$((rep + 1)))"
+	if ! start_all "$want" 60000; then
+		R[$KIND:coldfail]=${R[$KIND:fail]}; finish_run; return 0
+	fi
+	sample "$KIND" cold "${COLL_RES%% *}"
+	sample "$KIND" cold_first "${COLL_RES##* }"
+	sleep 1; quiesce
+	sup_pids >"$RUN/suppids"
+	if ((rep == 0 && ROUND == 1)); then
+		mapfile -t sp <"$RUN/suppids"
+		sample "$KIND" peak256 "$(status_sum VmPeak "${sp[@]}")"
+		sample "$KIND" rss256 "$(status_sum VmRSS "${sp[@]}")"
+		sample "$KIND" peak256_1 "$(status_sum VmPeak "${sp[0]}")"
+	fi
+	# shellcheck disable=SC2046 # stop_args is a list of words
+	sd=$("$TOOL" shutdown "$RUN/recs" 30000 -s "$RUN/suppids" $(stop_args))
+	case $sd in
+	timeout:*) R[$KIND:shutfail]="${sd%% *} of $want services still running 30 s after the stop request" ;;
+	*) sample "$KIND" shut "${sd%% *}" ;;
+	esac
+	case ${sd#* } in
+	timeout:*) R[$KIND:shutlinger]="${sd#* } supervisor processes still running 30 s after the stop request" ;;
+	*) sample "$KIND" shutsup "${sd#* }" ;;
+	esac
+	sd=$("$TOOL" killtag "$TAG" "$(kbin)/")
+	((sd > 0)) && R[$KIND:shutleft]=$sd
 	finish_run
 }
+
+# One service that exits at once, for CRASH_S s, every kind at the same
+# time (each stamps into its own FIFO): restarts and supervisor CPU.
+CRASH_FD=""
+wl_crash() {
+	local k pids
+	((CRASH_S > 0 && ROUND == 1)) || return 0
+	say "all: crash loop for ${CRASH_S}s"
+	for k in "${ACTIVE[@]}"; do
+		ctx "$k"
+		[[ ${KFAM[$k]} == floor ]] && continue   # it restarts at once, forever: a busy loop
+		exec {CRASH_FD}<>"$W/crash-$k.fifo"
+		KCRASHFD[$k]=$CRASH_FD
+		new_run crash
+		populate 1 exit
+		launch
+		save_ctx
+	done
+	CRASH_FD=""
+	sleep "$CRASH_S"
+	for k in "${ACTIVE[@]}"; do
+		[[ -n ${KCRASHFD[$k]:-} ]] || continue
+		ctx "$k"
+		mapfile -t pids < <(sup_pids)
+		sample "$k" crashcpu "$("$TOOL" sched "${pids[@]}")"
+		sample "$k" crashspawns "$("$TOOL" drain "$W/crash-$k.fifo")"
+		finish_run
+		CRASH_FD=${KCRASHFD[$k]}
+		exec {CRASH_FD}<&-
+		CRASH_FD=""
+		save_ctx
+	done
+}
+declare -A KCRASHFD=()
 
 # ---------------------------------------------------------------- main
 
@@ -658,7 +746,8 @@ for spec in ${GOING_BIN:-}; do
 	[[ $spec == *=* ]] || KLABEL[going#$i]="going ($spec)"
 done
 add_kind going-c goingc "C going"
-add_kind floor floor "floor: vfork+exec loop"
+add_kind floor floor "floor: vfork"
+add_kind floor-fork floor "floor: fork" "" fork
 add_kind runit runit "runit"
 add_kind s6 s6 "s6"
 add_kind daemontools daemontools "daemontools"
@@ -682,26 +771,21 @@ for k in "${KINDS[@]}"; do
 done
 
 RUN_KINDS=()
-for k in "${KINDS[@]}"; do wanted "$k" && RUN_KINDS+=("$k"); done
-for k in "${RUN_KINDS[@]}"; do [[ -n ${SKIP[$k]:-} ]] && say "$k: skipped: ${SKIP[$k]}"; done
+for k in "${KINDS[@]}"; do
+	wanted "$k" || continue
+	RUN_KINDS+=("$k")
+	if [[ -n ${SKIP[$k]:-} ]]; then say "$k: skipped: ${SKIP[$k]}"; else prepare_kind "$k"; fi
+done
 
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
-	for k in "${RUN_KINDS[@]}"; do
-		[[ -n ${SKIP[$k]:-} ]] && continue
-		KIND=$k
-		say "== $k (round $ROUND of $ROUNDS)"
-		quiesce
-		mkdir -p "$W/s/$k"
-		for wl in "${WORKLOADS[@]}"; do
-			applies "$wl" "$k" || continue
-			# a kind that cannot even start its first session is not measured
-			if ! "wl_$wl" && [[ $wl == session && $ROUND == 1 ]]; then
-				SKIP[$k]=${R[$k:fail]:-its first session failed}
-				rm -rf "${W:?}/s/$k"
-				break
-			fi
-		done
+	ACTIVE=()
+	for k in "${RUN_KINDS[@]}"; do [[ -z ${SKIP[$k]:-} ]] && ACTIVE+=("$k"); done
+	say "== round $ROUND of $ROUNDS: ${ACTIVE[*]}"
+	for wl in "${WORKLOADS[@]}"; do
+		((${#ACTIVE[@]})) || break
+		"wl_$wl"
 	done
+	each finish_run
 done
 ROUND=1
 finish_stats
@@ -774,18 +858,24 @@ samples_of() { # metric -> "going 120, ..." compact per kind
 	printf '%s\n' "${out[@]}" | sort -n | uniq | tr '\n' '/' | sed 's|/$||'
 }
 
-GOINGS=()
-for k in "${RUN_KINDS[@]}"; do is_going "$k" && [[ -z ${SKIP[$k]:-} ]] && GOINGS+=("$k"); done
+GOINGS=() COLS=()    # the going rows measured; every kind measured (report columns)
+for k in "${RUN_KINDS[@]}"; do
+	[[ -z ${SKIP[$k]:-} ]] || continue
+	COLS+=("$k")
+	is_going "$k" && GOINGS+=("$k")
+done
 
 report() {
 	local k m v c g t b bk line lines=()
 	echo "# going beside the original C going, runit, s6 and daemontools"
 	echo
-	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, Linux $(uname -r), by \`bench/run.sh$( ((QUICK)) && echo ' --quick')\`$( ((ROUNDS > 1)) && echo " in $ROUNDS rounds")$([[ -n $CPUS ]] && echo " on CPUs $CPUS"), ${ELAPSED} s, one supervisor at a time."
+	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, Linux $(uname -r), by \`bench/run.sh$( ((QUICK)) && echo ' --quick')\`$( ((ROUNDS > 1)) && echo " in $ROUNDS rounds")$([[ -n $CPUS ]] && echo " on CPUs $CPUS"), ${ELAPSED} s."
 	echo
 	echo "Versions: ${GOING_VERSION:-going not built}$(for k in "${GOINGS[@]}"; do [[ $k == going ]] || printf '; %s' "${KLABEL[$k]}"; done); ${KLABEL[going-c]} (static, musl-gcc -Os, built from its source at bench time); runit $(pkg_version runit), s6 $(pkg_version s6), daemontools $(pkg_version daemontools) (Debian's, dynamically linked)."
 	echo
-	echo "Every supervisor starts the same service, \`bench/svc.c\` built static with musl: its first act is to read CLOCK_MONOTONIC and write it into a FIFO the bench holds, then it waits. The stamps are read after the fact (respawn, pickup) or by a SCHED_IDLE reader (cold start), so nothing polls while services start. The floor is \`bench/floor.c\`: vfork, setsid, execve and waitpid, nothing else — the least any supervisor can do here."
+	echo "Work directory (service files, sockets, status files) on $TMPBASE ($TMPFS). The $NSESSION-service sessions of all kinds run at once (idle but for the service being measured); respawn and pickup samples go round-robin over the kinds, and so do the cold starts, one supervisor at a time, so that load from outside the bench falls on every kind alike."
+	echo
+	echo "Every supervisor starts the same service, \`bench/svc.c\` built static with musl: its first act is to read CLOCK_MONOTONIC and write it into a FIFO the bench holds, then it waits. The stamps are read after the fact (respawn, pickup) or by a SCHED_IDLE reader (cold start), so nothing polls while services start. The floor is \`bench/floor.c\`: vfork (or fork), setsid, execve and waitpid, nothing else — the least any supervisor can do here."
 	((BUSY_WAITS)) && echo && echo "Other load: the machine was still busy after ${QUIET_MAX_S} s at $BUSY_WAITS of $QUIET_WAITS waits for quiet between measurements; figures are noisier than on a quiet machine."
 	for k in "${RUN_KINDS[@]}"; do
 		[[ -n ${SKIP[$k]:-} ]] && echo "- ${KLABEL[$k]} not measured: ${SKIP[$k]}."
@@ -795,13 +885,13 @@ report() {
 
 	echo "## Summary"
 	echo
-	line="| figure |"; for k in "${RUN_KINDS[@]}"; do line+=" ${KLABEL[$k]} |"; done
+	line="| figure |"; for k in "${COLS[@]}"; do line+=" ${KLABEL[$k]} |"; done
 	echo "$line samples per round |"
-	line="|---|"; for k in "${RUN_KINDS[@]}"; do line+="---:|"; done
+	line="|---|"; for k in "${COLS[@]}"; do line+="---:|"; done
 	echo "$line---:|"
 	for m in "${ROWS[@]}"; do
 		line="| ${RLABEL[$m]} |"
-		for k in "${RUN_KINDS[@]}"; do line+=" $(cell "$k" "$m") |"; done
+		for k in "${COLS[@]}"; do line+=" $(cell "$k" "$m") |"; done
 		v=$(samples_of "$m")
 		[[ -n $v ]] && ((ROUNDS > 1)) && v=$(awk -v s="$v" -v r="$ROUNDS" 'BEGIN{ n = split(s, a, "/"); o = ""; for (i = 1; i <= n; i++) o = o (i > 1 ? "/" : "") a[i] / r; print o }')
 		echo "$line ${v:-1} |"
@@ -847,14 +937,14 @@ report() {
 		echo
 		echo "(highest − lowest of the $ROUNDS rounds' medians) ÷ the median over all rounds, in %; each round ran every kind in turn."
 		echo
-		line="| figure |"; for k in "${RUN_KINDS[@]}"; do line+=" ${KLABEL[$k]} |"; done
+		line="| figure |"; for k in "${COLS[@]}"; do line+=" ${KLABEL[$k]} |"; done
 		echo "$line"
-		line="|---|"; for k in "${RUN_KINDS[@]}"; do line+="---:|"; done
+		line="|---|"; for k in "${COLS[@]}"; do line+="---:|"; done
 		echo "$line"
 		for m in resp pick cold rss64 pss64 peak256 shut shutsup; do
 			[[ $m == peak256 ]] && continue   # measured in round 1 only
 			line="| ${RLABEL[$m]} |"
-			for k in "${RUN_KINDS[@]}"; do
+			for k in "${COLS[@]}"; do
 				v=$(get "$k:$m:spread")
 				line+=" ${v:+$v %}${v:-—} |"
 			done
@@ -865,11 +955,12 @@ report() {
 
 	echo "## Details"
 	echo
-	line="| figure |"; for k in "${RUN_KINDS[@]}"; do line+=" ${KLABEL[$k]} |"; done
+	line="| figure |"; for k in "${COLS[@]}"; do line+=" ${KLABEL[$k]} |"; done
 	echo "$line"
-	line="|---|"; for k in "${RUN_KINDS[@]}"; do line+="---:|"; done
+	line="|---|"; for k in "${COLS[@]}"; do line+="---:|"; done
 	echo "$line"
 	for m in peak64 peak64_1 rss64_1 procs64 rss256 peak256_1 cold_first status crashspawns crashcpu; do
+		[[ $m == crash* ]] && ((CRASH_S == 0)) && continue
 		case $m in
 		peak64) v="VmPeak with $NSESSION services (kB)" ;;
 		peak64_1) v="… the scanner alone (kB)" ;;
@@ -883,7 +974,7 @@ report() {
 		crashcpu) v="crash loop: supervisor CPU in ${CRASH_S} s (ms, schedstat)" ;;
 		esac
 		line="| $v |"
-		for k in "${RUN_KINDS[@]}"; do
+		for k in "${COLS[@]}"; do
 			c=$(get "$k:$m")
 			case $m in
 			cold_first|status) c=$(ms "$c") ;;
@@ -895,14 +986,14 @@ report() {
 		echo "$line"
 	done
 	echo
-	echo "Status commands: $(for k in "${RUN_KINDS[@]}"; do v=$(get "$k:statuscmd"); [[ -n $v ]] && printf '%s: "%s"; ' "${KLABEL[$k]}" "$v"; done)stopped by: $(for k in "${RUN_KINDS[@]}"; do printf '%s: %s; ' "${KLABEL[$k]}" "${STOPPED_BY[${KFAM[$k]}]}"; done | sed 's/; $//')."
+	echo "Status commands: $(for k in "${COLS[@]}"; do v=$(get "$k:statuscmd"); [[ -n $v ]] && printf '%s: "%s"; ' "${KLABEL[$k]}" "$v"; done)stopped by: $(for k in "${COLS[@]}"; do printf '%s: %s; ' "${KLABEL[$k]}" "${STOPPED_BY[${KFAM[$k]}]}"; done | sed 's/; $//')."
 	((CRASH_S > 0)) || echo "The crash loop (one service that exits at once) is not run with --quick."
 	echo "going backs off exponentially (1, 2, 4 … 60 s) after quick exits, C going quarantines a service for 30 s, runsv, s6-supervise and supervise retry about once a second."
 	echo
 
 	echo "## How each figure is taken"
 	echo
-	echo "- Respawn: with $NSESSION services, each up > 5 s (no backoff anywhere), SIGKILL one; the time from the kill to its replacement's stamp. $RESP per round ($RESP_S6 for s6), each a different service."
+	echo "- Respawn: with $NSESSION services, each up > 5 s (no backoff anywhere), SIGKILL one; the time from the kill to its replacement's stamp. $RESP per round ($RESP_S6 for s6), each a different service, kinds taking turns sample by sample."
 	echo "- Pickup: a new service file (or service directory) is renamed into the scanned directory; the time to its stamp. $PICKS per round ($PICKS_POLL for the polling peers)."
 	echo "- Cold start: from the supervisor's exec to the last of $NCOLD stamps; $COLD_REPS per round. VmPeak with the table full is read after the first of them, VmRSS/PSS ($NSESSION services) ${SETTLE_S} s after they all run (PSS from smaps_rollup)."
 	echo "- Shutdown: the supervisor's documented stop, then pidfds tell when the last service and the last supervisor process exited."
