@@ -24,8 +24,10 @@
  *   respawn FIFO PID START_NS MINUP_MS TIMEOUT_MS
  *                                wait until the service PID started at
  *                                START_NS is MINUP_MS old, SIGKILL it, print
- *                                "US NEWPID NEWNS" for the next stamp of
- *                                another pid, or "timeout" / "nokill"
+ *                                "US NEWPID NEWNS DEADUS" for the next stamp
+ *                                of another pid (DEADUS: us from the kill
+ *                                until PID had exited, seen through a pidfd;
+ *                                -1 if unknown), or "timeout" / "nokill"
  *   pickup FIFO TIMEOUT_MS HUPPID SRC DST [CMD...]
  *                                rename SRC to DST, then SIGHUP HUPPID when
  *                                it is > 0, run CMD when given; print
@@ -247,16 +249,26 @@ static int do_respawn(const char *fifo, pid_t pid, ll start_ns, ll minup_ms, ll 
 		nap_ms((wake - t) / 1000000LL + 1);
 	fifo_open(fifo);
 	drain();
-	ll t0 = now_ns();
+	/* The killed service must be scheduled to die: on a loaded machine that
+	 * alone can take milliseconds, which no supervisor can help. The pidfd
+	 * tells when it had exited, so the caller can tell such samples apart. */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ll t0 = now_ns(), dead = -1;
 	if (kill(pid, SIGKILL) != 0) {
 		puts("nokill");
 		return 0;
 	}
 	ll deadline = t0 + timeout_ms * 1000000LL, ns;
 	int np;
+	if (pfd >= 0) {
+		struct pollfd pf = { .fd = pfd, .events = POLLIN };
+		if (poll(&pf, 1, (int)timeout_ms) == 1)
+			dead = (now_ns() - t0) / 1000;
+		close(pfd);
+	}
 	while (next_line(deadline, &ns, &np))
 		if (np != pid) {
-			printf("%lld %d %lld\n", (ns - t0) / 1000, np, ns);
+			printf("%lld %d %lld %lld\n", (ns - t0) / 1000, np, ns, dead);
 			return 0;
 		}
 	puts("timeout");
