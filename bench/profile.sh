@@ -261,15 +261,15 @@ if want syscalls && command -v strace >/dev/null; then
 		respawns 20
 		sleep 0.3
 		kill -INT "$sp"; wait "$sp" 2>/dev/null
-		SC_R[$k]=$(awk '$NF == "total" {print $(NF-1)}' "$W/sc-$k")
+		SC_R[$k]=$(awk '$NF == "total" {print $4}' "$W/sc-$k")
 		stop
 		svcdir 256
 		start "$k" 256 strace -f -c -o "$W/scc-$k" || { stop; continue; }
 		sleep 0.5
 		stop    # SIGTERM, then the services: strace -f ends with the last of them
-		SC_C[$k]=$(awk '$NF == "total" {print $(NF-1)}' "$W/scc-$k")
+		SC_C[$k]=$(awk '$NF == "total" {print $4}' "$W/scc-$k")
 	done
-	echo "| per respawn (20 respawns; the service's own 8 included) | $(awk -v a="${SC_R[going]:-}" 'BEGIN{print a/20}') | $(awk -v a="${SC_R[going-c]:-}" 'BEGIN{print a/20}') | $(awk -v a="${SC_R[floor]:-}" 'BEGIN{print a/20}') |"
+	echo "| per respawn (20 respawns; the new service's own 7 included) | $(awk -v a="${SC_R[going]:-}" 'BEGIN{print a/20}') | $(awk -v a="${SC_R[going-c]:-}" 'BEGIN{print a/20}') | $(awk -v a="${SC_R[floor]:-}" 'BEGIN{print a/20}') |"
 	echo "| per service, cold start of 256 and SIGTERM | $(awk -v a="${SC_C[going]:-}" 'BEGIN{printf "%.1f", a/256}') | $(awk -v a="${SC_C[going-c]:-}" 'BEGIN{printf "%.1f", a/256}') | $(awk -v a="${SC_C[floor]:-}" 'BEGIN{printf "%.1f", a/256}') |"
 	echo
 	echo "going per respawn, by call: $(awk '/^ *[0-9]/ && $NF != "total" {printf "%s %.0f, ", $NF, $4 / 20}' "$W/sc-going" | sed 's/, $//')."
