@@ -7,7 +7,7 @@
 #   --quick    short runs (CI, under 4 minutes); full mode makes the README table
 #   --keep     keep the temp dir (logs of every supervisor run, raw samples)
 #   --only     measure only these kinds or families: going going@REV going-c
-#              floor runit s6 daemontools busybox
+#              floor (both floors) floor-fork runit s6 daemontools busybox
 #   --rounds   repeat every workload N times, kinds interleaved (full: 2,
 #              quick: 1); the spread between the rounds' medians is reported
 #   --cpus     run the whole bench (and so every supervisor) on these CPUs
@@ -22,11 +22,15 @@
 #                              ../shared/peers/going-c, /work/shared/peers/going-c)
 #
 # Every supervisor starts the same service, bench/svc.c built static with
-# musl: it stamps CLOCK_MONOTONIC into the bench's FIFO and waits. One
-# supervisor runs at a time, each on private directories under a temp dir.
-# Prints Markdown and writes bench/results.md and bench/results.tsv. It
-# reports what it measured and asserts nothing; it exits non-zero only when
-# the bench itself broke.
+# musl: it stamps CLOCK_MONOTONIC into the bench's FIFO and waits. Each kind
+# runs on private directories under a temp dir on tmpfs; their 64-service
+# sessions run side by side (idle) while respawn and pickup samples take
+# turns, and cold starts run one supervisor at a time, kinds alternating.
+# Prints Markdown and writes bench/results.md and bench/results.tsv (raw
+# figures; bench/compare.sh compares two of them). It reports what it
+# measured and asserts nothing; it exits non-zero only when the bench itself
+# broke. bench/analysis.md explains the misses; bench/profile.sh measures
+# where going's memory and time go.
 #
 # Adding a row: see "ADDING A ROW" below, above the workloads.
 #
@@ -47,7 +51,7 @@ while (($#)); do
 	--only) ONLY=${2:?--only needs a list}; shift ;;
 	--rounds) ROUNDS=${2:?--rounds needs a number}; shift ;;
 	--cpus) CPUS=${2:?--cpus needs a CPU list}; shift ;;
-	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	-h|--help) sed -n "2,33p" "$0"; exit 0 ;;
 	*) echo "bench: unknown argument: $1" >&2; exit 64 ;;
 	esac
 	shift
@@ -197,7 +201,7 @@ finish_stats() {
 		meds=()
 		for ((r = 1; r <= ROUNDS; r++)); do
 			m=$(awk -v r="$r" '$1 == r {print $2}' "$f" | median_of)
-			[[ -n $m ]] && meds+=("$m")
+			[[ -n $m ]] && meds+=("$m") && R[$kind:$metric:r$r]=$m
 		done
 		if ((${#meds[@]} > 1)); then
 			R[$kind:$metric:spread]=$(printf '%s\n' "${meds[@]}" | awk -v m="${R[$kind:$metric]}" '
@@ -538,9 +542,11 @@ each() { local k; for k in "${ACTIVE[@]}"; do ctx "$k"; "$@"; save_ctx; done; }
 rr() {
 	local n=$1 i k; shift
 	for ((i = 0; i < n; i++)); do
+		((RR_QUIET)) && quiesce
 		for k in "${ACTIVE[@]}"; do ctx "$k"; "$@" "$i"; save_ctx; done
 	done
 }
+RR_QUIET=0   # wait for a quiet machine before each turn of the kinds
 is_single() { case ${KFAM[$KIND]} in going|goingc|floor) return 0 ;; esac; return 1; }
 
 # ---------------------------------------------------------------- workloads
@@ -617,7 +623,7 @@ status_one() {
 
 # A new service: its file (or service directory) is renamed into the scanned
 # directory; the time to its stamp.
-wl_pickup() { say "all: pickup x$PICKS ($PICKS_POLL for the polling peers)"; rr "$PICKS" pickup_one; }
+wl_pickup() { say "all: pickup x$PICKS ($PICKS_POLL for the polling peers)"; RR_QUIET=1; rr "$PICKS" pickup_one; RR_QUIET=0; }
 pickup_one() { # i
 	local i=$1 name=new$1 r timeout_ms=1000 hup=0 delay=200 cmd=()
 	case ${KFAM[$KIND]} in
@@ -636,7 +642,7 @@ pickup_one() { # i
 }
 
 # Kill service i (up > 5 s: no backoff anywhere); the time to its replacement's stamp.
-wl_respawn() { say "all: respawn x$RESP ($RESP_S6 for s6)"; rr "$RESP" respawn_one; }
+wl_respawn() { say "all: respawn x$RESP ($RESP_S6 for s6)"; RR_QUIET=1; rr "$RESP" respawn_one; RR_QUIET=0; }
 # A killed service must itself be scheduled to die; when that took over
 # DEAD_MAX_US (load from outside the bench, nothing a supervisor can help),
 # the sample is taken again on the next service, at most twice.
@@ -948,6 +954,8 @@ report() {
 	done
 	echo
 
+	echo "Where a target is missed, \`bench/analysis.md\` says why, measured; \`bench/profile.sh\` takes those measurements again (memory maps, stack frames, text by module, system calls, CPU and instructions per respawn, ftrace phases)."
+	echo
 	if ((ROUNDS > 1)); then
 		echo "## Run-to-run spread"
 		echo
@@ -968,6 +976,21 @@ report() {
 			echo "$line"
 		done
 		echo
+		echo "Each round's going ÷ C going (the verdict on a target holds when every round agrees):"
+		echo
+		line="| figure |"; for ((r = 1; r <= ROUNDS; r++)); do line+=" round $r |"; done
+		echo "$line"
+		line="|---|"; for ((r = 1; r <= ROUNDS; r++)); do line+="---:|"; done
+		echo "$line"
+		for m in resp pick cold rss64 pss64 shut shutsup; do
+			line="| ${RLABEL[$m]} |"
+			for ((r = 1; r <= ROUNDS; r++)); do
+				v=$(get "going:$m:r$r"); c=$(get "going-c:$m:r$r")
+				if num "$v" && num "$c"; then line+=" $(ratio "$v" "$c") |"; else line+=" — |"; fi
+			done
+			echo "$line"
+		done
+		echo
 	fi
 
 	echo "## Details"
@@ -976,10 +999,11 @@ report() {
 	echo "$line"
 	line="|---|"; for k in "${COLS[@]}"; do line+="---:|"; done
 	echo "$line"
-	for m in resp:p25 pick:p25 resp_dead retried peak64 peak64_1 rss64_1 procs64 rss256 peak256_1 cold_first status crashspawns crashcpu; do
+	for m in resp:p25 pick:p25 ratio25 resp_dead retried peak64 peak64_1 rss64_1 procs64 rss256 peak256_1 cold_first status crashspawns crashcpu; do
 		[[ $m == crash* ]] && ((CRASH_S == 0)) && continue
 		case $m in
 		resp:p25) v="respawn, lower quartile (ms)" ;;
+		ratio25) v="… lower quartiles: respawn, pickup ÷ C going's" ;;
 		pick:p25) v="pickup, lower quartile (ms)" ;;
 		resp_dead) v="respawn: the killed service dead after (median µs)" ;;
 		retried) v="respawn samples taken again (the killed service took > ${DEAD_MAX_US} µs to die)" ;;
@@ -999,6 +1023,11 @@ report() {
 			c=$(get "$k:$m")
 			case $m in
 			cold_first|status|*:p25) c=$(ms "$c") ;;
+			ratio25)
+				c=""
+				if is_going "$k" && num "$(get "going-c:resp:p25")"; then
+					c="$(ratio "$(get "$k:resp:p25")" "$(get going-c:resp:p25)"), $(ratio "$(get "$k:pick:p25")" "$(get going-c:pick:p25)")"
+				fi ;;
 			resp_dead) c=$(fmt kB "$c") ;;
 			retried) c=$(get "$k:resp_retried"); [[ -n $(get "$k:resp") ]] && c=${c:-0} ;;
 			crashcpu) num "$c" && c=$(awk -v c="$c" 'BEGIN{printf "%.1f", c / 1e6}') ;;
