@@ -17,7 +17,7 @@
 #                              of this repository (git archive + make build in
 #                              the temp dir). Full mode's default: c4c08a9
 #                              (0.1.0); quick: none. GOING_REV= disables.
-#   GOING_BIN="PATH[=LABEL] ..."  more going rows from ready binaries
+#   GOING_BIN="PATH[=LABEL] ..."  more going rows from ready binaries (no spaces)
 #   GOING_C_SRC=DIR            the original C going (default: the first of
 #                              ../shared/peers/going-c, /work/shared/peers/going-c)
 #
@@ -547,7 +547,6 @@ rr() {
 	done
 }
 RR_QUIET=0   # wait for a quiet machine before each turn of the kinds
-is_single() { case ${KFAM[$KIND]} in going|goingc|floor) return 0 ;; esac; return 1; }
 
 # ---------------------------------------------------------------- workloads
 
@@ -1050,7 +1049,10 @@ report() {
 	echo "- Cold start: from the supervisor's exec to the last of $NCOLD stamps; $COLD_REPS per round. VmPeak with the table full is read after the first of them, VmRSS/PSS ($NSESSION services) ${SETTLE_S} s after they all run (PSS from smaps_rollup)."
 	echo "- Shutdown: the supervisor's documented stop, then pidfds tell when the last service and the last supervisor process exited."
 	echo "- Idle: voluntary + involuntary context switches of the supervisor processes over ${IDLE_S} s."
-	echo "- Raw figures: \`bench/results.tsv\` (kind, metric, median, samples, spread %)."
+	echo "- Samples: over all rounds, per kind (\"10/120\": s6 10, the others 120)."
+	echo "- Raw figures: \`bench/results.tsv\` (kind, metric, median, samples, spread %); \`bench/compare.sh OLD.tsv NEW.tsv\` sets two runs side by side."
+	echo
+	echo "Adding a row: a workload records samples with \`sample KIND METRIC VALUE\`, a \`row\` line in the report registry gives the label, unit and target, and \`rr\`/\`each\` run a per-kind step round-robin or once per kind; a going variant (cgroup on/off, confinement keys) is one \`add_kind\` line with extra service-file lines. The \"ADDING A ROW\" comment in \`bench/run.sh\` has the details."
 
 	for v in "${!R[@]}"; do
 		case $v in
