@@ -10,7 +10,8 @@
 #                     EMULATOR (qemu-aarch64-static)
 #   make check        rustfmt and clippy, warnings are errors
 #   make size         binary sizes and VmPeak with the service table full
-#   make bench        bench/run.sh $(BENCHFLAGS)
+#   make bench        bench/run.sh $(BENCHFLAGS), then the log, readiness
+#                     chain and confinement benches
 #   make fuzz         each fuzz target FUZZ_SECONDS (60) s; "skipped" without nightly
 #   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn,
 #                     then the model test for MODEL_STEPS (5000) random steps
@@ -141,6 +142,9 @@ bench: build
 	@if [ -x bench/run.sh ]; then bench/run.sh $(BENCHFLAGS); \
 	 else bash bench/run.sh $(BENCHFLAGS); fi
 	bash bench/logbench.sh
+	bash bench/ready-chain.sh $(if $(filter --quick,$(BENCHFLAGS)),3,10)
+	@if [ "$$(id -u)" = 0 ]; then bash bench/confine-cost.sh; \
+	 else echo "make bench: bench/confine-cost.sh needs root, skipped"; fi
 
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
