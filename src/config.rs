@@ -131,7 +131,7 @@ const KEYS: [Key; 37] = [
     key(b"restart", b" (always, on-failure or never)"),
     key(b"stop_signal", b" (a signal name such as TERM, or 1 to 64)"),
     key(b"stop_timeout", b" (seconds, 0 to 86400)"),
-    key(b"log", b" (inherit, null, prefix, syslog or an absolute file path)"),
+    key(b"log", b" (inherit, null, prefix, syslog or an absolute file path of at most 1024 bytes)"),
     key(b"log_size", b" (bytes, with k or M suffix)"),
     key(b"log_keep", b" (0 to 99)"),
     key(b"nice", b" (-20 to 19)"),
@@ -408,7 +408,9 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), (Kind, &'a [
                 b"null" => Log::Null,
                 b"prefix" => Log::Prefix,
                 b"syslog" => Log::Syslog,
-                _ => Log::File(absolute(v).filter(|p| !p.ends_with(b"/")).ok_or(bad)?),
+                _ => Log::File(
+                    absolute(v).filter(|p| !p.ends_with(b"/") && p.len() <= crate::limits::MAX_LOG_PATH).ok_or(bad)?,
+                ),
             }
         }
         11 => c.log_size = size(v, 1 << 40).ok_or(bad)?,
@@ -723,6 +725,14 @@ read_only=/usr /etc\nprivate_tmp=yes\nenv=TERM\n";
         assert!(same_but_order(b"cmd=x\nafter=a\nenv=A=1\n", b"after=b\ncmd=x\nenv=A=1\n"));
         assert!(!same_but_order(b"cmd=x\nafter=a\n", b"cmd=y\nafter=a\n"));
         assert!(!same_but_order(b"cmd=x\nenv=A=1\n", b"cmd=x\n"));
+    }
+
+    #[test]
+    fn log_paths_are_bounded() {
+        let long = format!("cmd=x\nlog=/{}\n", "a".repeat(crate::limits::MAX_LOG_PATH));
+        assert_eq!(err(&long).1, Kind::Bad(10));
+        let fits = format!("cmd=x\nlog=/{}\n", "a".repeat(crate::limits::MAX_LOG_PATH - 1));
+        assert!(parse(fits.as_bytes()).is_ok());
     }
 
     #[test]

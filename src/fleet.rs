@@ -73,7 +73,8 @@ pub struct Fleet<'a> {
     /// borrowed, never moved: a move would copy tens of KiB.
     pub table: &'a mut Table,
     pub graph: &'a mut Graph,
-    prepared: &'a mut Prepared,
+    /// What going itself has that a spawn may skip setting.
+    own: spawn::Own,
     pub log: Log,
     pub epoll: OwnedFd,
     /// The config directory, for `DIR/NAME` in messages.
@@ -118,7 +119,6 @@ impl<'a> Fleet<'a> {
     pub fn new(
         table: &'a mut Table,
         graph: &'a mut Graph,
-        prepared: &'a mut Prepared,
         log: Log,
         epoll: OwnedFd,
         dir: &'a CStr,
@@ -127,7 +127,7 @@ impl<'a> Fleet<'a> {
         Fleet {
             table,
             graph,
-            prepared,
+            own: spawn::Own::now(),
             log,
             epoll,
             dir,
@@ -467,7 +467,9 @@ impl<'a> Fleet<'a> {
 
     /// Prepares and forks service `i`; returns its pid, the read end of
     /// its exec-error pipe and its start time, or why it could not be
-    /// started.
+    /// started. What `execve` needs is built in this frame, so it takes
+    /// stack only while a spawn is under way.
+    #[inline(never)]
     fn fork_exec(&mut self, i: usize) -> Result<(i32, OwnedFd, u64), Failure> {
         let fail = Failure::Transient;
         let e = self.table.entries.get(i).ok_or(fail(b"cannot find it", Errno::NOENT))?;
@@ -489,7 +491,9 @@ impl<'a> Fleet<'a> {
             }
             _ => None,
         };
-        let p = &mut *self.prepared;
+        let mut prepared = Prepared::empty();
+        let p = &mut prepared;
+        p.set_own(self.own);
         p.fill(&c, ids.as_ref(), self.procfile, notify)
             .ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
         let private = c.private_network;
@@ -538,7 +542,7 @@ impl<'a> Fleet<'a> {
             pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
         let start = leftover::boot_ticks();
         let pid = spawn::start(
-            self.prepared,
+            &prepared,
             null.as_fd(),
             pipe.map(sys::borrow),
             ready_pipe.as_ref().map(|(_, w)| w.as_fd()),

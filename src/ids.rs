@@ -1,6 +1,6 @@
 //! Users and groups from `/etc/passwd` and `/etc/group`, read directly (a
 //! static binary has no NSS). Lines are parsed by pure functions; a line
-//! longer than the read buffer (8 KiB) is skipped.
+//! longer than the read buffer (2 KiB) is skipped.
 
 use crate::fmt::parse_u64;
 use crate::limits::MAX_GROUPS;
@@ -68,7 +68,7 @@ fn lines(path: &CStr, mut f: impl FnMut(&[u8]) -> bool) -> Result<(), Errno> {
         Err(Errno::NOENT) => return Ok(()),
         Err(e) => return Err(e),
     };
-    let mut buf = [0u8; 8192];
+    let mut buf = [0u8; 2048];
     let (mut have, mut skipping) = (0, false);
     loop {
         let n = match rustix::io::read(&fd, buf.get_mut(have..).unwrap_or(&mut [])) {

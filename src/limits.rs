@@ -77,3 +77,5 @@ pub const PIDS_RECORD_DELAY_NS: u64 = 20_000_000;
 /// Services whose private network namespace is kept from one run to the
 /// next (`private_network`); others get a new one at each start.
 pub const MAX_NETWORKS: usize = 8;
+/// Longest `log=` file path, in bytes.
+pub const MAX_LOG_PATH: usize = 1024;

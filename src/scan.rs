@@ -46,7 +46,7 @@ pub fn load(bytes: &[u8], canon: &mut [u8], err: &mut Line) -> Option<usize> {
     if let config::Log::File(path) = c.log {
         let dir = path.get(..path.iter().rposition(|&b| b == b'/').unwrap_or(0)).unwrap_or(&[]);
         let dir = if dir.is_empty() { &b"/"[..] } else { dir };
-        let mut buf = [0u8; MAX_FILE + 1];
+        let mut buf = [0u8; crate::limits::MAX_LOG_PATH + 1];
         let is_dir = buf.get_mut(..dir.len()).map(|d| d.copy_from_slice(dir)).is_some()
             && CStr::from_bytes_until_nul(&buf)
                 .ok()

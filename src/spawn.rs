@@ -29,7 +29,7 @@ use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
 /// file of at most `MAX_FILE` bytes; add one NUL per string (at most
 /// `MAX_ARGS` + `MAX_ENV` + 2), the default PATH and HOME, USER, LOGNAME,
 /// `NOTIFY_SOCKET` and the values of going's own that `env=NAME` passes.
-const STRINGS: usize = MAX_FILE + 4096;
+const STRINGS: usize = MAX_FILE + 2048;
 /// The child's stack between clone and exec. Its deepest path, the `PATH`
 /// search, holds a `MAX_FILE + 256` byte name; 4.9 KB were used in all
 /// (measured by filling the stack with a pattern), with or without every
@@ -37,6 +37,26 @@ const STRINGS: usize = MAX_FILE + 4096;
 /// of their own. It lives on going's own stack, so every byte here is a
 /// byte of VmPeak.
 const CHILD_STACK: usize = MAX_FILE + 4096;
+
+/// What a child inherits from going that it need not set again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Own {
+    pub pid: Option<Pid>,
+    pub umask: u32,
+    /// Its working directory is `/`.
+    pub at_root: bool,
+}
+
+impl Own {
+    /// Reads them (and leaves the umask as it was).
+    pub fn now() -> Own {
+        let umask = rustix::process::umask(Mode::from_bits_truncate(0o022));
+        rustix::process::umask(umask);
+        let id = |p: &CStr| rustix::fs::stat(p).ok().map(|st| (st.st_dev, st.st_ino));
+        let at_root = id(c".").is_some_and(|d| Some(d) == id(c"/"));
+        Own { pid: Some(rustix::process::getpid()), umask: umask.bits(), at_root }
+    }
+}
 
 /// Where a child failed before its program ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +161,10 @@ pub struct Prepared {
     groups: Option<Vec<u32, MAX_GROUPS>>,
     /// `ready=fd:N`: the descriptor the readiness pipe becomes.
     ready_fd: Option<u8>,
+    /// What going itself has, so a child skips the calls that would not
+    /// change it: its pid (for the child's check that it still has its
+    /// parent), umask, and whether its working directory is `/`.
+    own: Own,
     confine: Confine,
 }
 
@@ -163,8 +187,14 @@ impl Prepared {
             gid: None,
             groups: None,
             ready_fd: None,
+            own: Own { pid: None, umask: u32::MAX, at_root: false },
             confine: Confine::NONE,
         }
+    }
+
+    /// Remembers what going itself has; called once, at start.
+    pub fn set_own(&mut self, own: Own) {
+        self.own = own;
     }
 
     #[cfg(test)]
@@ -360,7 +390,7 @@ pub fn start(
         *slot = p.ptr(at);
     }
     let envp = if p.inherit { sys::environ() } else { envp.as_ptr() };
-    let parent = rustix::process::getpid();
+    let parent = p.own.pid.unwrap_or_else(rustix::process::getpid);
     let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
     let fds = Fds { devnull, pipe, ready };
     sys::spawn_on(&mut stack, &mut || -> Infallible { child(p, &argv, envp, fds, report, parent) })
@@ -417,7 +447,9 @@ fn child(
     if let Err(e) = io {
         fail(Step::Stdio, e);
     }
-    umask(Mode::from_bits_truncate(p.umask));
+    if p.umask != p.own.umask {
+        umask(Mode::from_bits_truncate(p.umask));
+    }
     let check = |step: Step, r: Result<(), Errno>| {
         if let Err(e) = r {
             fail(step, e);
@@ -441,7 +473,9 @@ fn child(
     if let Some(root) = p.chroot {
         check(Step::Chroot, chroot(p.cstr(root)));
     }
-    if !p.inherit {
+    // Already there when going's own directory is `/` and no chroot moved it.
+    let at_root = p.own.at_root && p.chroot.is_none() && p.cstr(p.cwd) == c"/";
+    if !p.inherit && !at_root {
         check(Step::Chdir, chdir(p.cstr(p.cwd)));
     }
     confined(confine::before_ids(&p.confine));

@@ -16,7 +16,6 @@ use crate::log::Log;
 use crate::output::Console;
 use crate::ready;
 use crate::scan;
-use crate::spawn::Prepared;
 use crate::table::Table;
 use crate::{init, leftover, procfile, sig, sys, time};
 use core::ffi::CStr;
@@ -64,9 +63,11 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     // Never moved: every large part lives here and is lent to the loop.
     let mut table = Table::new();
     let mut graph = Graph::new();
-    let mut prepared = Prepared::empty();
+    // All zeros, and mostly unused with few services: not resident.
+    sys::release_zero_pages(&mut table);
+    sys::release_zero_pages(&mut graph);
     let mut clients = [const { Client::new() }; MAX_CLIENTS];
-    let mut fleet = Fleet::new(&mut table, &mut graph, &mut prepared, log, epoll, dir, procfile);
+    let mut fleet = Fleet::new(&mut table, &mut graph, log, epoll, dir, procfile);
     fleet.log.stderr = Console::open(2);
     fleet.stdout = Console::open(1);
     fleet.color = sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty());
@@ -172,18 +173,28 @@ impl Supervisor<'_> {
     }
 
     fn on_signals(&mut self, now: u64) {
-        let mut info = [0u8; 128];
+        // Room for many at once: one read takes all that are pending.
+        let mut info = [0u8; 128 * 16];
         let (mut child, mut hup) = (false, false);
-        while let Ok(128) = rustix::io::read(&self.signals, &mut info) {
-            let [a, b, c, d, ..] = info;
-            match u32::from_ne_bytes([a, b, c, d]) as i32 {
-                sig::CHLD => child = true,
-                sig::HUP => hup = true,
-                s => {
-                    if let Some(then) = init::stop_signal(s) {
-                        self.stop(s, then, now);
+        loop {
+            let n = match rustix::io::read(&self.signals, &mut info) {
+                Ok(n) if n >= 128 => n,
+                _ => break,
+            };
+            for one in info.get(..n).unwrap_or(&[]).chunks_exact(128) {
+                let [a, b, c, d, ..] = *one else { continue };
+                match u32::from_ne_bytes([a, b, c, d]) as i32 {
+                    sig::CHLD => child = true,
+                    sig::HUP => hup = true,
+                    s => {
+                        if let Some(then) = init::stop_signal(s) {
+                            self.stop(s, then, now);
+                        }
                     }
                 }
+            }
+            if n < info.len() {
+                break;
             }
         }
         if child {

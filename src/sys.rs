@@ -333,3 +333,26 @@ pub fn loopback_up() -> Result<(), Errno> {
     }
     Ok(())
 }
+
+/// Gives the memory pages that lie wholly inside `*v` back to the kernel
+/// (`madvise(2)`, `MADV_DONTNEED`): they read as zeros again and are
+/// resident only once written. For the supervisor's large tables, made
+/// all zeros in its stack frame, whose pages the compiler's stack probes
+/// touched on entry: this keeps an unused table out of the resident set.
+///
+/// The caller passes a value whose bytes in those pages are zeros or
+/// uninitialised (an empty `heapless::Vec`'s buffer), so it is unchanged.
+pub fn release_zero_pages<T>(v: &mut T) {
+    let start = core::ptr::from_mut(v) as usize;
+    let end = start + core::mem::size_of::<T>();
+    let page = page_size() as usize;
+    let from = start.div_ceil(page) * page;
+    let to = end / page * page;
+    if to > from {
+        // SAFETY: the range is inside `*v`, which the caller owns
+        // exclusively; private anonymous pages advised away read back as
+        // zeros, which is what they hold (see above), so `*v` keeps its
+        // value.
+        unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED) };
+    }
+}
