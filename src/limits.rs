@@ -70,3 +70,10 @@ pub const MAX_EDGES: usize = 1024;
 pub const LOG_ROTATE_RETRY_NS: u64 = SEC;
 /// `going wait` clients that may wait at once.
 pub const MAX_WAITERS: usize = 32;
+/// How long a starting going waits for the cgroups a killed predecessor
+/// left to empty before it starts anything.
+pub const CGROUP_SWEEP_NS: u64 = 5 * SEC;
+/// While the rest of a service's cgroup is being killed, it is killed
+/// and looked at again this often (a lost or impossible inotify watch,
+/// a kernel without `cgroup.kill` where a process forks meanwhile).
+pub const DRAIN_RECHECK_NS: u64 = SEC;
