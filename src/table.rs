@@ -109,11 +109,13 @@ pub struct Run {
     pub ready_fd: i32,
     /// When its process started, in clock ticks since boot (see `leftover`).
     pub start: u64,
+    /// The low byte of its cgroup's `oom_kill` count at its last exit.
+    pub oom: u8,
 }
 
 impl Run {
     pub const fn none() -> Self {
-        Run { exec_fd: -1, ready_fd: -1, start: 0 }
+        Run { exec_fd: -1, ready_fd: -1, start: 0, oom: 0 }
     }
 }
 
