@@ -242,7 +242,13 @@ fn print_status(answer: &[u8], machine: bool) {
         let mut l = Line::new();
         if machine {
             let fields = line.len() - if r.error.is_empty() { 0 } else { r.error.len() + 7 };
-            l.s(line.get(..fields).unwrap_or(line));
+            // The cgroup's CPU and memory are said as cpu= and rss= below.
+            let said_below = |f: &&[u8]| f.starts_with(b"cpu_usec=") || f.starts_with(b"memory_current=");
+            let mut sep: &[u8] = b"";
+            for f in line.get(..fields).unwrap_or(line).split(|&b| b == b' ').filter(|f| !said_below(f)) {
+                l.s(sep).s(f);
+                sep = b" ";
+            }
             match use_ {
                 Some(u) => {
                     l.s(b" cpu=");

@@ -10,9 +10,10 @@
 //! ` cpu_usec=N` (`cpu.stat` `usage_usec`) while it runs and, where the
 //! memory controller is enabled, ` memory_current=BYTES` while it runs and
 //! ` memory_peak=BYTES oom_kills=N` once it has run (`memory_peak` from
-//! Linux 5.19). The client adds `cpu=SECONDS rss=KB` for `going status -m`
-//! — the cgroup's figures where the row has them, else its main process's
-//! from `/proc` — or lays the rows out as a table.
+//! Linux 5.19). For `going status -m` the client adds `cpu=SECONDS rss=KB`
+//! — the cgroup's figures where the row has them (and drops `cpu_usec` and
+//! `memory_current`), else its main process's from `/proc` — or lays the
+//! rows out as a table.
 
 use crate::fmt::Line;
 use crate::limits::SEC;
