@@ -115,6 +115,9 @@ impl Supervisor<'_> {
         let mut ready = [Ready { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 16];
         loop {
             self.fleet.keep_spare();
+            // Before the wait, so the services started at once are
+            // recorded even if nothing wakes going afterwards.
+            self.fleet.record_pids();
             let timeout = self.next_deadline().map(|d| time::until(d, time::now()));
             let n = epoll::wait(&self.fleet.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
             let now = time::now();
@@ -129,7 +132,6 @@ impl Supervisor<'_> {
             }
             self.fleet.settle(now);
             self.control.check_waits(&mut self.fleet);
-            self.fleet.record_pids();
             if let Some(halt) = self.fleet.halt.filter(|_| self.fleet.all_down()) {
                 self.confdir.disarm(&mut self.fleet);
                 for i in 0..self.fleet.table.entries.len() {
