@@ -133,41 +133,20 @@ pub fn base_of<'a>(own: &'a [u8], subtree: &[u8]) -> &'a [u8] {
 
 /// The subtree's name for the control socket at `socket` (relative ones
 /// are taken in `cwd`): `going@` and the path without its leading `/`,
-/// each `/` written `-` and each byte but `A-Z a-z 0-9 . _ + @` as `%XX`
-/// (a `-` too), so two paths never give one name. A name that would be
-/// longer than a file name may be keeps its first 230 bytes and ends in
-/// `~` and 16 hex digits of a hash (FNV-1a) of the whole path.
-pub fn subtree_name(cwd: &[u8], socket: &[u8], out: &mut heapless::Vec<u8, NAME_MAX>) {
+/// each `/` written `-` and each byte but `A-Z a-z 0-9 . _ + @` as `%xx`
+/// (a `-` too), so two paths never give one name. `false` when the name
+/// would be longer than a file name may be.
+pub fn subtree_name(cwd: &[u8], socket: &[u8], out: &mut heapless::Vec<u8, NAME_MAX>) -> bool {
     let dir: &[u8] = if socket.first() == Some(&b'/') { b"" } else { cwd };
     let sep: &[u8] = if dir.is_empty() { b"" } else { b"/" };
-    let path = || dir.iter().chain(sep).chain(socket).copied();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in path() {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hex = |n: u8| b"0123456789abcdef".get(usize::from(n & 15)).copied().unwrap_or(b'0');
     out.clear();
     let _ = out.extend_from_slice(b"going@");
-    let hex = |n: u64| b"0123456789abcdef".get(n as usize & 15).copied().unwrap_or(b'0');
-    let mut full = false;
-    for b in path().skip_while(|&b| b == b'/') {
-        let ok = b.is_ascii_alphanumeric() || b"._+@".contains(&b);
-        let done = match b {
-            b'/' => out.push(b'-').is_ok(),
-            _ if ok => out.push(b).is_ok(),
-            _ => out.extend_from_slice(&[b'%', hex(u64::from(b >> 4)), hex(u64::from(b))]).is_ok(),
-        };
-        if !done {
-            full = true;
-            break;
-        }
-    }
-    if full {
-        out.truncate(230);
-        let _ = out.push(b'~');
-        for k in (0..16).rev() {
-            let _ = out.push(hex(hash >> (4 * k)));
-        }
-    }
+    dir.iter().chain(sep).chain(socket).skip_while(|&&b| b == b'/').all(|&b| match b {
+        b'/' => out.push(b'-').is_ok(),
+        _ if b.is_ascii_alphanumeric() || b"._+@".contains(&b) => out.push(b).is_ok(),
+        _ => out.extend_from_slice(&[b'%', hex(b >> 4), hex(b)]).is_ok(),
+    })
 }
 
 /// Is `word` one of the blank-separated words of `list`
@@ -336,7 +315,9 @@ impl Cgroups {
     }
 
     /// Finds cgroup2 and makes (or takes back) this going's subtree; on
-    /// any failure says why and leaves going without cgroups.
+    /// any failure says why and leaves going without cgroups. Its buffers
+    /// stay out of the supervisor's frame.
+    #[inline(never)]
     pub fn open(socket: &CStr, log: &mut Log) -> Cgroups {
         let mut cg = Cgroups::none();
         let is_cgroup2 = |m: &&CStr| statfs(*m).is_ok_and(|s| s.f_type as u64 == CGROUP2_MAGIC);
@@ -347,13 +328,14 @@ impl Cgroups {
             return cg;
         };
         let mut name = heapless::Vec::new();
-        let mut cwd = [MaybeUninit::<u8>::uninit(); 1024];
-        let cwd = match rustix::fs::readlinkat_raw(CWD, c"/proc/self/cwd", &mut cwd) {
-            Ok((dir, rest)) if !rest.is_empty() => &*dir,
-            _ => &[],
-        };
-        subtree_name(cwd, socket.to_bytes(), &mut name);
         let mut own = [0u8; 1024];
+        if !name_for(socket, &mut name) {
+            log.error(|l| {
+                l.s(b"the control socket's path is too long to name a cgroup after it; ");
+                l.s(b"services are tracked by their process groups");
+            });
+            return cg;
+        }
         match cg.attach(mount, &name, &mut own) {
             Ok(base) => {
                 log.info(|l| {
@@ -428,31 +410,33 @@ impl Cgroups {
     /// there going kills by the pids of `cgroup.procs` instead.
     fn probe(&mut self, log: &mut Log) {
         let Some(tree) = self.tree.as_ref().map(|t| sys::borrow(t.as_raw_fd())) else { return };
+        // Until a child is seen started in a cgroup, children move themselves.
+        self.no_clone3 = true;
         let mut p = [0u8; 192];
         let Ok(dir) = join(&mut p, b".probe", b"") else { return };
-        if mkdirat(tree, dir, Mode::from_bits_truncate(0o755)).is_err_and(|e| e != Errno::EXIST) {
-            return;
-        }
-        let killed = self.no_kill || write_file(tree, b".probe", b"cgroup.kill", b"1").is_ok();
+        let _ = mkdirat(tree, dir, Mode::from_bits_truncate(0o755));
+        let killed = !self.no_kill && write_file(tree, b".probe", b"cgroup.kill", b"1").is_ok();
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        if let (true, Ok(fd)) = (killed, openat(tree, dir, flags, Mode::empty())) {
-            let mut stack = [MaybeUninit::<u8>::uninit(); 1024];
-            match sys::spawn_into(&mut stack, &mut || sys::exit_now(0), fd.as_fd()) {
-                Ok(pid) => {
-                    let status = rustix::process::Pid::from_raw(pid)
-                        .and_then(|p| rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()).ok())
-                        .flatten();
-                    if !self.no_kill && status.is_some_and(|(_, s)| s.terminating_signal() == Some(crate::sig::KILL)) {
-                        self.no_kill = true;
-                        log.info(|l| {
-                            l.s(b"this kernel kills what clone3 starts in a cgroup once killed: ");
-                            l.s(b"cgroups are emptied by their pids, not by cgroup.kill");
-                        });
-                    }
+        let mut stack = [MaybeUninit::<u8>::uninit(); 1024];
+        let started = openat(tree, dir, flags, Mode::empty())
+            .and_then(|fd| sys::spawn_into(&mut stack, &mut || sys::exit_now(0), fd.as_fd()));
+        match started {
+            Ok(pid) => {
+                self.no_clone3 = false;
+                let waited = rustix::process::Pid::from_raw(pid)
+                    .and_then(|p| rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()).ok());
+                if killed && waited.flatten().is_some_and(|(_, s)| s.terminating_signal() == Some(crate::sig::KILL)) {
+                    self.no_kill = true;
+                    log.info(|l| {
+                        l.s(b"this kernel kills what clone3 starts in a cgroup once killed: ");
+                        l.s(b"cgroups are emptied by their pids, not by cgroup.kill");
+                    });
                 }
-                Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => self.no_clone3 = true,
-                Err(_) => {}
             }
+            Err(e) => log.info(|l| {
+                l.s(b"clone3 cannot start a process in a cgroup here (").s(sys::strerror(e));
+                l.s(b"): services move themselves into theirs, which is slower");
+            }),
         }
         let _ = unlinkat(tree, dir, AtFlags::REMOVEDIR);
     }
@@ -631,6 +615,7 @@ impl Cgroups {
     /// subtree (it was killed, and its services' children live on),
     /// waiting at most `CGROUP_SWEEP_NS` for them to empty. Before
     /// anything starts.
+    #[inline(never)]
     pub fn sweep(&self, log: &mut Log) {
         let Some(tree) = self.tree() else { return };
         let mut found = 0u64;
@@ -679,33 +664,36 @@ impl Cgroups {
 
     /// At exit: removes the services' cgroups (`names`), and the subtree
     /// when going can leave it.
+    #[inline(never)]
     pub fn close<'n>(&mut self, names: impl Iterator<Item = &'n [u8]>, socket: &CStr) {
-        let Some(tree) = self.tree() else { return };
+        if !self.active() {
+            return;
+        }
         for name in names {
             self.remove(name);
         }
-        let back =
-            !self.moved || self.base.as_ref().is_some_and(|b| write_at(b.as_fd(), c"cgroup.procs", b"0").is_ok());
-        if !back {
+        if self.moved {
+            // going is in `.supervisor`: the subtree stays for the next one.
             return;
         }
-        let mut p = [0u8; 192];
-        if let Ok(leaf) = join(&mut p, SUPERVISOR, b"") {
-            let _ = unlinkat(tree, leaf, AtFlags::REMOVEDIR);
-        }
         let mut name = heapless::Vec::new();
-        let mut cwd = [MaybeUninit::<u8>::uninit(); 1024];
-        let cwd = match rustix::fs::readlinkat_raw(CWD, c"/proc/self/cwd", &mut cwd) {
-            Ok((dir, rest)) if !rest.is_empty() => &*dir,
-            _ => &[],
-        };
-        subtree_name(cwd, socket.to_bytes(), &mut name);
+        let named = name_for(socket, &mut name);
         self.tree = None;
         let mut p = [0u8; 192];
-        if let (Some(base), Ok(sub)) = (&self.base, join(&mut p, &name, b"")) {
+        if let (true, Some(base), Ok(sub)) = (named, &self.base, join(&mut p, &name, b"")) {
             let _ = unlinkat(base, sub, AtFlags::REMOVEDIR);
         }
     }
+}
+
+/// `subtree_name` for `socket`, in going's working directory.
+fn name_for(socket: &CStr, out: &mut heapless::Vec<u8, NAME_MAX>) -> bool {
+    let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
+    let cwd = match rustix::fs::readlinkat_raw(CWD, c"/proc/self/cwd", &mut buf) {
+        Ok((dir, rest)) if !rest.is_empty() => &*dir,
+        _ => &[],
+    };
+    subtree_name(cwd, socket.to_bytes(), out)
 }
 
 /// Calls `f` with the name of every cgroup below `tree` but `.supervisor`.
@@ -728,7 +716,7 @@ mod tests {
 
     fn name_of(cwd: &str, socket: &str) -> String {
         let mut v = heapless::Vec::new();
-        subtree_name(cwd.as_bytes(), socket.as_bytes(), &mut v);
+        assert!(subtree_name(cwd.as_bytes(), socket.as_bytes(), &mut v), "{socket}");
         String::from_utf8(v.to_vec()).unwrap()
     }
 
@@ -740,16 +728,15 @@ mod tests {
         // Two paths, two names: '/' and '-' stay apart.
         assert_ne!(name_of("/", "/run/a-b.sock"), name_of("/", "/run/a/b.sock"));
         assert_eq!(name_of("", "rel.sock"), "going@rel.sock");
-        let long = format!("/{}", "d/".repeat(200));
-        let a = name_of("/", &long);
-        let b = name_of("/", &format!("{long}x"));
-        assert!(a.len() <= NAME_MAX && b.len() <= NAME_MAX, "{a}");
-        assert_ne!(a, b);
-        assert!(a.starts_with("going@d-d-") && a.as_bytes()[230] == b'~', "{a}");
-        for s in ["/run/going.sock", "/tmp/x y/\n/..", &long] {
+        for s in ["/run/going.sock", "/tmp/x y/\n/..", "/\u{e9}"] {
             let n = name_of("/", s);
             assert!(!n.contains('/') && !n.contains('\0') && !n.starts_with('.') && n.len() <= NAME_MAX, "{n:?}");
         }
+        // What does not fit in a file name is refused, not cut.
+        let mut v = heapless::Vec::new();
+        assert!(subtree_name(b"/", format!("/{}", "d".repeat(249)).as_bytes(), &mut v));
+        assert!(!subtree_name(b"/", format!("/{}", "d".repeat(250)).as_bytes(), &mut v));
+        assert!(!subtree_name(b"/", "/-".repeat(100).as_bytes(), &mut v));
     }
 
     #[test]

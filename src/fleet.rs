@@ -492,7 +492,7 @@ impl<'a> Fleet<'a> {
             .ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
         drop(c);
         if let (Some((_, true)), Some(e)) = (&cgroup, self.table.entries.get_mut(i)) {
-            e.run.oom = 0;
+            e.oom = 0;
         }
         let mut pipe = None;
         if sink.captured() {
@@ -535,29 +535,20 @@ impl<'a> Fleet<'a> {
             pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
         let start = leftover::boot_ticks();
         let ready_w = ready_pipe.as_ref().map(|(_, w)| w.as_fd());
-        let mut procs = None;
-        let pid = loop {
-            if self.cgroups.no_clone3 && cgroup.is_some() && procs.is_none() {
+        let procs = match &cgroup {
+            Some(_) if self.cgroups.no_clone3 => {
                 let fd = self.cgroups.procs(self.table.bytes(name));
-                procs = Some(fd.map_err(|e| Failure::Setup(Setup::Cgroup(e)))?);
+                Some(fd.map_err(|e| Failure::Setup(Setup::Cgroup(e)))?)
             }
-            let join = match (&cgroup, &procs) {
-                (_, Some(p)) => Join::Write(p.as_fd()),
-                (Some((dir, _)), None) => Join::Into(dir.as_fd()),
-                (None, None) => Join::None,
-            };
-            match spawn::start(self.prepared, null.as_fd(), pipe.map(sys::borrow), ready_w, &w, join) {
-                // Before Linux 5.7: the child moves itself, which is slower.
-                Err(e @ (Errno::NOSYS | Errno::INVAL | Errno::TOOBIG)) if matches!(join, Join::Into(_)) => {
-                    self.cgroups.no_clone3 = true;
-                    self.log.info(|l| {
-                        l.s(b"clone3 cannot start a process in a cgroup here (").s(sys::strerror(e));
-                        l.s(b"): services join theirs through cgroup.procs");
-                    });
-                }
-                r => break r.map_err(|e| fail(b"cannot fork: ", e))?,
-            }
+            _ => None,
         };
+        let join = match (&cgroup, &procs) {
+            (_, Some(p)) => Join::Write(p.as_fd()),
+            (Some((dir, _)), None) => Join::Into(dir.as_fd()),
+            (None, None) => Join::None,
+        };
+        let pid = spawn::start(self.prepared, null.as_fd(), pipe.map(sys::borrow), ready_w, &w, join)
+            .map_err(|e| fail(b"cannot fork: ", e))?;
         if let (Some((ready_r, _)), Some(e)) = (ready_pipe, self.table.entries.get_mut(i)) {
             let fd = ready_r.into_raw_fd();
             watch(&self.epoll, fd, READY);
@@ -738,9 +729,9 @@ impl<'a> Fleet<'a> {
         let Some(e) = self.table.entries.get(i) else { return };
         let Some(n) = self.cgroups.oom_kills(self.table.bytes(e.name)) else { return };
         // The low byte is enough to see it grow: a byte of the entry.
-        let grew = (n as u8).wrapping_sub(e.run.oom);
+        let grew = (n as u8).wrapping_sub(e.oom);
         if let Some(e) = self.table.entries.get_mut(i) {
-            e.run.oom = n as u8;
+            e.oom = n as u8;
         }
         if grew > 0 {
             let Self { table, log, .. } = self;
