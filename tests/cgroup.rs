@@ -13,38 +13,6 @@ use std::fs;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Where cgroup2 is mounted, as going looks for it.
-fn mount() -> Option<&'static str> {
-    let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].into_iter().find(|m| {
-        mounts.lines().any(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            f.get(1) == Some(m) && f.get(2) == Some(&"cgroup2")
-        })
-    })
-}
-
-/// The cgroup of a process (the `0::` line of /proc/PID/cgroup).
-fn cgroup_of(pid: u32) -> String {
-    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-    text.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("").to_string()
-}
-
-/// The subtree name going(8) documents for a socket path: `going@`, the
-/// path without its leading `/`, `/` as `-`, and every other byte but
-/// `A-Z a-z 0-9 . _ + @` as `%xx`.
-fn subtree_of(socket: &str) -> String {
-    let mut s = String::from("going@");
-    for b in socket.trim_start_matches('/').bytes() {
-        match b {
-            b'/' => s.push('-'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'+' | b'@' => s.push(b as char),
-            _ => s.push_str(&format!("%{b:02x}")),
-        }
-    }
-    s
-}
-
 /// What the tests need to know of the host, or why they cannot run.
 struct Host {
     mount: &'static str,
@@ -56,7 +24,7 @@ impl Host {
     fn get(test: &str) -> Option<Host> {
         let why = if !rustix_is_root() {
             "not root: going cannot make cgroups"
-        } else if let Some(mount) = mount() {
+        } else if let Some(mount) = cgroup2_mount() {
             return Some(Host { mount, base: cgroup_of(std::process::id()) });
         } else {
             "no cgroup2 mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified"
@@ -71,7 +39,7 @@ impl Host {
     }
 
     fn subtree(&self, t: &Tmp) -> String {
-        subtree_of(t.sock().to_str().unwrap())
+        cgroup_subtree(t.sock().to_str().unwrap())
     }
 
     /// The cgroup path (as /proc/PID/cgroup says it) of service `name`.
