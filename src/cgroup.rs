@@ -460,14 +460,23 @@ impl Cgroups {
             if !offered(base, &mut buf) {
                 return Err(None);
             }
-            match write_at(base, c"cgroup.subtree_control", plus.bytes()) {
-                // going itself is in the way: it moves to a leaf.
-                Err(Errno::BUSY) if !self.moved => {
+            // Below the root, a cgroup that gives a controller to its
+            // children holds no process: with a domain controller the
+            // kernel refuses (EBUSY); with a threaded one (cpu, pids) it
+            // accepts, and the cgroup becomes a thread root below which no
+            // service could run (EOPNOTSUPP). So going leaves first, and
+            // nothing else may be left there.
+            let root = statat(base, c"cgroup.type", AtFlags::empty()).is_err();
+            if !root {
+                if !self.moved {
                     self.move_into_leaf().map_err(Some)?;
-                    write_at(base, c"cgroup.subtree_control", plus.bytes()).map_err(Some)?;
                 }
-                r => r.map_err(Some)?,
+                let procs = read_at(base, c"cgroup.procs", &mut buf).map_err(Some)?;
+                if procs.iter().any(u8::is_ascii_digit) {
+                    return Err(Some(Errno::BUSY));
+                }
             }
+            write_at(base, c"cgroup.subtree_control", plus.bytes()).map_err(Some)?;
         }
         write_at(tree, c"cgroup.subtree_control", plus.bytes()).map_err(Some)?;
         self.enabled |= ctl.bit();

@@ -547,8 +547,15 @@ impl<'a> Fleet<'a> {
             (Some((dir, _)), None) => Join::Into(dir.as_fd()),
             (None, None) => Join::None,
         };
-        let pid = spawn::start(self.prepared, null.as_fd(), pipe.map(sys::borrow), ready_w, &w, join)
-            .map_err(|e| fail(b"cannot fork: ", e))?;
+        let pid = spawn::start(self.prepared, null.as_fd(), pipe.map(sys::borrow), ready_w, &w, join).map_err(|e| {
+            match (join, e) {
+                // Not a passing shortage: the cgroup cannot take it.
+                (Join::Into(_), e) if !matches!(e, Errno::AGAIN | Errno::NOMEM | Errno::INTR) => {
+                    Failure::Setup(Setup::Cgroup(e))
+                }
+                _ => fail(b"cannot fork: ", e),
+            }
+        })?;
         if let (Some((ready_r, _)), Some(e)) = (ready_pipe, self.table.entries.get_mut(i)) {
             let fd = ready_r.into_raw_fd();
             watch(&self.epoll, fd, READY);
