@@ -83,9 +83,24 @@ impl Ctl {
 /// `cpu_max`, 3 `cpu_weight`, the numbering of `Setup::NoController`.
 pub const LIMIT_KEYS: u8 = 4;
 
-/// Limit key `k` of a config: its controller and file, with the value
-/// written into `l`; `None` when the config does not set it.
-pub fn limit(c: &Config, k: u8, l: &mut Line) -> Option<(Ctl, &'static [u8])> {
+/// The limit keys of a config, kept past the config's bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    memory_max: Option<u64>,
+    pids_max: Option<u64>,
+    cpu_max: Option<u32>,
+    cpu_weight: Option<u32>,
+}
+
+impl Limits {
+    pub fn of(c: &Config) -> Limits {
+        Limits { memory_max: c.memory_max, pids_max: c.pids_max, cpu_max: c.cpu_max, cpu_weight: c.cpu_weight }
+    }
+}
+
+/// Limit key `k`: its controller and file, with the value written into
+/// `l`; `None` when the config does not set it.
+pub fn limit(c: &Limits, k: u8, l: &mut Line) -> Option<(Ctl, &'static [u8])> {
     match k {
         0 => {
             l.u(c.memory_max?);
@@ -270,9 +285,8 @@ pub struct Cgroups {
     /// The subtree's directory, flocked while going runs; `None`: no
     /// cgroups.
     tree: Option<OwnedFd>,
-    /// The cgroup going was started in.
-    base: Option<OwnedFd>,
-    /// One-shot watches on the `cgroup.events` of draining services.
+    /// One-shot watches on the `cgroup.events` of draining services;
+    /// open only while one drains.
     notes: Option<OwnedFd>,
     /// Controllers enabled for the services, one bit per `Ctl`.
     enabled: u8,
@@ -298,16 +312,11 @@ pub struct Usage {
 
 impl Cgroups {
     pub const fn none() -> Self {
-        Cgroups { tree: None, base: None, notes: None, enabled: 0, moved: false, no_kill: false, no_clone3: false }
+        Cgroups { tree: None, notes: None, enabled: 0, moved: false, no_kill: false, no_clone3: false }
     }
 
     pub fn active(&self) -> bool {
         self.tree.is_some()
-    }
-
-    /// The inotify descriptor the loop waits on.
-    pub fn notes_fd(&self) -> Option<i32> {
-        self.notes.as_ref().map(|n| n.as_raw_fd())
     }
 
     fn tree(&self) -> Option<BorrowedFd<'_>> {
@@ -393,11 +402,8 @@ impl Cgroups {
             Err(Errno::WOULDBLOCK) => return Err((b"another going is using", Errno::WOULDBLOCK)),
             Err(e) => return Err((b"cannot lock", e)),
         }
-        let notes = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).map_err(cannot(b"no inotify for"))?;
         self.no_kill = statat(&tree, c"cgroup.kill", AtFlags::empty()).is_err();
         self.tree = Some(tree);
-        self.base = Some(base_fd);
-        self.notes = Some(notes);
         Ok(own.get(..len).unwrap_or(b"/"))
     }
 
@@ -447,10 +453,10 @@ impl Cgroups {
         if self.enabled & ctl.bit() != 0 {
             return Ok(());
         }
-        let (Some(tree), Some(base)) = (&self.tree, &self.base) else {
-            return Err(None);
-        };
-        let (tree, base) = (sys::borrow(tree.as_raw_fd()), sys::borrow(base.as_raw_fd()));
+        let Some(tree) = self.tree.as_ref().map(|t| sys::borrow(t.as_raw_fd())) else { return Err(None) };
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let base = openat(tree, c"..", flags, Mode::empty()).map_err(Some)?;
+        let base = base.as_fd();
         let mut buf = [0u8; 256];
         let mut plus = Line::new();
         plus.s(b"+").s(ctl.name());
@@ -500,7 +506,7 @@ impl Cgroups {
     /// afresh for a new config (`fresh`), and opens its directory for
     /// `clone3`. `Ok(None)`: no cgroups. The flag says the cgroup is new
     /// (its counters start at 0).
-    pub fn prepare(&mut self, name: &[u8], c: &Config, fresh: bool) -> Result<Option<(OwnedFd, bool)>, Setup> {
+    pub fn prepare(&mut self, name: &[u8], c: &Limits, fresh: bool) -> Result<Option<(OwnedFd, bool)>, Setup> {
         let Some(tree) = self.tree.as_ref().map(|t| t.as_raw_fd()) else {
             // Never silently unlimited.
             return match (0..LIMIT_KEYS).find(|&k| limit(c, k, &mut Line::new()).is_some()) {
@@ -529,7 +535,7 @@ impl Cgroups {
         made.map(|fd| Some((fd, true)))
     }
 
-    fn set_limits(&mut self, name: &[u8], c: &Config) -> Result<(), Setup> {
+    fn set_limits(&mut self, name: &[u8], c: &Limits) -> Result<(), Setup> {
         for k in 0..LIMIT_KEYS {
             let mut v = Line::new();
             let Some((ctl, file)) = limit(c, k, &mut v) else { continue };
@@ -566,22 +572,40 @@ impl Cgroups {
         }
     }
 
-    /// Arms the one-shot watch that tells when service `name`'s cgroup
-    /// changes; `false` when it cannot be watched.
-    pub fn watch(&self, name: &[u8]) -> bool {
-        let (Some(tree), Some(notes)) = (self.tree(), &self.notes) else { return false };
-        let mut l = Line::new();
-        l.s(b"/proc/self/fd/").u(tree.as_raw_fd() as u64).s(b"/").s(name).s(b"/cgroup.events\0");
-        let Ok(path) = CStr::from_bytes_until_nul(l.bytes()) else { return false };
-        inotify::add_watch(notes, path, WatchFlags::MODIFY | WatchFlags::ONESHOT).is_ok()
+    /// Do processes remain in service `name`'s cgroup? Then a one-shot
+    /// watch on its `cgroup.events` tells when that changes (where none
+    /// can be set, its deadline looks again); the inotify descriptor is
+    /// made, and put in `epoll`, for the first.
+    pub fn drains(&mut self, name: &[u8], epoll: &OwnedFd) -> bool {
+        if !self.populated(name) {
+            return false;
+        }
+        if self.notes.is_none()
+            && let Ok(fd) = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC)
+        {
+            crate::fleet::watch(epoll, fd.as_raw_fd(), crate::fleet::CGROUP);
+            self.notes = Some(fd);
+        }
+        if let (Some(tree), Some(notes)) = (self.tree(), &self.notes) {
+            watch(notes.as_fd(), tree, name);
+        }
+        // It may have emptied before the watch was set.
+        self.populated(name)
+    }
+
+    /// No service drains: the inotify descriptor goes.
+    pub fn rest(&mut self, epoll: &OwnedFd) {
+        if let Some(fd) = self.notes.take() {
+            crate::fleet::unwatch(epoll, fd.as_raw_fd());
+        }
     }
 
     /// Reads away what the watches said; who changed is read from the
     /// cgroups themselves.
     pub fn drain_notes(&self) {
-        let Some(notes) = &self.notes else { return };
-        let mut buf = [0u8; 512];
-        while matches!(rustix::io::read(notes, &mut buf), Ok(n) if n > 0) {}
+        if let Some(notes) = &self.notes {
+            drain(notes.as_fd());
+        }
     }
 
     /// Removes service `name`'s cgroup (it is empty).
@@ -627,11 +651,12 @@ impl Cgroups {
     #[inline(never)]
     pub fn sweep(&self, log: &mut Log) {
         let Some(tree) = self.tree() else { return };
+        let Ok(notes) = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC) else { return };
         let mut found = 0u64;
         children(tree, |name| {
             found += 1;
             self.kill(name);
-            self.watch(name);
+            watch(notes.as_fd(), tree, name);
         });
         if found == 0 {
             return;
@@ -654,11 +679,10 @@ impl Cgroups {
             if left == 0 || now >= deadline {
                 break;
             }
-            let Some(notes) = &self.notes else { break };
             let wait = (deadline - now).min(SEC / 10);
             let t = rustix::time::Timespec { tv_sec: 0, tv_nsec: wait as i64 };
-            let _ = poll(&mut [PollFd::new(notes, PollFlags::IN)], Some(&t));
-            self.drain_notes();
+            let _ = poll(&mut [PollFd::new(&notes, PollFlags::IN)], Some(&t));
+            drain(notes.as_fd());
         }
         log.info(|l| {
             l.s(b"emptied ").u(found - left).s(b" cgroups that a previous going left");
@@ -687,12 +711,29 @@ impl Cgroups {
         }
         let mut name = heapless::Vec::new();
         let named = name_for(socket, &mut name);
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let base = self.tree().and_then(|t| openat(t, c"..", flags, Mode::empty()).ok());
         self.tree = None;
         let mut p = [0u8; 192];
-        if let (true, Some(base), Ok(sub)) = (named, &self.base, join(&mut p, &name, b"")) {
+        if let (true, Some(base), Ok(sub)) = (named, base, join(&mut p, &name, b"")) {
             let _ = unlinkat(base, sub, AtFlags::REMOVEDIR);
         }
     }
+}
+
+/// Arms a one-shot watch on `cgroup.events` of cgroup `name` below `tree`,
+/// named through /proc/self/fd (no path of the tree is kept).
+fn watch(notes: BorrowedFd<'_>, tree: BorrowedFd<'_>, name: &[u8]) -> bool {
+    let mut l = Line::new();
+    l.s(b"/proc/self/fd/").u(tree.as_raw_fd() as u64).s(b"/").s(name).s(b"/cgroup.events\0");
+    let Ok(path) = CStr::from_bytes_until_nul(l.bytes()) else { return false };
+    inotify::add_watch(notes, path, WatchFlags::MODIFY | WatchFlags::ONESHOT).is_ok()
+}
+
+/// Reads an inotify descriptor empty.
+fn drain(notes: BorrowedFd<'_>) {
+    let mut buf = [0u8; 512];
+    while matches!(rustix::io::read(notes, &mut buf), Ok(n) if n > 0) {}
 }
 
 /// `subtree_name` for `socket`, in going's working directory.
@@ -794,6 +835,7 @@ mod tests {
     #[test]
     fn limit_keys_and_their_files() {
         let c = crate::config::parse(b"cmd=x\nmemory_max=64M\npids_max=20\ncpu_max=50%\ncpu_weight=200").unwrap();
+        let c = Limits::of(&c);
         let mut got = vec![];
         for k in 0..LIMIT_KEYS {
             let mut l = Line::new();
@@ -809,7 +851,7 @@ mod tests {
         for (g, w) in got.iter().zip(want) {
             assert_eq!((g.0, g.1.as_str(), g.2.as_str()), w);
         }
-        let plain = crate::config::parse(b"cmd=x").unwrap();
+        let plain = Limits::of(&crate::config::parse(b"cmd=x").unwrap());
         assert!((0..=LIMIT_KEYS).all(|k| limit(&plain, k, &mut Line::new()).is_none()));
     }
 

@@ -7,7 +7,7 @@
 //! pass after each wake-up (`settle`), never by recursion, so a chain of
 //! 256 services costs no stack.
 
-use crate::cgroup::Cgroups;
+use crate::cgroup::{self, Cgroups};
 use crate::config::{self, Ready};
 use crate::fmt::Line;
 use crate::graph::Graph;
@@ -474,8 +474,7 @@ impl<'a> Fleet<'a> {
             (user, group) => Some(ids::resolve(user, group).map_err(|(what, _)| Failure::Ids(what))?),
         };
         let gid = ids.as_ref().and_then(|i| i.gid);
-        let name = e.name;
-        let cgroup = self.cgroups.prepare(self.table.bytes(name), &c, fresh).map_err(Failure::Setup)?;
+        let (name, limits) = (e.name, cgroup::Limits::of(&c));
         let notify = match (ready, self.notify_path) {
             (Ready::Notify, Some(path)) => {
                 if self.notify.is_none() {
@@ -491,9 +490,6 @@ impl<'a> Fleet<'a> {
         p.fill(&c, ids.as_ref(), self.procfile, notify)
             .ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
         drop(c);
-        if let (Some((_, true)), Some(e)) = (&cgroup, self.table.entries.get_mut(i)) {
-            e.oom = 0;
-        }
         let mut pipe = None;
         if sink.captured() {
             let Some(mut out) = self.table.entries.get(i).map(|e| e.out) else {
@@ -535,10 +531,20 @@ impl<'a> Fleet<'a> {
             pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
         let start = leftover::boot_ticks();
         let ready_w = ready_pipe.as_ref().map(|(_, w)| w.as_fd());
+        // Last, so that what going lacks is said as before.
+        let cgroup_fail = |why| match why {
+            // A passing shortage, not something wrong with the cgroup.
+            Setup::Cgroup(e @ (Errno::MFILE | Errno::NFILE | Errno::NOMEM)) => fail(b"cannot set up its cgroup: ", e),
+            why => Failure::Setup(why),
+        };
+        let cgroup = self.cgroups.prepare(self.table.bytes(name), &limits, fresh).map_err(cgroup_fail)?;
+        if let (Some((_, true)), Some(e)) = (&cgroup, self.table.entries.get_mut(i)) {
+            e.oom = 0;
+        }
         let procs = match &cgroup {
             Some(_) if self.cgroups.no_clone3 => {
                 let fd = self.cgroups.procs(self.table.bytes(name));
-                Some(fd.map_err(|e| Failure::Setup(Setup::Cgroup(e)))?)
+                Some(fd.map_err(|e| cgroup_fail(Setup::Cgroup(e)))?)
             }
             _ => None,
         };
@@ -777,11 +783,8 @@ impl<'a> Fleet<'a> {
         if pid > 0 {
             let _ = sys::kill(pid, sig::KILL, false);
         }
-        if draining && !(self.cgroups.watch(name) && self.cgroups.populated(name)) {
-            // Empty already (or not to be watched: its deadline looks again).
-            if !self.cgroups.populated(name) {
-                return self.drained(i, now);
-            }
+        if draining && !self.cgroups.drains(name, &self.epoll) {
+            return self.drained(i, now);
         }
         true
     }
@@ -796,9 +799,7 @@ impl<'a> Fleet<'a> {
                 i += 1;
                 continue;
             };
-            let name = self.table.bytes(e.name);
-            let left = self.cgroups.populated(name) && (!self.cgroups.watch(name) || self.cgroups.populated(name));
-            if left || self.drained(i, now) {
+            if self.cgroups.drains(self.table.bytes(e.name), &self.epoll) || self.drained(i, now) {
                 i += 1;
             }
         }
@@ -808,7 +809,11 @@ impl<'a> Fleet<'a> {
     /// is still in the table.
     fn drained(&mut self, i: usize, now: u64) -> bool {
         let how = self.table.entries.get(i).and_then(|e| e.svc.last).unwrap_or(Exit::Code(0));
-        self.gone(i, how, now)
+        let kept = self.gone(i, how, now);
+        if !self.table.entries.iter().any(|e| e.svc.draining()) {
+            self.cgroups.rest(&self.epoll);
+        }
+        kept
     }
 
     /// The figures of service `i`'s cgroup for its status row:

@@ -65,9 +65,6 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     // With cgroups, what a killed going left is found in its subtree.
     let cgroups = if procfile { Cgroups::none() } else { Cgroups::open(socket, &mut log) };
     cgroups.sweep(&mut log);
-    if let Some(fd) = cgroups.notes_fd() {
-        fleet::watch(&epoll, fd, fleet::CGROUP);
-    }
     // Never moved: every large part lives here and is lent to the loop.
     let mut table = Table::new();
     let mut graph = Graph::new();
