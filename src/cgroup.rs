@@ -521,11 +521,15 @@ impl Cgroups {
         if !fresh && let Ok(fd) = openat(tree, dir, flags, Mode::empty()) {
             return Ok(Some((fd, false)));
         }
-        match unlinkat(tree, dir, AtFlags::REMOVEDIR) {
-            Ok(()) | Err(Errno::NOENT) => {}
-            Err(e) => return Err(Setup::Cgroup(e)),
+        let mode = Mode::from_bits_truncate(0o755);
+        match mkdirat(tree, dir, mode) {
+            // An old one (a new config, or one that lost its limits): anew.
+            Err(Errno::EXIST) => {
+                unlinkat(tree, dir, AtFlags::REMOVEDIR).map_err(Setup::Cgroup)?;
+                mkdirat(tree, dir, mode).map_err(Setup::Cgroup)?;
+            }
+            r => r.map_err(Setup::Cgroup)?,
         }
-        mkdirat(tree, dir, Mode::from_bits_truncate(0o755)).map_err(Setup::Cgroup)?;
         let made =
             self.set_limits(name, c).and_then(|()| openat(tree, dir, flags, Mode::empty()).map_err(Setup::Cgroup));
         if made.is_err() {
