@@ -3,9 +3,10 @@
 //! the supervisor's socket, written while its answer is read (a request
 //! may name every service, and the answer to the first names comes before
 //! the last are sent), read to EOF with a deadline, then printed: status
-//! as a table (or `-m` lines) with CPU and RSS read from `/proc`; other
-//! answers only speak of errors, on stderr. A supervisor that says it is
-//! busy is asked again until the deadline.
+//! as a table (or `-m` lines) with CPU and RSS, the cgroup's where the
+//! supervisor sends them, else read from `/proc`; other answers only
+//! speak of errors, on stderr. A supervisor that says it is busy is asked
+//! again until the deadline.
 
 use crate::cli::{EX_FAIL, EX_OK, EX_UNAVAILABLE, EX_USAGE, Verb};
 use crate::fmt::Line;
@@ -227,11 +228,27 @@ fn print_status(answer: &[u8], machine: bool) {
             continue;
         };
         notes |= !r.error.is_empty();
-        let use_ = if r.pid > 0 { crate::leftover::stat_of(r.pid) } else { None };
+        let mut use_ = if r.pid > 0 { crate::leftover::stat_of(r.pid) } else { None };
+        // The whole cgroup's figures, where the supervisor has them.
+        if r.cpu_usec.is_some() || r.memory.is_some() {
+            let u = use_.get_or_insert_default();
+            if let Some(us) = r.cpu_usec {
+                u.ticks = us.saturating_mul(hz) / 1_000_000;
+            }
+            if let Some(bytes) = r.memory {
+                u.pages = bytes / (page_kib * 1024).max(1);
+            }
+        }
         let mut l = Line::new();
         if machine {
             let fields = line.len() - if r.error.is_empty() { 0 } else { r.error.len() + 7 };
-            l.s(line.get(..fields).unwrap_or(line));
+            // The cgroup's CPU and memory are said as cpu= and rss= below.
+            let said_below = |f: &&[u8]| f.starts_with(b"cpu_usec=") || f.starts_with(b"memory_current=");
+            let mut sep: &[u8] = b"";
+            for f in line.get(..fields).unwrap_or(line).split(|&b| b == b' ').filter(|f| !said_below(f)) {
+                l.s(sep).s(f);
+                sep = b" ";
+            }
             match use_ {
                 Some(u) => {
                     l.s(b" cpu=");

@@ -632,6 +632,7 @@ fn status_row(l: &mut Line, fleet: &mut Fleet, i: usize, now: u64) {
     let Some(e) = fleet.table.entries.get(i) else { return };
     let (svc, err) = (e.svc, e.err);
     status::row(l, fleet.table.name(i), &svc, now);
+    fleet.cgroup_fields(l, i);
     if svc.state == crate::service::State::Waiting {
         l.s(b" waiting=");
         fleet.waiting_for(l, i);

@@ -7,6 +7,7 @@
 //! pass after each wake-up (`settle`), never by recursion, so a chain of
 //! 256 services costs no stack.
 
+use crate::cgroup::{self, Cgroups};
 use crate::config::{self, Ready};
 use crate::confine::Networks;
 use crate::fmt::Line;
@@ -17,7 +18,7 @@ use crate::log::Log;
 use crate::output::{self, Console, Report, Target};
 use crate::ready::Notify;
 use crate::service::{Action, Ctx, Event, Exit, Fault, Service, Setup, State, Want, backoff_secs};
-use crate::spawn::{self, Prepared, Step};
+use crate::spawn::{self, Join, Prepared, Step};
 use crate::table::{News, Sink, Table, Why};
 use crate::{cmdline, leftover, sig, sys};
 use core::ffi::CStr;
@@ -39,6 +40,7 @@ pub const OUTPUT: u64 = 6 << 32;
 pub const READY: u64 = 7 << 32;
 pub const NOTIFY: u64 = 8 << 32;
 pub const WAITER: u64 = 9 << 32;
+pub const CGROUP: u64 = 10 << 32;
 
 /// What going does once everything has stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +101,8 @@ pub struct Fleet<'a> {
     pub pids: Option<(&'a CStr, &'a CStr)>,
     pub boot_id: &'a [u8],
     pids_due: u64,
+    /// The services' cgroups, where there are any.
+    pub cgroups: Cgroups,
     pub halt: Option<Halt>,
     /// Something changed that may release a waiting or halting service.
     unsettled: bool,
@@ -141,6 +145,7 @@ impl<'a> Fleet<'a> {
             pids: None,
             boot_id: b"",
             pids_due: 0,
+            cgroups: Cgroups::none(),
             halt: None,
             unsettled: false,
             graph_dirty: true,
@@ -224,8 +229,8 @@ impl<'a> Fleet<'a> {
             Action::Nothing => {}
             Action::Spawn => self.spawn(i, now),
             Action::Stop => {
-                signal_group(pid, i32::from(svc.policy.stop_signal));
-                signal_group(pid, sig::CONT);
+                self.signal_all(i, i32::from(svc.policy.stop_signal));
+                self.signal_all(i, sig::CONT);
                 let Self { table, log, .. } = self;
                 log.info(|l| {
                     l.s(table.name(i));
@@ -239,14 +244,14 @@ impl<'a> Fleet<'a> {
                 });
             }
             Action::Kill => {
-                if ev == Event::Due {
+                if ev == Event::Due && !svc.draining() {
                     let Self { table, log, .. } = self;
                     log.error(|l| {
                         l.s(table.name(i)).s(b": pid ").i(i64::from(pid)).s(b" did not stop within ");
                         l.u(u64::from(svc.policy.stop_timeout)).s(b"s, sending SIGKILL");
                     });
                 }
-                signal_group(pid, sig::KILL);
+                return self.kill(i, now);
             }
             Action::Forget => {
                 self.forget(i);
@@ -280,6 +285,7 @@ impl<'a> Fleet<'a> {
         }
         self.lost_waiters |= waiters;
         self.networks.release(self.table.name(i));
+        self.cgroups.remove(self.table.name(i));
         self.table.forget(i);
         self.changed();
     }
@@ -397,7 +403,7 @@ impl<'a> Fleet<'a> {
             self.recapture(i);
             self.changed();
         }
-        match self.fork_exec(i) {
+        match self.fork_exec(i, fresh) {
             Ok((pid, report, start)) => {
                 self.pids_changed(now);
                 let mut failed = 0;
@@ -465,12 +471,12 @@ impl<'a> Fleet<'a> {
         }
     }
 
-    /// Prepares and forks service `i`; returns its pid, the read end of
-    /// its exec-error pipe and its start time, or why it could not be
-    /// started. What `execve` needs is built in this frame, so it takes
-    /// stack only while a spawn is under way.
+    /// Prepares and forks service `i` (with a new config: `fresh`);
+    /// returns its pid, the read end of its exec-error pipe and its start
+    /// time, or why it could not be started. What `execve` needs is built
+    /// in this frame, so it takes stack only while a spawn is under way.
     #[inline(never)]
-    fn fork_exec(&mut self, i: usize) -> Result<(i32, OwnedFd, u64), Failure> {
+    fn fork_exec(&mut self, i: usize, fresh: bool) -> Result<(i32, OwnedFd, u64), Failure> {
         let fail = Failure::Transient;
         let e = self.table.entries.get(i).ok_or(fail(b"cannot find it", Errno::NOENT))?;
         let (sink, ready) = (e.sink, e.svc.policy.ready);
@@ -480,6 +486,7 @@ impl<'a> Fleet<'a> {
             (user, group) => Some(ids::resolve(user, group).map_err(|(what, _)| Failure::Ids(what))?),
         };
         let gid = ids.as_ref().and_then(|i| i.gid);
+        let (name, limits) = (e.name, cgroup::Limits::of(&c));
         let notify = match (ready, self.notify_path) {
             (Ready::Notify, Some(path)) => {
                 if self.notify.is_none() {
@@ -541,14 +548,38 @@ impl<'a> Fleet<'a> {
         let (r, w) =
             pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
         let start = leftover::boot_ticks();
-        let pid = spawn::start(
-            &prepared,
-            null.as_fd(),
-            pipe.map(sys::borrow),
-            ready_pipe.as_ref().map(|(_, w)| w.as_fd()),
-            &w,
-        )
-        .map_err(|e| fail(b"cannot fork: ", e))?;
+        let ready_w = ready_pipe.as_ref().map(|(_, w)| w.as_fd());
+        // Last, so that what going lacks is said as before.
+        let cgroup_fail = |why| match why {
+            // A passing shortage, not something wrong with the cgroup.
+            Setup::Cgroup(e @ (Errno::MFILE | Errno::NFILE | Errno::NOMEM)) => fail(b"cannot set up its cgroup: ", e),
+            why => Failure::Setup(why),
+        };
+        let cgroup = self.cgroups.prepare(self.table.bytes(name), &limits, fresh).map_err(cgroup_fail)?;
+        if let (Some((_, true)), Some(e)) = (&cgroup, self.table.entries.get_mut(i)) {
+            e.oom = 0;
+        }
+        let procs = match &cgroup {
+            Some(_) if self.cgroups.no_clone3 => {
+                let fd = self.cgroups.procs(self.table.bytes(name));
+                Some(fd.map_err(|e| cgroup_fail(Setup::Cgroup(e)))?)
+            }
+            _ => None,
+        };
+        let join = match (&cgroup, &procs) {
+            (_, Some(p)) => Join::Write(p.as_fd()),
+            (Some((dir, _)), None) => Join::Into(dir.as_fd()),
+            (None, None) => Join::None,
+        };
+        let pid = spawn::start(&prepared, null.as_fd(), pipe.map(sys::borrow), ready_w, &w, join).map_err(|e| {
+            match (join, e) {
+                // Not a passing shortage: the cgroup cannot take it.
+                (Join::Into(_), e) if !matches!(e, Errno::AGAIN | Errno::NOMEM | Errno::INTR) => {
+                    Failure::Setup(Setup::Cgroup(e))
+                }
+                _ => fail(b"cannot fork: ", e),
+            }
+        })?;
         if private {
             self.networks.keep(self.table.name(i), pid);
         }
@@ -695,15 +726,29 @@ impl<'a> Fleet<'a> {
         }
     }
 
+    /// Service `i`'s main process has exited: it is gone, or, when its
+    /// cgroup still holds processes, the rest is killed first.
     fn exited(&mut self, i: usize, how: Exit, now: u64) {
         self.pids_changed(now);
         self.exec_report(i, now);
         self.close_ready(i);
+        let Some(e) = self.table.entries.get(i) else { return };
+        if !self.cgroups.populated(self.table.bytes(e.name)) {
+            self.gone(i, how, now);
+            return;
+        }
+        self.say(i, b": its main process exited; killing the rest of its cgroup");
+        self.act(i, Event::Left(how), now);
+    }
+
+    /// Nothing of service `i` is left: its state machine decides what
+    /// follows. Returns whether it is still in the table.
+    fn gone(&mut self, i: usize, how: Exit, now: u64) -> bool {
         let ctx = self.ctx(i, now);
         let Some(e) = self.table.entries.get_mut(i) else {
-            return;
+            return false;
         };
-        let (pid, ran) = (e.svc.pid, now.saturating_sub(e.svc.since));
+        let (pid, ran) = (e.svc.pid.saturating_abs(), now.saturating_sub(e.svc.since));
         let action = e.svc.on_event(Event::Exited(how), ctx);
         self.unsettled = true;
         let (svc, name) = (e.svc, e.name);
@@ -718,7 +763,106 @@ impl<'a> Fleet<'a> {
             l.s(b" after ").dur(ran).s(b"; ");
             then(l, action, &svc, fresh);
         });
-        self.perform(i, Event::Exited(how), action, now);
+        self.oom_check(i);
+        self.perform(i, Event::Exited(how), action, now)
+    }
+
+    /// Logs the processes of service `i` that the memory limit killed
+    /// since its last exit (`memory.events` counts them).
+    fn oom_check(&mut self, i: usize) {
+        let Some(e) = self.table.entries.get(i) else { return };
+        let Some(n) = self.cgroups.oom_kills(self.table.bytes(e.name)) else { return };
+        // The low byte is enough to see it grow: a byte of the entry.
+        let grew = (n as u8).wrapping_sub(e.oom);
+        if let Some(e) = self.table.entries.get_mut(i) {
+            e.oom = n as u8;
+        }
+        if grew > 0 {
+            let Self { table, log, .. } = self;
+            log.error(|l| {
+                l.s(table.name(i)).s(b": killed by the memory limit (").u(u64::from(grew));
+                l.s(if grew == 1 { b" process)" } else { b" processes)" });
+            });
+        }
+    }
+
+    /// Sends a signal to every process of service `i`: those of its
+    /// cgroup (and its main process, should it have left it), or else its
+    /// process group.
+    fn signal_all(&mut self, i: usize, s: i32) {
+        let Some(e) = self.table.entries.get(i) else { return };
+        let pid = e.svc.pid;
+        if !self.cgroups.active() {
+            signal_group(pid, s);
+        } else if !self.cgroups.signal(self.table.bytes(e.name), s, pid) && pid > 0 {
+            let _ = sys::kill(pid, s, false);
+        }
+    }
+
+    /// Kills every process of service `i`; one whose main process is gone
+    /// is watched until its cgroup is empty. Returns whether it is still
+    /// in the table.
+    fn kill(&mut self, i: usize, now: u64) -> bool {
+        let Some(e) = self.table.entries.get(i) else { return false };
+        let (pid, draining) = (e.svc.pid, e.svc.draining());
+        if !self.cgroups.active() {
+            signal_group(pid, sig::KILL);
+            return true;
+        }
+        let name = self.table.bytes(e.name);
+        self.cgroups.kill(name);
+        if pid > 0 {
+            let _ = sys::kill(pid, sig::KILL, false);
+        }
+        if draining && !self.cgroups.drains(name, &self.epoll) {
+            return self.drained(i, now);
+        }
+        true
+    }
+
+    /// A watched cgroup changed: each draining service whose cgroup is
+    /// empty is gone; the others are watched again.
+    pub fn cgroup_notes(&mut self, now: u64) {
+        self.cgroups.drain_notes();
+        let mut i = 0;
+        while i < self.table.entries.len() {
+            let Some(e) = self.table.entries.get(i).filter(|e| e.svc.draining()) else {
+                i += 1;
+                continue;
+            };
+            if self.cgroups.drains(self.table.bytes(e.name), &self.epoll) || self.drained(i, now) {
+                i += 1;
+            }
+        }
+    }
+
+    /// The cgroup of draining service `i` is empty. Returns whether it
+    /// is still in the table.
+    fn drained(&mut self, i: usize, now: u64) -> bool {
+        let how = self.table.entries.get(i).and_then(|e| e.svc.last).unwrap_or(Exit::Code(0));
+        let kept = self.gone(i, how, now);
+        if !self.table.entries.iter().any(|e| e.svc.draining()) {
+            self.cgroups.rest(&self.epoll);
+        }
+        kept
+    }
+
+    /// The figures of service `i`'s cgroup for its status row:
+    /// ` cpu_usec= memory_current=` while it runs, ` memory_peak=
+    /// oom_kills=` once it has run, the memory ones where the memory
+    /// controller is enabled.
+    pub fn cgroup_fields(&self, l: &mut Line, i: usize) {
+        let Some(e) = self.table.entries.get(i).filter(|e| e.svc.spawns > 0 && self.cgroups.active()) else {
+            return;
+        };
+        let u = self.cgroups.usage(self.table.bytes(e.name));
+        let now = if e.svc.running() { [u.cpu_usec, u.memory] } else { [None, None] };
+        let keys: [&[u8]; 4] = [b" cpu_usec=", b" memory_current=", b" memory_peak=", b" oom_kills="];
+        for (k, v) in keys.into_iter().zip(now.into_iter().chain([u.peak, u.oom_kills])) {
+            if let Some(v) = v {
+                l.s(k).u(v);
+            }
+        }
     }
 
     /// Output of some service is readable.
@@ -1020,6 +1164,9 @@ fn describe_step(l: &mut Line, step: Step, c: Option<&config::Config>) {
             l.s(b"set limit_").s(config::LIMITS.get(usize::from(i)).copied().unwrap_or(b"?"));
         }
         Step::Confine(s) => crate::confine::describe(l, s, c.read_only),
+        Step::Cgroup => {
+            l.s(b"join its cgroup");
+        }
     }
 }
 

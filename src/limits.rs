@@ -79,3 +79,10 @@ pub const PIDS_RECORD_DELAY_NS: u64 = 20_000_000;
 pub const MAX_NETWORKS: usize = 8;
 /// Longest `log=` file path, in bytes.
 pub const MAX_LOG_PATH: usize = 1024;
+/// How long a starting going waits for the cgroups a killed predecessor
+/// left to empty before it starts anything.
+pub const CGROUP_SWEEP_NS: u64 = 5 * SEC;
+/// While the rest of a service's cgroup is being killed, it is killed
+/// and looked at again this often (a lost or impossible inotify watch,
+/// a kernel without `cgroup.kill` where a process forks meanwhile).
+pub const DRAIN_RECHECK_NS: u64 = SEC;

@@ -19,6 +19,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod caps;
+mod cgroup;
 mod check;
 mod cli;
 mod client;

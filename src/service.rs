@@ -8,7 +8,7 @@
 //! going is shutting down is `Halt` and no client can start it again.
 
 use crate::config::{Ready, Restart};
-use crate::limits::{BACKOFF_MAX_SECS, MIN_UPTIME_NS, SEC, SPAWN_RETRY_NS};
+use crate::limits::{BACKOFF_MAX_SECS, DRAIN_RECHECK_NS, MIN_UPTIME_NS, SEC, SPAWN_RETRY_NS};
 use rustix::io::Errno;
 
 /// What is wanted of a service.
@@ -50,9 +50,7 @@ pub enum Setup {
     LogNotFile,
     LogOpen(Errno),
     /// The cgroup2 controller for the key with this index is missing.
-    #[allow(dead_code)] // for cgroups (issue 14), next
     NoController(u8),
-    #[allow(dead_code)] // for cgroups (issue 14), next
     Cgroup(Errno),
 }
 
@@ -74,6 +72,13 @@ pub enum State {
     Stopping {
         timeout: bool,
     },
+    /// Its main process has exited and the rest of its cgroup is being
+    /// killed; it is down once the cgroup is empty (its `pid` is then the
+    /// reaped main process's, negated). `stopping`: the `Stopping {
+    /// timeout }` it was in, or `None` when it exited on its own.
+    Draining {
+        stopping: Option<bool>,
+    },
     /// Exited and its `restart=` leaves it down (a task: succeeded).
     Done,
     Failed(Fault),
@@ -87,7 +92,7 @@ impl State {
             State::Starting => b"starting",
             State::Up => b"up",
             State::Backoff => b"backoff",
-            State::Stopping { .. } => b"stopping",
+            State::Stopping { .. } | State::Draining { .. } => b"stopping",
             State::Done => b"done",
             State::Failed(_) => b"failed",
         }
@@ -133,8 +138,11 @@ pub enum Event {
     Release,
     /// SIGHUP: a service that failed for want of something tries again.
     Retry,
-    /// Its process exited.
+    /// Its process exited, and nothing of it is left (its cgroup, if it
+    /// has one, is empty).
     Exited(Exit),
+    /// Its main process exited and other processes of its cgroup remain.
+    Left(Exit),
     /// Its deadline has passed.
     Due,
     /// A process was started with this pid.
@@ -218,6 +226,8 @@ impl Policy {
 pub struct Service {
     pub state: State,
     pub want: Want,
+    /// Its main process; negative while it drains (its main process is
+    /// reaped, so that number is no longer its to signal), 0 for none.
     pub pid: i32,
     /// Monotonic time of the last spawn, ns.
     pub since: u64,
@@ -261,12 +271,19 @@ impl Service {
         s
     }
 
+    /// Does any process of it remain (its main process, or the rest of
+    /// its cgroup while it drains)?
     pub fn running(&self) -> bool {
         self.pid != 0
     }
 
+    pub fn draining(&self) -> bool {
+        matches!(self.state, State::Draining { .. })
+    }
+
+    /// Going away: no stop signal is needed any more.
     pub fn stopping(&self) -> bool {
-        matches!(self.state, State::Stopping { .. })
+        matches!(self.state, State::Stopping { .. } | State::Draining { .. })
     }
 
     /// A task (`ready=exit`): it is ready once it has exited 0.
@@ -289,7 +306,9 @@ impl Service {
         match self.state {
             State::Failed(_) => true,
             State::Done => !self.ready(),
-            State::Down | State::Stopping { .. } => matches!(self.want, Want::Down | Want::Gone | Want::Halt),
+            State::Down | State::Stopping { .. } | State::Draining { .. } => {
+                matches!(self.want, Want::Down | Want::Gone | Want::Halt)
+            }
             _ => matches!(self.want, Want::Halt | Want::Gone),
         }
     }
@@ -334,6 +353,18 @@ impl Service {
         let invalid = self.state == State::Failed(Fault::Invalid);
         match ev {
             Event::Exited(how) => self.exited(how, ctx),
+            Event::Left(how) => {
+                self.pid = -self.pid.saturating_abs();
+                self.last = Some(how);
+                let stopping = match self.state {
+                    State::Stopping { timeout } => Some(timeout),
+                    State::Draining { stopping } => stopping,
+                    _ => None,
+                };
+                self.state = State::Draining { stopping };
+                self.deadline = now.saturating_add(DRAIN_RECHECK_NS);
+                Action::Kill
+            }
             Event::Forked(pid) => {
                 self.state = State::Starting;
                 self.pid = pid;
@@ -425,6 +456,10 @@ impl Service {
                         self.state = State::Stopping { timeout: false };
                         Action::Nothing
                     }
+                    State::Draining { .. } => {
+                        self.state = State::Draining { stopping: Some(false) };
+                        Action::Nothing
+                    }
                     _ if self.running() => self.begin_stop(now, false),
                     _ => self.start(ctx),
                 }
@@ -448,6 +483,14 @@ impl Service {
                     self.state = State::Down;
                 }
                 Action::Nothing
+            }
+            // Already being killed; a second signal kills again.
+            State::Draining { .. } => {
+                if ev == Event::KillAll {
+                    Action::Kill
+                } else {
+                    Action::Nothing
+                }
             }
             _ if ev == Event::KillAll => {
                 self.state = State::Stopping { timeout: false };
@@ -474,6 +517,11 @@ impl Service {
             State::Backoff => Action::Spawn,
             State::Starting => self.begin_stop(now, true),
             State::Stopping { .. } => Action::Kill,
+            // Killed again, and looked at again.
+            State::Draining { .. } => {
+                self.deadline = now.saturating_add(DRAIN_RECHECK_NS);
+                Action::Kill
+            }
             _ => Action::Nothing,
         }
     }
@@ -482,6 +530,8 @@ impl Service {
         let now = ctx.now;
         let ran = now.saturating_sub(self.since);
         let was = self.state;
+        // Nothing of it runs now, whatever comes next.
+        self.state = State::Down;
         self.pid = 0;
         self.last = Some(how);
         self.deadline = 0;
@@ -497,8 +547,10 @@ impl Service {
             Want::Up => {}
         }
         match was {
-            State::Stopping { timeout: false } => return self.start(ctx),
-            State::Stopping { timeout: true } => return self.back_off(now),
+            State::Stopping { timeout: false } | State::Draining { stopping: Some(false) } => return self.start(ctx),
+            State::Stopping { timeout: true } | State::Draining { stopping: Some(true) } => {
+                return self.back_off(now);
+            }
             _ => {}
         }
         let ok = how == Exit::Code(0);
@@ -829,6 +881,62 @@ mod tests {
     }
 
     #[test]
+    fn leftovers_are_gone_before_anything_follows_an_exit() {
+        // Exited on its own: the policy decides once the cgroup is empty.
+        let mut s = running(Restart::Always);
+        assert_eq!(s.on_event(Event::Left(Exit::Code(1)), at(T0 + 1)), Action::Kill);
+        assert_eq!((s.state, s.pid, s.last), (State::Draining { stopping: None }, -42, Some(Exit::Code(1))));
+        assert!(s.running() && s.stopping() && !s.ready());
+        assert_eq!(s.deadline, T0 + 1 + DRAIN_RECHECK_NS);
+        assert_eq!(s.on_event(Event::Due, at(T0 + 1)), Action::Nothing);
+        assert_eq!(s.on_event(Event::Due, at(s.deadline)), Action::Kill);
+        assert_eq!(s.deadline, T0 + 1 + 2 * DRAIN_RECHECK_NS);
+        assert_eq!(s.on_event(Event::Exited(Exit::Code(1)), at(T0 + 2)), Action::Nothing);
+        assert_eq!((s.state, s.quick), (State::Backoff, 1));
+        let mut s = running(Restart::Always);
+        s.on_event(Event::Left(Exit::Code(1)), at(T0 + MIN_UPTIME_NS));
+        assert_eq!(s.on_event(Event::Exited(Exit::Code(1)), at(T0 + MIN_UPTIME_NS)), Action::Spawn);
+        let mut s = running(Restart::Never);
+        s.on_event(Event::Left(Exit::Code(0)), at(T0 + 1));
+        assert_eq!(s.on_event(Event::Exited(Exit::Code(0)), at(T0 + 2)), Action::Nothing);
+        assert_eq!(s.state, State::Done);
+        // What is asked while it drains counts at the end, with no signal.
+        let cases = [
+            (Event::Stop, Action::Nothing, State::Down),
+            (Event::Restart, Action::Spawn, State::Draining { stopping: Some(false) }),
+            (Event::Config, Action::Spawn, State::Draining { stopping: None }),
+            (Event::Gone, Action::Forget, State::Draining { stopping: None }),
+            (Event::Shutdown, Action::Nothing, State::Down),
+        ];
+        for (ev, at_end, _) in cases {
+            let mut s = running(Restart::Always);
+            s.on_event(Event::Left(Exit::Signal(15)), at(T0 + 1));
+            assert_eq!(s.on_event(ev, at(T0 + 2)), Action::Nothing, "{ev:?}");
+            assert!(s.draining(), "{ev:?}");
+            assert_eq!(s.on_event(Event::Exited(Exit::Signal(15)), at(T0 + 3)), at_end, "{ev:?}");
+        }
+        let mut s = running(Restart::Always);
+        s.on_event(Event::Left(Exit::Signal(15)), at(T0 + 1));
+        s.on_event(Event::Shutdown, at(T0 + 2));
+        assert_eq!(s.on_event(Event::KillAll, at(T0 + 3)), Action::Kill);
+        assert!(s.draining() && !s.ready());
+        // Being stopped: the stop's own outcome, once empty.
+        let mut s = running(Restart::Always);
+        s.on_event(Event::Restart, at(T0));
+        assert_eq!(s.on_event(Event::Left(Exit::Signal(15)), at(T0 + 1)), Action::Kill);
+        assert_eq!(s.state, State::Draining { stopping: Some(false) });
+        assert_eq!(s.on_event(Event::Exited(Exit::Signal(15)), at(T0 + 2)), Action::Spawn);
+        let mut s = Service::new(Policy { ready: Ready::Fd(3), ready_timeout: 5, ..Policy::DEFAULT });
+        s.on_event(Event::Start, at(T0));
+        s.on_event(Event::Forked(5), at(T0));
+        s.on_event(Event::Due, at(T0 + 5 * SEC));
+        s.on_event(Event::Left(Exit::Signal(15)), at(T0 + 6 * SEC));
+        assert_eq!(s.state, State::Draining { stopping: Some(true) });
+        assert_eq!(s.on_event(Event::Exited(Exit::Signal(15)), at(T0 + 6 * SEC)), Action::Nothing);
+        assert_eq!((s.state, s.quick), (State::Backoff, 1));
+    }
+
+    #[test]
     fn every_event_in_every_state_is_handled() {
         let states = [
             State::Down,
@@ -838,6 +946,9 @@ mod tests {
             State::Backoff,
             State::Stopping { timeout: false },
             State::Stopping { timeout: true },
+            State::Draining { stopping: None },
+            State::Draining { stopping: Some(false) },
+            State::Draining { stopping: Some(true) },
             State::Done,
             State::Failed(Fault::Invalid),
             State::Failed(Fault::Cycle),
@@ -854,6 +965,7 @@ mod tests {
             Event::Release,
             Event::Retry,
             Event::Exited(Exit::Code(0)),
+            Event::Left(Exit::Signal(9)),
             Event::Due,
             Event::Forked(5),
             Event::SpawnFailed,
@@ -875,6 +987,18 @@ mod tests {
                         // Nothing running is never forgotten while it runs.
                         if s.running() {
                             assert_ne!(a, Action::Forget, "{st:?} {ev:?} {want:?}");
+                        }
+                        // What is left of it is killed, and nothing starts
+                        // before it is gone.
+                        if let Event::Left(_) = ev {
+                            assert_eq!((a, s.pid, s.draining()), (Action::Kill, -pid, true), "{st:?} {want:?}");
+                        }
+                        if matches!(st, State::Draining { .. }) && pid != 0 && !matches!(ev, Event::Exited(_)) {
+                            assert!(!matches!(a, Action::Spawn | Action::Forget), "{st:?} {ev:?} {want:?}");
+                        }
+                        // Once it has exited, a fault or a failed spawn is heard.
+                        if let Event::Exited(_) = ev {
+                            assert!(!s.running(), "{st:?} {want:?}");
                         }
                     }
                 }

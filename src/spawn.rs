@@ -74,6 +74,8 @@ pub enum Step {
     /// A step of `no_new_privs`, `capabilities`, `private_network`,
     /// `read_only` or `private_tmp`.
     Confine(confine::Step),
+    /// Writing its pid to its cgroup's `cgroup.procs`.
+    Cgroup,
 }
 
 /// A child's failure report, as read from the exec-error pipe.
@@ -89,7 +91,8 @@ pub fn decode(b: &[u8]) -> Option<(Step, Errno)> {
         7 => Step::Setuid,
         8 => Step::Nice,
         9 if usize::from(arg) < LIMITS.len() => Step::Limit(arg),
-        10..=255 => Step::Confine(confine::Step::from_code(step - 10, u16::from_le_bytes([arg, arg1]))?),
+        10 => Step::Cgroup,
+        11..=255 => Step::Confine(confine::Step::from_code(step - 11, u16::from_le_bytes([arg, arg1]))?),
         _ => return None,
     };
     Some((step, Errno::from_raw_os_error(i32::from_le_bytes([e0, e1, e2, e3]))))
@@ -109,8 +112,9 @@ fn encode(step: Step, e: Errno) -> [u8; 8] {
         Step::Limit(i) => (9, u16::from(i)),
         Step::Confine(s) => {
             let (code, arg) = s.code();
-            (10 + code, arg)
+            (11 + code, arg)
         }
+        Step::Cgroup => (10, 0),
     };
     let [a0, a1] = arg.to_le_bytes();
     [code, a0, a1, 0, e0, e1, e2, e3]
@@ -369,6 +373,17 @@ fn env_of(name: &[u8]) -> Option<&'static [u8]> {
     sys::getenv(CStr::from_bytes_until_nul(&c).ok()?)
 }
 
+/// How a child gets into its service's cgroup (see `cgroup`).
+#[derive(Clone, Copy)]
+pub enum Join<'a> {
+    /// It has none.
+    None,
+    /// Started in it: the cgroup's directory, for `clone3`.
+    Into(BorrowedFd<'a>),
+    /// It writes itself into this `cgroup.procs` before anything else.
+    Write(BorrowedFd<'a>),
+}
+
 /// Forks a child that execs `p`; returns its pid. `devnull` becomes its
 /// stdin (and stdout/stderr with `log=null`), `pipe` its stdout and
 /// stderr when its output is captured; `report` is the write end of the
@@ -379,6 +394,7 @@ pub fn start(
     pipe: Option<BorrowedFd<'_>>,
     ready: Option<BorrowedFd<'_>>,
     report: &OwnedFd,
+    join: Join<'_>,
 ) -> Result<i32, Errno> {
     let null = core::ptr::null::<c_char>();
     let mut argv = [null; MAX_ARGS + 1];
@@ -392,8 +408,13 @@ pub fn start(
     let envp = if p.inherit { sys::environ() } else { envp.as_ptr() };
     let parent = p.own.pid.unwrap_or_else(rustix::process::getpid);
     let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
-    let fds = Fds { devnull, pipe, ready };
-    sys::spawn_on(&mut stack, &mut || -> Infallible { child(p, &argv, envp, fds, report, parent) })
+    let procs = if let Join::Write(fd) = join { Some(fd) } else { None };
+    let fds = Fds { devnull, pipe, ready, procs };
+    let mut run = || -> Infallible { child(p, &argv, envp, fds, report, parent) };
+    match join {
+        Join::Into(dir) => sys::spawn_into(&mut stack, &mut run, dir),
+        _ => sys::spawn_on(&mut stack, &mut run),
+    }
 }
 
 /// The descriptors a child gets: `/dev/null` for stdin (and the output
@@ -403,6 +424,8 @@ struct Fds<'a> {
     devnull: BorrowedFd<'a>,
     pipe: Option<BorrowedFd<'a>>,
     ready: Option<BorrowedFd<'a>>,
+    /// Its cgroup's `cgroup.procs`, when it was not started in it.
+    procs: Option<BorrowedFd<'a>>,
 }
 
 /// The child between clone and exec, on its own stack in going's memory:
@@ -432,9 +455,12 @@ fn child(
         let _ = rustix::io::write(report, &encode(step, e));
         sys::exit_now(if step == Step::Exec && e == Errno::NOENT { 127 } else { 126 })
     };
+    let Fds { devnull, pipe, ready, procs } = fds;
+    if let Some(Err(e)) = procs.map(|fd| rustix::io::write(fd, b"0")) {
+        fail(Step::Cgroup, e);
+    }
     sys::unblock_all();
     let _ = setsid();
-    let Fds { devnull, pipe, ready } = fds;
     let mut io = dup2_stdin(devnull);
     match (p.output, pipe) {
         (Output::Null, _) => io = io.and(dup2_stdout(devnull)).and(dup2_stderr(devnull)),
@@ -609,6 +635,7 @@ mod tests {
             Step::Confine(confine::Step::ReadOnly(300)),
             Step::Confine(confine::Step::Ambient(40)),
             Step::Confine(confine::Step::Caps),
+            Step::Cgroup,
         ];
         for step in steps {
             for e in [Errno::NOENT, Errno::ACCESS, Errno::NOEXEC] {

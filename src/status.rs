@@ -6,8 +6,14 @@
 //! with ` waiting=NAME,NAME` while it waits for what it is after and
 //! ` error=MESSAGE` last when its file has a problem or it is failed; one line
 //! `rejected=MESSAGE` per rejected directory entry; `error=MESSAGE` for a
-//! bad request. The client adds `cpu=SECONDS rss=KB` from `/proc` for
-//! `going status -m`, or lays the rows out as a table.
+//! bad request. A service in a cgroup (SPEC §11) has, before ` error=`,
+//! ` cpu_usec=N` (`cpu.stat` `usage_usec`) while it runs and, where the
+//! memory controller is enabled, ` memory_current=BYTES` while it runs and
+//! ` memory_peak=BYTES oom_kills=N` once it has run (`memory_peak` from
+//! Linux 5.19). For `going status -m` the client adds `cpu=SECONDS rss=KB`
+//! — the cgroup's figures where the row has them (and drops `cpu_usec` and
+//! `memory_current`), else its main process's from `/proc` — or lays the
+//! rows out as a table.
 
 use crate::fmt::Line;
 use crate::limits::SEC;
@@ -45,6 +51,9 @@ pub struct Row<'a> {
     pub ready: &'a [u8],
     pub waiting: &'a [u8],
     pub error: &'a [u8],
+    /// The cgroup's CPU time (µs) and memory (bytes), when it has them.
+    pub cpu_usec: Option<u64>,
+    pub memory: Option<u64>,
 }
 
 /// Parses a service row; `None` for other lines.
@@ -73,6 +82,8 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
             b"wait" => r.wait = num(),
             b"ready" => r.ready = v,
             b"waiting" => r.waiting = v,
+            b"cpu_usec" => r.cpu_usec = Some(num()),
+            b"memory_current" => r.memory = Some(num()),
             _ => {}
         }
     }
@@ -180,6 +191,10 @@ mod tests {
         let with_err = format!("{line} error=/etc/going.d/web:3: unknown key \"x y\"");
         assert_eq!(parse_row(with_err.as_bytes()).unwrap().error, b"/etc/going.d/web:3: unknown key \"x y\"");
         assert_eq!(parse_row(b"rejected=x"), None);
+        assert_eq!((r.cpu_usec, r.memory), (None, None));
+        let cg = format!("{line} cpu_usec=1500000 memory_current=4096 memory_peak=8192 oom_kills=1 error=x");
+        let r = parse_row(cg.as_bytes()).unwrap();
+        assert_eq!((r.cpu_usec, r.memory, r.error), (Some(1_500_000), Some(4096), &b"x"[..]));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! ends once a shutdown has stopped everything. Once the loop runs
 //! nothing is fatal: errors are logged and retried at a deadline.
 
+use crate::cgroup::Cgroups;
 use crate::confdir::ConfDir;
 use crate::control::{self, Client, Control};
 use crate::fleet::{self, Fleet, Halt, Then};
@@ -60,6 +61,9 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
             });
         }
     }
+    // With cgroups, what a killed going left is found in its subtree.
+    let cgroups = if procfile { Cgroups::none() } else { Cgroups::open(socket, &mut log) };
+    cgroups.sweep(&mut log);
     // Never moved: every large part lives here and is lent to the loop.
     let mut table = Table::new();
     let mut graph = Graph::new();
@@ -71,7 +75,8 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     fleet.log.stderr = Console::open(2);
     fleet.stdout = Console::open(1);
     fleet.color = sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty());
-    fleet.pids = pids;
+    fleet.pids = pids.filter(|_| !cgroups.active());
+    fleet.cgroups = cgroups;
     let mut boot = [0u8; 64];
     fleet.boot_id = leftover::boot_id(&mut boot);
     let mut notify_buf = [0u8; 256];
@@ -92,6 +97,8 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     if let Some((file, _)) = sup.fleet.pids {
         let _ = rustix::fs::unlink(file);
     }
+    let Fleet { table, cgroups, .. } = &mut sup.fleet;
+    cgroups.close((0..table.entries.len()).map(|i| table.name(i)), socket);
     init::finish(halt.then, &mut sup.fleet.log);
     halt.code
 }
@@ -158,6 +165,7 @@ impl Supervisor<'_> {
             fleet::CLIENT => self.control.on_client(low as usize, flags, f, now),
             fleet::WAITER => self.control.on_waiter(low as usize, f),
             fleet::NOTIFY => f.on_notify(now),
+            fleet::CGROUP => f.cgroup_notes(now),
             _ => {}
         }
     }

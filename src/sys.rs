@@ -140,6 +140,128 @@ pub fn spawn_on<F: FnMut() -> Infallible>(stack: &mut [MaybeUninit<u8>], child: 
     if pid < 0 { Err(errno()) } else { Ok(pid) }
 }
 
+/// `clone3(2)`'s arguments, as far as `CLONE_INTO_CGROUP` (Linux 5.7).
+#[repr(C)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// `spawn_on`, with the child started in the cgroup whose directory is
+/// `cgroup` (`clone3` with `CLONE_INTO_CGROUP`): it never runs a moment
+/// outside it, and no process is moved, which would wait for an RCU grace
+/// period (about 10 ms) in the kernel. musl has no `clone3`, and a child
+/// that shares going's memory must begin on its own stack, so the call
+/// is a few lines of assembly. `ENOSYS`, `EINVAL` or `E2BIG`: this kernel
+/// (or architecture) cannot; the caller moves the child itself.
+pub fn spawn_into<F: FnMut() -> Infallible>(
+    stack: &mut [MaybeUninit<u8>],
+    child: &mut F,
+    cgroup: BorrowedFd<'_>,
+) -> Result<i32, Errno> {
+    #[allow(unreachable_code)] // `child` never returns: it execs or exits
+    extern "C" fn entry<F: FnMut() -> Infallible>(arg: *mut F) -> ! {
+        // SAFETY: `arg` is the `&mut F` passed below, alive while going
+        // sleeps in `clone3`.
+        let child = unsafe { &mut *arg };
+        match child() {}
+    }
+    use rustix::fd::AsRawFd;
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let range = stack.as_mut_ptr_range();
+    let (low, high) = (range.start as u64, range.end as u64);
+    let size = (high - high % 16).saturating_sub(low);
+    let args = CloneArgs {
+        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: low,
+        stack_size: size,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: cgroup.as_raw_fd() as u64,
+    };
+    let run = entry::<F> as extern "C" fn(*mut F) -> !;
+    let arg = child as *mut F;
+    let ret = clone3(&args, run as usize, arg as usize);
+    if ret < 0 { Err(Errno::from_raw_os_error(-ret as i32)) } else { Ok(ret as i32) }
+}
+
+/// The raw `clone3` of `spawn_into`: the parent returns the pid or
+/// `-errno`; the child, on the stack the kernel gave it (`args.stack` up
+/// to `args.stack_size`, 16-byte aligned), calls `run(arg)`, which never
+/// returns.
+#[cfg(target_arch = "x86_64")]
+fn clone3(args: &CloneArgs, run: usize, arg: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the kernel reads `args` (valid, of the size passed). In the
+    // parent only rax, rcx and r11 change (declared). The child starts
+    // after `syscall` with every other register as the parent had it,
+    // rsp at the top of its own stack, which the call aligns as the ABI
+    // wants; `run` never returns, so nothing of going's frame is used.
+    // going sleeps until the child execs or exits (CLONE_VFORK).
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "mov rdi, {arg}",
+            "call {run}",
+            "ud2",
+            "2:",
+            run = in(reg) run,
+            arg = in(reg) arg,
+            inlateout("rax") 435isize => ret,
+            in("rdi") args as *const CloneArgs,
+            in("rsi") core::mem::size_of::<CloneArgs>(),
+            out("rcx") _,
+            out("r11") _,
+        );
+    }
+    ret
+}
+
+#[cfg(target_arch = "aarch64")]
+fn clone3(args: &CloneArgs, run: usize, arg: usize) -> isize {
+    let ret: isize;
+    // SAFETY: as on x86_64: the kernel reads `args`; in the parent only
+    // x0 changes. The child starts after `svc` with sp at the top of its
+    // own 16-byte aligned stack and calls `run(arg)`, which never returns.
+    unsafe {
+        core::arch::asm!(
+            "svc #0",
+            "cbnz x0, 2f",
+            "mov x0, {arg}",
+            "blr {run}",
+            "brk #1",
+            "2:",
+            run = in(reg) run,
+            arg = in(reg) arg,
+            inlateout("x0") args as *const CloneArgs as usize => ret,
+            in("x1") core::mem::size_of::<CloneArgs>(),
+            in("x8") 435usize,
+        );
+    }
+    ret
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn clone3(_: &CloneArgs, _: usize, _: usize) -> isize {
+    -(libc::ENOSYS as isize)
+}
+
 /// `execve(2)`; returns only on failure.
 pub fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> Errno {
     // SAFETY: the caller passes a NUL-terminated path and null-terminated

@@ -136,6 +136,9 @@ pub struct Entry {
     pub out: Capture,
     /// `going wait` clients waiting for it, one bit per waiting slot.
     pub waiters: u32,
+    /// The low byte of its cgroup's `oom_kill` count at its last exit
+    /// (a byte the entry had spare).
+    pub oom: u8,
 }
 
 /// Why a directory entry is not in the table.
@@ -428,6 +431,7 @@ impl Table {
             news: News::None,
             svc: Service::failed(),
             run: Run::none(),
+            oom: 0,
             sink: Sink::Inherit,
             time: LogTime::None,
             out: Capture::none(),

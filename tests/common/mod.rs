@@ -172,6 +172,7 @@ impl Tmp {
 
 impl Drop for Tmp {
     fn drop(&mut self) {
+        remove_cgroups(&self.sock());
         if thread::panicking() {
             eprintln!("test failed; its files are kept in {}", self.path.display());
         } else {
@@ -618,4 +619,53 @@ impl Drop for KillOnDrop {
             }
         }
     }
+/// Where cgroup2 is mounted, as going looks for it (SPEC §11).
+pub fn cgroup2_mount() -> Option<&'static str> {
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].into_iter().find(|m| {
+        mounts.lines().any(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            f.get(1) == Some(m) && f.get(2) == Some(&"cgroup2")
+        })
+    })
+}
+
+/// The cgroup of a process (the `0::` line of /proc/PID/cgroup).
+pub fn cgroup_of(pid: u32) -> String {
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    text.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("").to_string()
+}
+
+/// The subtree name going(8) documents for a socket path: `going@`, the
+/// path without its leading `/`, `/` as `-`, and every other byte but
+/// `A-Z a-z 0-9 . _ + @` as `%xx`.
+pub fn cgroup_subtree(socket: &str) -> String {
+    let mut s = String::from("going@");
+    for b in socket.trim_start_matches('/').bytes() {
+        match b {
+            b'/' => s.push('-'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'+' | b'@' => s.push(b as char),
+            _ => s.push_str(&format!("%{b:02x}")),
+        }
+    }
+    s
+}
+
+/// The directory of the cgroup subtree of a going on `sock`.
+pub fn cgroup_dir(sock: &std::path::Path) -> Option<String> {
+    let base = cgroup_of(std::process::id());
+    let subtree = cgroup_subtree(sock.to_str()?);
+    Some(format!("{}{}/{subtree}", cgroup2_mount()?, base.trim_end_matches('/')))
+}
+
+/// Removes the empty cgroups a going on `sock` left (one killed with
+/// SIGKILL leaves its subtree for its successor).
+fn remove_cgroups(sock: &std::path::Path) {
+    let Some(dir) = cgroup_dir(sock) else { return };
+    for e in fs::read_dir(&dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir(e.path());
+        }
+    }
+    let _ = fs::remove_dir(&dir);
 }

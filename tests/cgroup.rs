@@ -1,0 +1,313 @@
+//! SPEC §11 (issue 14): every process of a service in the service's own
+//! cgroup, tracked, stopped, limited and measured — on this host's
+//! cgroup2, and without any (a mount namespace whose /sys/fs/cgroup is an
+//! empty tmpfs).
+//!
+//! The tests need root and cgroup2 (at /sys/fs/cgroup, or at
+//! /sys/fs/cgroup/unified on a hybrid system); where either is missing
+//! they say so and pass without checking anything.
+
+mod common;
+use common::*;
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// What the tests need to know of the host, or why they cannot run.
+struct Host {
+    mount: &'static str,
+    /// The cgroup the tests (and so going) run in.
+    base: String,
+}
+
+impl Host {
+    fn get(test: &str) -> Option<Host> {
+        let why = if !rustix_is_root() {
+            "not root: going cannot make cgroups"
+        } else if let Some(mount) = cgroup2_mount() {
+            return Some(Host { mount, base: cgroup_of(std::process::id()) });
+        } else {
+            "no cgroup2 mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified"
+        };
+        eprintln!("{test}: skipped: {why}");
+        None
+    }
+
+    /// The directory of service `name` of the going on `t`'s socket.
+    fn dir(&self, t: &Tmp, name: &str) -> String {
+        format!("{}{}/{}/{name}", self.mount, self.base.trim_end_matches('/'), self.subtree(t))
+    }
+
+    fn subtree(&self, t: &Tmp) -> String {
+        cgroup_subtree(t.sock().to_str().unwrap())
+    }
+
+    /// The cgroup path (as /proc/PID/cgroup says it) of service `name`.
+    fn path(&self, t: &Tmp, name: &str) -> String {
+        format!("{}/{}/{name}", self.base.trim_end_matches('/'), self.subtree(t))
+    }
+
+    fn procs(&self, t: &Tmp, name: &str) -> Vec<u32> {
+        let text = fs::read_to_string(format!("{}/cgroup.procs", self.dir(t, name))).unwrap_or_default();
+        text.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    }
+}
+
+fn rustix_is_root() -> bool {
+    status_field(std::process::id(), "Uid").split_whitespace().nth(1) == Some("0")
+}
+
+/// A service whose main process (`sleep MAIN`) starts a daemon that leaves
+/// its session (`setsid`) and is orphaned (its shell exits): it writes its
+/// pid to DIR/daemon and runs `sleep MAIN+1`. Before anything, each
+/// instance writes `overlap` to DIR/overlaps if the previous instance's
+/// daemon still runs.
+fn daemonizing(t: &Tmp, main: u32) -> String {
+    let dir = t.path.display();
+    format!(
+        "cmd=/bin/sh -c 'd=$(cat {dir}/daemon 2>/dev/null); \
+         [ -n \"$d\" ] && grep -qs {daemon} /proc/$d/cmdline && echo overlap >>{dir}/overlaps; \
+         setsid /bin/sh -c \"echo \\$\\$ >{dir}/daemon; exec sleep {daemon}\" & exec sleep {main}'\n",
+        daemon = main + 1
+    )
+}
+
+/// Waits until DIR/daemon names a live `sleep`, and returns its pid.
+fn daemon_pid(t: &Tmp, old: Option<u32>) -> u32 {
+    let mut pid = 0;
+    let found = wait_until(T, || {
+        pid = fs::read_to_string(t.file("daemon")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        pid != 0 && Some(pid) != old && cmdline(pid).first().is_some_and(|c| c == "sleep")
+    });
+    assert!(found, "no daemon started (pid file says {pid})");
+    pid
+}
+
+fn overlaps(t: &Tmp) -> String {
+    fs::read_to_string(t.file("overlaps")).unwrap_or_default()
+}
+
+#[test]
+fn a_service_and_the_daemons_it_starts_share_its_cgroup() {
+    let t = Tmp::new("cg_track");
+    let Some(h) = Host::get("cg_track") else { return };
+    t.write("web", &daemonizing(&t, 4_141_000));
+    let g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = daemon_pid(&t, None);
+    let want = h.path(&t, "web");
+    assert_eq!(cgroup_of(main), want, "main process");
+    assert_eq!(cgroup_of(daemon), want, "daemon");
+    assert_ne!(stat(daemon).unwrap().session, stat(main).unwrap().session, "the daemon left the session");
+    let procs = h.procs(&t, "web");
+    assert!(procs.contains(&main) && procs.contains(&daemon), "cgroup.procs: {procs:?}");
+    g.expect_log(&format!("going: services run in cgroups below {}", h.dir(&t, "").trim_end_matches('/')));
+    // going itself is not in a service's cgroup.
+    assert!(!cgroup_of(g.pid()).ends_with("/web"), "{}", cgroup_of(g.pid()));
+}
+
+#[test]
+fn stop_kills_every_process_of_the_cgroup() {
+    let t = Tmp::new("cg_stop");
+    let Some(h) = Host::get("cg_stop") else { return };
+    // A second daemon that ignores the stop signal, and a stop_timeout
+    // far beyond the test's patience: what is left when the main process
+    // has gone is killed at once.
+    let dir = t.path.display();
+    t.write(
+        "web",
+        &format!(
+            "cmd=/bin/sh -c 'setsid /bin/sh -c \"echo \\$\\$ >{dir}/daemon; exec sleep 4142001\" & \
+             setsid /bin/sh -c \"trap \\\"\\\" TERM; sleep 4142005; :\" & exec sleep 4142000'\n\
+             stop_timeout=600\n"
+        ),
+    );
+    let g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = daemon_pid(&t, None);
+    assert!(wait_until(T, || h.procs(&t, "web").len() >= 4), "cgroup.procs: {:?}", h.procs(&t, "web"));
+    let all = h.procs(&t, "web");
+    let out = Command::new(BIN).args(["stop", "-s", t.sock().to_str().unwrap(), "web"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for pid in all.iter().chain([&main, &daemon]) {
+        assert!(wait_dead(*pid), "pid {pid} ({:?}) survived going stop\n{}", cmdline(*pid), g.log());
+    }
+    assert!(wait_until(T, || h.procs(&t, "web").is_empty()));
+    g.expect_log("going: web: pid ");
+    let exit = last_exit(&g.log(), "web").unwrap();
+    assert_eq!((exit.pid, exit.then.as_str()), (main, "stopped"), "{}", g.log());
+    assert!(exit.ms < 5000, "the stop waited for stop_timeout: {}ms", exit.ms);
+}
+
+#[test]
+fn what_a_main_process_leaves_is_killed_before_it_is_restarted() {
+    let t = Tmp::new("cg_restart");
+    let Some(h) = Host::get("cg_restart") else { return };
+    t.write("web", &daemonizing(&t, 4_143_000));
+    let g = Going::start(&t);
+    let mut main = g.expect_started("web", 1);
+    let mut daemon = daemon_pid(&t, None);
+    for n in 2..=3 {
+        signal(main, "KILL");
+        let next = g.expect_started("web", n);
+        assert!(!alive(daemon), "daemon {daemon} of the killed instance still runs");
+        let exit = exit_of(&g.log(), "web", main).unwrap_or_else(|| panic!("no exit line for {main}\n{}", g.log()));
+        assert_eq!(exit.how, "killed by SIGKILL");
+        assert!(g.log().contains("going: web: its main process exited; killing the rest of its cgroup"));
+        main = next;
+        daemon = daemon_pid(&t, Some(daemon));
+        assert_eq!(cgroup_of(daemon), h.path(&t, "web"));
+    }
+    assert_eq!(overlaps(&t), "", "an instance started while the previous one's daemon ran");
+    // A main process that exits on its own: its daemon goes too.
+    signal(main, "TERM");
+    g.expect_started("web", 4);
+    assert!(wait_dead(daemon), "daemon {daemon} outlived its main process");
+    assert_eq!(overlaps(&t), "");
+}
+
+#[test]
+fn a_going_killed_with_sigkill_leaves_nothing_its_successor_runs_beside() {
+    let t = Tmp::new("cg_successor");
+    let Some(h) = Host::get("cg_successor") else { return };
+    t.write("web", &daemonizing(&t, 4_144_000));
+    let mut g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = daemon_pid(&t, None);
+    signal(g.pid(), "KILL");
+    assert!(g.wait_exit(T).is_some());
+    // The main process dies with going; the daemon is still in the cgroup.
+    assert!(wait_dead(main));
+    assert!(alive(daemon), "the daemon died with going: nothing left to test");
+    assert_eq!(h.procs(&t, "web"), [daemon]);
+    let g2 = Going::start(&t);
+    g2.expect_started("web", 1);
+    let log = g2.log();
+    let emptied = log.find("going: emptied 1 cgroups that a previous going left").unwrap_or_else(|| panic!("{log}"));
+    assert!(emptied < log.find("going: web: started").unwrap(), "{log}");
+    assert!(!alive(daemon), "the old daemon survived the new going");
+    assert_eq!(overlaps(&t), "", "the new instance started beside the old daemon");
+    drop(g2);
+    // A going that exits removes what it made.
+    assert!(wait_until(T, || !std::path::Path::new(&h.dir(&t, "")).exists()), "{} is left", h.dir(&t, ""));
+}
+
+#[test]
+fn two_sockets_give_two_subtrees() {
+    let (a, b) = (Tmp::new("cg_two_a"), Tmp::new("cg_two_b"));
+    let Some(h) = Host::get("cg_two") else { return };
+    a.write("x", &sleeper(4_145_000));
+    b.write("x", &sleeper(4_145_001));
+    let ga = Going::start(&a);
+    let gb = Going::start(&b);
+    let (pa, pb) = (ga.expect_started("x", 1), gb.expect_started("x", 1));
+    assert_ne!(h.subtree(&a), h.subtree(&b));
+    assert_eq!(cgroup_of(pa), h.path(&a, "x"));
+    assert_eq!(cgroup_of(pb), h.path(&b, "x"));
+    // One going's stop leaves the other's service alone.
+    drop(ga);
+    assert!(wait_dead(pa));
+    assert!(alive(pb) && cgroup_of(pb) == h.path(&b, "x"));
+    // And a second going on a socket already served keeps out of it.
+    let g3 = Going::start(&b);
+    assert!(g3.wait_log("another going is running", T), "{}", g3.log());
+    assert!(alive(pb));
+}
+
+#[test]
+fn status_cpu_is_the_whole_cgroups() {
+    let t = Tmp::new("cg_cpu");
+    let Some(_h) = Host::get("cg_cpu") else { return };
+    // The main process sleeps; a child of it burns CPU.
+    t.write("busy", "cmd=/bin/sh -c '(while :; do :; done) & exec sleep 4146000'\n");
+    let g = Going::start(&t);
+    let main = g.expect_started("busy", 1);
+    let cpu = || {
+        let out = Command::new(BIN).args(["status", "-m", "-s", t.sock().to_str().unwrap(), "busy"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let v = text.split_whitespace().find_map(|f| f.strip_prefix("cpu=")).and_then(|v| v.parse::<f64>().ok());
+        (v.unwrap_or(0.0), text)
+    };
+    let start = Instant::now();
+    let busy = wait_until(Duration::from_secs(20), || cpu().0 >= 0.3);
+    let (seconds, row) = cpu();
+    assert!(busy, "cpu stayed below 0.3 s for {:?}: {row}", start.elapsed());
+    assert!(!row.contains("cpu_usec=") && !row.contains("memory_current="), "{row}");
+    // Its main process itself has used next to nothing.
+    let stat = fs::read_to_string(format!("/proc/{main}/stat")).unwrap();
+    let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    assert!(ticks < 10, "main used {ticks} ticks; the cgroup {seconds} s");
+    drop(g);
+}
+
+/// The controller each limit key needs, and the file it sets.
+const LIMITS: [(&str, &str, &str, &str); 4] = [
+    ("memory_max=64M", "memory", "memory.max", "67108864"),
+    ("pids_max=20", "pids", "pids.max", "20"),
+    ("cpu_max=50%", "cpu", "cpu.max", "50000 100000"),
+    ("cpu_weight=200", "cpu", "cpu.weight", "200"),
+];
+
+#[test]
+fn a_limit_key_is_applied_or_its_service_fails_with_the_reason() {
+    let t = Tmp::new("cg_limits");
+    let Some(h) = Host::get("cg_limits") else { return };
+    for (i, (key, ..)) in LIMITS.iter().enumerate() {
+        t.write(&format!("l{i}"), &format!("{}{key}\n", sleeper(4_147_000 + i as u32)));
+    }
+    let base_controllers =
+        fs::read_to_string(format!("{}{}/cgroup.controllers", h.mount, h.base.trim_end_matches('/')))
+            .unwrap_or_default();
+    let g = Going::start(&t);
+    for (i, (key, ctl, file, value)) in LIMITS.iter().enumerate() {
+        let name = format!("l{i}");
+        if base_controllers.split_whitespace().any(|c| c == *ctl) {
+            g.expect_started(&name, 1);
+            let got = fs::read_to_string(format!("{}/{file}", h.dir(&t, &name))).unwrap_or_default();
+            assert_eq!(got.trim(), *value, "{key}");
+        } else {
+            let k = key.split('=').next().unwrap();
+            g.expect_log(&format!("going: {name}: not started: {k}: no {ctl} controller in cgroup2"));
+            let out = Command::new(BIN).args(["status", "-s", t.sock().to_str().unwrap()]).output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(text.contains(&format!("{name}: {k}: no {ctl} controller in cgroup2")), "{text}");
+            assert!(!std::path::Path::new(&h.dir(&t, &name)).exists(), "a cgroup without its limit is left");
+        }
+    }
+    assert_eq!(g.count_log(": started, pid "), base_controllers_count(&base_controllers));
+}
+
+fn base_controllers_count(controllers: &str) -> usize {
+    LIMITS.iter().filter(|(_, ctl, ..)| controllers.split_whitespace().any(|c| c == *ctl)).count()
+}
+
+#[test]
+fn without_cgroup2_services_run_in_process_groups_as_before() {
+    let t = Tmp::new("cg_none");
+    if !rustix_is_root() {
+        eprintln!("cg_none: skipped: not root: no mount namespace");
+        return;
+    }
+    t.write("web", &daemonizing(&t, 4_148_000));
+    t.write("limited", &format!("{}memory_max=64M\n", sleeper(4_148_100)));
+    // going in a mount namespace of its own whose /sys/fs/cgroup is empty.
+    let hide = "exec unshare -m /bin/sh -c 'mount -t tmpfs none /sys/fs/cgroup && exec \"$0\" \"$@\"' \
+                \"$0\" -d \"$1\" -s \"$2\";";
+    let g = Going::start_via(&t, hide, &[]);
+    g.expect_log("going: no cgroup2 mounted: services are tracked by their process groups");
+    let main = g.expect_started("web", 1);
+    let daemon = daemon_pid(&t, None);
+    assert_eq!(cgroup_of(main), cgroup_of(g.pid()), "in a cgroup of its own without cgroup2?");
+    g.expect_log("going: limited: not started: memory_max: no memory controller in cgroup2");
+    // SOCKET.pids is what a restarted going goes by.
+    assert!(wait_until(T, || t.path.join("sock.pids").exists()));
+    // Process groups: stop ends the main process's group; the daemon
+    // that left the session is, as before, out of reach.
+    let out = Command::new(BIN).args(["stop", "-s", t.sock().to_str().unwrap(), "web"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    g.expect_log(&format!("going: web: pid {main} "));
+    assert_eq!(last_exit(&g.log(), "web").unwrap().then, "stopped");
+    assert!(alive(daemon), "without cgroups the daemon was reached?");
+    signal(daemon, "KILL");
+}
