@@ -10,7 +10,6 @@
 mod common;
 use common::*;
 use std::fs;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// What the tests need to know of the host, or why they cannot run.
@@ -127,7 +126,7 @@ fn stop_kills_every_process_of_the_cgroup() {
     let daemon = daemon_pid(&t, None);
     assert!(wait_until(T, || h.procs(&t, "web").len() >= 4), "cgroup.procs: {:?}", h.procs(&t, "web"));
     let all = h.procs(&t, "web");
-    let out = Command::new(BIN).args(["stop", "-s", t.sock().to_str().unwrap(), "web"]).output().unwrap();
+    let out = going_command().args(["stop", "-s", t.sock().to_str().unwrap(), "web"]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     for pid in all.iter().chain([&main, &daemon]) {
         assert!(wait_dead(*pid), "pid {pid} ({:?}) survived going stop\n{}", cmdline(*pid), g.log());
@@ -223,7 +222,7 @@ fn status_cpu_is_the_whole_cgroups() {
     let g = Going::start(&t);
     let main = g.expect_started("busy", 1);
     let cpu = || {
-        let out = Command::new(BIN).args(["status", "-m", "-s", t.sock().to_str().unwrap(), "busy"]).output().unwrap();
+        let out = going_command().args(["status", "-m", "-s", t.sock().to_str().unwrap(), "busy"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let v = text.split_whitespace().find_map(|f| f.strip_prefix("cpu=")).and_then(|v| v.parse::<f64>().ok());
         (v.unwrap_or(0.0), text)
@@ -269,7 +268,7 @@ fn a_limit_key_is_applied_or_its_service_fails_with_the_reason() {
         } else {
             let k = key.split('=').next().unwrap();
             g.expect_log(&format!("going: {name}: not started: {k}: no {ctl} controller in cgroup2"));
-            let out = Command::new(BIN).args(["status", "-s", t.sock().to_str().unwrap()]).output().unwrap();
+            let out = going_command().args(["status", "-s", t.sock().to_str().unwrap()]).output().unwrap();
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             assert!(text.contains(&format!("{name}: {k}: no {ctl} controller in cgroup2")), "{text}");
             assert!(!std::path::Path::new(&h.dir(&t, &name)).exists(), "a cgroup without its limit is left");
@@ -304,7 +303,7 @@ fn without_cgroup2_services_run_in_process_groups_as_before() {
     assert!(wait_until(T, || t.path.join("sock.pids").exists()));
     // Process groups: stop ends the main process's group; the daemon
     // that left the session is, as before, out of reach.
-    let out = Command::new(BIN).args(["stop", "-s", t.sock().to_str().unwrap(), "web"]).output().unwrap();
+    let out = going_command().args(["stop", "-s", t.sock().to_str().unwrap(), "web"]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     g.expect_log(&format!("going: web: pid {main} "));
     assert_eq!(last_exit(&g.log(), "web").unwrap().then, "stopped");

@@ -619,6 +619,8 @@ impl Drop for KillOnDrop {
             }
         }
     }
+}
+
 /// Where cgroup2 is mounted, as going looks for it (SPEC §11).
 pub fn cgroup2_mount() -> Option<&'static str> {
     let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
