@@ -645,7 +645,7 @@ mod tests {
         assert_eq!(decode(b""), None);
         assert_eq!(decode(&[0, 0, 0, 0, 2, 0, 0, 0]), None);
         assert_eq!(decode(&[9, 9, 0, 0, 2, 0, 0, 0]), None);
-        assert_eq!(decode(&[20, 0, 0, 0, 2, 0, 0, 0]), None);
+        assert_eq!(decode(&[21, 0, 0, 0, 2, 0, 0, 0]), None);
     }
 
     #[test]
