@@ -44,11 +44,15 @@ pub struct Capture {
     /// Until then, rotation is not tried again after it failed.
     pub rotate_after: u64,
     pub failing: bool,
-    /// The next byte starts a line.
-    pub line_start: bool,
-    /// Bytes of the current line so far, to cut lines at 4096.
+    /// Bytes of the current line written so far (0: the next byte starts
+    /// a line), to cut lines at `LOG_LINE_MAX`.
     pub line_len: u16,
+    /// The group of a log file going creates (`NO_GID`: going's own).
+    pub gid: u32,
 }
+
+/// No group: as for chown(2), -1.
+pub const NO_GID: u32 = u32::MAX;
 
 impl Capture {
     pub const fn none() -> Self {
@@ -60,8 +64,8 @@ impl Capture {
             dropped: 0,
             rotate_after: 0,
             failing: false,
-            line_start: true,
             line_len: 0,
+            gid: NO_GID,
         }
     }
 }
