@@ -68,9 +68,11 @@ pub const LOG_LINE_MAX: usize = 4096;
 /// what goes before each line (`log_time`, `NAME | `): the lines of one
 /// read go out in one write as long as their additions fit in it.
 pub const LOG_ROOM: usize = 2048;
-/// Pause after `/dev/log` refused a service's line (missing, full, no
-/// reader) before it is tried again; meanwhile lines are dropped and
-/// counted, without a system call.
+/// Pause after `/dev/log` refused a service's line (missing, no reader)
+/// before it is tried again; meanwhile lines are dropped and counted,
+/// without a system call. Also the shortest run of dropped lines that is
+/// reported, so a syslog that is full again and again costs going two
+/// log lines a second.
 pub const SYSLOG_PAUSE_NS: u64 = SEC;
 /// `after=` edges of all services together.
 pub const MAX_EDGES: usize = 1024;

@@ -138,7 +138,7 @@ pub fn write(c: &mut Capture, t: &Target, stamp: &[u8], buf: &mut Buf, report: &
         let head = if p.head { stamp } else { b"" };
         let more = (head.len() + (p.end - p.start) + usize::from(p.cut)) as u64;
         let size = c.size + buf.out().len() as u64;
-        if p.head && size > 0 && size + more > limit && t.now >= c.rotate_after {
+        if p.head && size > 0 && size + more > limit && t.now >= c.until {
             flush(c, t, buf, &mut broken, report);
             if !broken {
                 rotate_for(c, t, keep, limit, more, report);
@@ -161,13 +161,13 @@ fn rotate_for(c: &mut Capture, t: &Target, keep: u8, limit: u64, more: u64, repo
         return;
     }
     match rotate(c, t.path, keep) {
-        Ok(()) => c.rotate_after = 0,
+        Ok(()) => c.until = 0,
         Err(why) => {
             // Said once per run of failures; a success ends it.
-            if c.rotate_after == 0 {
+            if c.until == 0 {
                 report(why);
             }
-            c.rotate_after = t.now.saturating_add(LOG_ROTATE_RETRY_NS).max(1);
+            c.until = t.now.saturating_add(LOG_ROTATE_RETRY_NS).max(1);
         }
     }
 }

@@ -3,16 +3,17 @@
 //! name as tag and its pid, and no date: syslogd (busybox, rsyslog)
 //! stamps what it receives with its own clock.
 //!
-//! One socket for every service, apart from the one going's own lines
-//! use (`log`): a flood of service lines that fills syslog, and the lines
-//! it drops, are counted per service and never cost going its own
-//! messages' accounting, nor the other way round. It is connected at the
-//! first line and sent to with `MSG_DONTWAIT`. When `/dev/log` is
-//! missing, refuses, or is full, the line is dropped and counted, and the
-//! socket is left alone for `SYSLOG_PAUSE_NS`: the lines of that pause
-//! are dropped without a system call, and the first line after it tries
-//! again (reconnecting if the socket had failed). Nothing wakes going up
-//! for it: the retry rides on the next line.
+//! One socket serves every service; going's own lines keep theirs
+//! (`log`), so each side paces its reconnects (10 s there, a second here)
+//! and counts its drops, a service's for that service alone, without the
+//! other's state in its way. It is connected at the first line and sent to with `MSG_DONTWAIT`. A line `/dev/log` does not
+//! take is dropped and counted. When its queue is full (a syslogd holds
+//! only `max_dgram_qlen` datagrams before it reads them), that is all:
+//! the next line may go. When it is missing or refuses, the socket is
+//! closed and left alone for `SYSLOG_PAUSE_NS`: the lines of that pause
+//! are dropped without a system call, and the first line after it
+//! connects again. Nothing wakes going up for it: the retry rides on the
+//! next line.
 
 use super::lines::Lines;
 use super::{Buf, Report, Target};
@@ -48,12 +49,12 @@ impl Syslog {
         };
         match sent {
             Ok(_) => Ok(()),
+            // Its queue is full: this line is lost, the next may go.
+            Err(e @ (Errno::AGAIN | Errno::NOBUFS)) => Err(e),
             Err(e) => {
-                // Full: the socket stays. Anything else (no reader any
-                // more, a new syslogd): connect again after the pause.
-                if !matches!(e, Errno::AGAIN | Errno::NOBUFS) {
-                    self.fd = None;
-                }
+                // Missing, refusing, a new syslogd: connect again, once
+                // the pause is over.
+                self.fd = None;
                 self.why = e;
                 self.paused_until = now.saturating_add(SYSLOG_PAUSE_NS);
                 Err(e)
@@ -87,7 +88,10 @@ impl Syslog {
                 continue;
             }
             match self.send(buf.message(tag.bytes(), p.start, end), t.now) {
-                Ok(()) if c.failing => {
+                // A run of drops ends with a line that gets through, at
+                // the earliest a pause after it began: a syslogd that is
+                // full again and again costs two log lines a second.
+                Ok(()) if c.failing && t.now >= c.until => {
                     c.failing = false;
                     report(Report::SyslogBack(core::mem::take(&mut c.dropped)));
                 }
@@ -96,6 +100,7 @@ impl Syslog {
                     c.dropped = c.dropped.saturating_add(1);
                     if !c.failing {
                         c.failing = true;
+                        c.until = t.now.saturating_add(SYSLOG_PAUSE_NS);
                         report(Report::SyslogDown(e));
                     }
                 }
