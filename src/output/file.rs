@@ -38,6 +38,12 @@ fn in_dir<R>(path: &[u8], f: impl FnOnce(&OwnedFd, &CStr) -> R) -> Result<R, Set
     Ok(f(&dir, base))
 }
 
+fn copy_path(path: &[u8], to: &mut [u8]) {
+    for (d, s) in to.iter_mut().zip(path) {
+        *d = *s;
+    }
+}
+
 /// The longest log path `in_dir` takes.
 const _: () = assert!(MAX_FILE + 256 <= 4352);
 
@@ -71,7 +77,9 @@ fn service_gid(c: &Capture) -> Option<u32> {
 
 /// `FILE.(k-1)` -> `FILE.k` down to `FILE` -> `FILE.1`, the oldest
 /// overwritten, then a new `FILE`; with `keep` 0 the file is emptied
-/// instead. When a rename fails the file stays as it is.
+/// instead. When a rename fails the file stays as it is. (A frame of its
+/// own: its buffers are not carried by every drain.)
+#[inline(never)]
 fn rotate(c: &mut Capture, path: &[u8], keep: u8) -> Result<(), Report> {
     if keep == 0 {
         return rustix::fs::ftruncate(sys::borrow(c.file), 0).map(|_| c.size = 0).map_err(Report::CannotRotate);
@@ -105,16 +113,20 @@ fn rotate(c: &mut Capture, path: &[u8], keep: u8) -> Result<(), Report> {
 /// Notices a log file renamed, removed or truncated behind going's back
 /// (logrotate): the next write opens the path again, through `safefile`.
 /// A stat of the path, no descriptor: it must work when they run out.
-pub fn follow(c: &mut Capture, path: &[u8]) {
+/// `scratch` (the drain's buffer, done with) holds the path as a C string.
+pub fn follow(c: &mut Capture, path: &[u8], scratch: &mut [u8]) {
     if c.file < 0 {
         return;
     }
-    let mut p = [0u8; MAX_FILE + 1];
     let ours = fstat(sys::borrow(c.file));
-    let theirs = p
-        .get_mut(..path.len())
-        .map(|d| d.copy_from_slice(path))
-        .and_then(|_| CStr::from_bytes_until_nul(&p).ok())
+    let theirs = scratch
+        .get_mut(..path.len() + 1)
+        .map(|d| {
+            d.fill(0);
+            copy_path(path, d);
+            &*d
+        })
+        .and_then(|p| CStr::from_bytes_until_nul(p).ok())
         .map(|p| rustix::fs::statat(rustix::fs::CWD, p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW));
     match (ours, theirs) {
         (Ok(a), Some(Ok(b))) if a.st_dev == b.st_dev && a.st_ino == b.st_ino => c.size = a.st_size as u64,

@@ -184,7 +184,7 @@ pub fn drain(c: &mut Capture, t: Target, syslog: &mut Syslog, mut report: impl F
         }
     }
     if wrote {
-        file::follow(c, t.path);
+        file::follow(c, t.path, &mut buf.b);
     }
 }
 
@@ -348,8 +348,9 @@ impl Buf {
     }
 }
 
-// Room for the largest head (a `Line`), a stamp and two newlines.
-const _: () = assert!(ROOM >= crate::limits::LINE + 64);
+// Room for the largest head (a `Line`), a stamp and two newlines; and
+// the buffer holds a log path for `file::follow`.
+const _: () = assert!(ROOM >= crate::limits::LINE + 64 && ROOM + LOG_LINE_MAX > crate::limits::MAX_FILE);
 
 /// A colour for a name: one of the six ANSI foreground colours.
 pub fn color_of(name: &[u8]) -> u8 {
