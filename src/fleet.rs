@@ -15,7 +15,7 @@ use crate::graph::Graph;
 use crate::ids::{self, IdError};
 use crate::limits::{MAX_SERVICES, SEC};
 use crate::log::Log;
-use crate::output::{self, Console, Report, Target};
+use crate::output::{self, Console, Report, Syslog, Target};
 use crate::ready::Notify;
 use crate::service::{Action, Ctx, Event, Exit, Fault, Service, Setup, State, Want, backoff_secs};
 use crate::spawn::{self, Join, Prepared, Step};
@@ -88,6 +88,8 @@ pub struct Fleet<'a> {
     /// Released for that work, taken back before the next spawn.
     pub spare: [Option<OwnedFd>; 2],
     pub stdout: Console,
+    /// The socket to `/dev/log` for `log=syslog` services.
+    syslog: Syslog,
     /// Colour the `log=prefix` names (stdout is a terminal, no NO_COLOR).
     pub color: bool,
     /// Procfile mode: going's own environment and working directory.
@@ -138,6 +140,7 @@ impl<'a> Fleet<'a> {
             devnull: None,
             spare: [None, None],
             stdout: Console::plain(1),
+            syslog: Syslog::new(),
             color: false,
             procfile,
             notify_path: None,
@@ -874,16 +877,18 @@ impl<'a> Fleet<'a> {
 
     /// Moves what service `i` wrote into its log file or to stdout.
     pub fn drain(&mut self, i: usize, now: u64) {
-        let Self { table, log, color, stdout, .. } = self;
+        let Self { table, log, color, stdout, syslog, .. } = self;
         let Some(e) = table.entries.get(i) else { return };
         if e.out.rfd < 0 {
             return;
         }
         let name = table.bytes(e.name);
         let path = table.log_path(i);
-        let t = Target { sink: e.sink, path, name, color: color.then(|| output::color_of(name)), stdout: *stdout, now };
+        let color = color.then(|| output::color_of(name));
+        let (sink, time, pid) = (e.sink, e.time, e.svc.pid);
+        let t = Target { sink, path, name, color, stdout: *stdout, time, pid, now };
         let mut out = e.out;
-        output::drain(&mut out, t, |r| {
+        output::drain(&mut out, t, syslog, |r| {
             log.error(|l| {
                 l.s(name).s(b": ");
                 match r {
@@ -891,9 +896,14 @@ impl<'a> Fleet<'a> {
                     Report::CannotWrite(e) => l.s(b"cannot write ").s(path).s(b": ").s(sys::strerror(e)),
                     Report::CannotRotate(e) => l.s(b"cannot rotate ").s(path).s(b": ").s(sys::strerror(e)),
                     Report::Recovered(n) => l.s(b"writing ").s(path).s(b" again; ").u(n).s(b" bytes were dropped"),
+                    Report::SyslogDown(e) => l.s(b"cannot send to /dev/log: ").s(sys::strerror(e)),
+                    Report::SyslogBack(n) => l.u(n).s(b" lines dropped while syslog was unavailable"),
                 };
                 match r {
-                    Report::Recovered(_) => {}
+                    Report::Recovered(_) | Report::SyslogBack(_) => {}
+                    Report::SyslogDown(_) => {
+                        l.s(b"; dropping its lines until it works");
+                    }
                     Report::CannotRotate(_) => {
                         l.s(b"; it grows past log_size until a rotation works (tried again every 1s)");
                     }

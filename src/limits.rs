@@ -60,9 +60,20 @@ pub const MAX_GROUPS: usize = 64;
 /// Bytes read from one service's output pipe per wake-up, so a flooding
 /// service cannot starve the other event sources.
 pub const LOG_READ_PER_WAKE: usize = 64 * 1024;
-/// How far past `log_size` a file may grow while waiting for a newline
-/// to rotate at; past it, rotation cuts the line.
-pub const LOG_LINE_SLACK: u64 = 4096;
+/// The longest line of service output written as one (SPEC §12): a
+/// longer one is cut into lines of this many bytes. Also the size of the
+/// one buffer output is read into.
+pub const LOG_LINE_MAX: usize = 4096;
+/// Room in front of the read buffer of service output, where going puts
+/// what goes before each line (`log_time`, `NAME | `): the lines of one
+/// read go out in one write as long as their additions fit in it.
+pub const LOG_ROOM: usize = 2048;
+/// Pause after `/dev/log` refused a service's line (missing, no reader)
+/// before it is tried again; meanwhile lines are dropped and counted,
+/// without a system call. Also the shortest run of dropped lines that is
+/// reported, so a syslog that is full again and again costs going two
+/// log lines a second.
+pub const SYSLOG_PAUSE_NS: u64 = SEC;
 /// `after=` edges of all services together.
 pub const MAX_EDGES: usize = 1024;
 /// Pause before a log rotation that failed (a rename refused) is tried

@@ -25,12 +25,17 @@ pub struct Log {
     /// Lines stderr could not take.
     dropped: u64,
     pid: u64,
+    /// stderr is the file stdout is, where `log=prefix` lines go: a line
+    /// of a service left open there is ended before going's own.
+    shares_stdout: bool,
 }
 
 impl Log {
     pub fn new() -> Self {
         let pid = rustix::process::getpid().as_raw_nonzero().get() as u64;
-        Log { stderr: Console::plain(2), syslog: None, retry_at: 0, dropped: 0, pid }
+        let st = |fd| rustix::fs::fstat(sys::borrow(fd)).ok().map(|s| (s.st_dev, s.st_ino));
+        let shares_stdout = st(1).is_some_and(|one| st(2) == Some(one));
+        Log { stderr: Console::plain(2), syslog: None, retry_at: 0, dropped: 0, pid, shares_stdout }
     }
 
     pub fn info(&mut self, f: impl FnOnce(&mut Line)) {
@@ -60,6 +65,9 @@ impl Log {
 
     fn stderr(&mut self, body: &[u8]) {
         let mut l = Line::new();
+        if self.shares_stdout && crate::output::prefix::end_line() {
+            l.s(b"\n");
+        }
         l.s(b"going: ").s(body).s(b"\n");
         if self.stderr.write(l.bytes()) < l.bytes().len() {
             self.dropped += 1;

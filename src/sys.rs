@@ -387,6 +387,16 @@ pub fn boottime() -> (u64, u64) {
     (t.tv_sec as u64, t.tv_nsec as u64)
 }
 
+/// `clock_gettime(CLOCK_REALTIME)` as seconds since 1970 and
+/// nanoseconds, for `log_time=utc` only: nothing in going's timing reads
+/// the wall clock.
+pub fn realtime() -> (i64, u32) {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec to write into.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut t) };
+    (t.tv_sec, t.tv_nsec as u32)
+}
+
 /// Makes `n` a copy of `fd` that survives exec (`dup2(2)`; when they are
 /// the same number, its close-on-exec flag is cleared instead). rustix's
 /// `dup2` takes an owned target, and the child owns nothing.

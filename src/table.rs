@@ -39,30 +39,26 @@ pub struct Capture {
     /// The log file, opened at the spawn.
     pub file: i32,
     pub size: u64,
-    /// Bytes lost since writing started failing.
+    /// Bytes (`log=syslog`: lines) lost since writing started failing.
     pub dropped: u64,
-    /// Until then, rotation is not tried again after it failed.
-    pub rotate_after: u64,
+    /// A deadline of the sink's: `log=FILE`, no rotation is tried again
+    /// before it after one failed; `log=syslog`, a run of dropped lines is
+    /// not said to be over before it.
+    pub until: u64,
     pub failing: bool,
-    /// The next byte starts a line.
-    pub line_start: bool,
-    /// Bytes of the current line so far, to cut lines at 4096.
+    /// Bytes of the current line written so far (0: the next byte starts
+    /// a line), to cut lines at `LOG_LINE_MAX`.
     pub line_len: u16,
+    /// The group of a log file going creates (`NO_GID`: going's own).
+    pub gid: u32,
 }
+
+/// No group: as for chown(2), -1.
+pub const NO_GID: u32 = u32::MAX;
 
 impl Capture {
     pub const fn none() -> Self {
-        Capture {
-            rfd: -1,
-            wfd: -1,
-            file: -1,
-            size: 0,
-            dropped: 0,
-            rotate_after: 0,
-            failing: false,
-            line_start: true,
-            line_len: 0,
-        }
+        Capture { rfd: -1, wfd: -1, file: -1, size: 0, dropped: 0, until: 0, failing: false, line_len: 0, gid: NO_GID }
     }
 }
 

@@ -114,7 +114,9 @@ fn log_keep_0_truncates() {
 }
 
 #[test]
-fn a_long_line_is_written_in_pieces_not_dropped() {
+fn a_long_line_is_cut_into_lines_of_4096_bytes_not_dropped() {
+    // SPEC §12: cut at 4096 bytes, newline not counted; what is left of
+    // it (no newline yet) is written as it is.
     let t = Tmp::new("out_long");
     let one = t.file("one.log");
     let many = t.file("many.log");
@@ -124,17 +126,19 @@ fn a_long_line_is_written_in_pieces_not_dropped() {
     let g = Going::start(&t);
     g.expect_started("one", 1);
     g.expect_started("many", 1);
-    assert!(wait_file(&one, T, |b| b.len() >= 10_240), "{} bytes", read(&one).len());
-    let text = read(&one);
-    assert!(text.len() == 10_240 && text.bytes().all(|b| b == b'x'), "{} bytes", text.len());
+    let want = format!("{0}\n{0}\n{1}", "x".repeat(4096), "x".repeat(2048));
+    assert!(wait_file(&one, T, |b| b.len() >= want.len()), "{} bytes", read(&one).len());
+    assert!(read(&one) == want, "not cut at 4096: {:?}", read(&one).lines().map(str::len).collect::<Vec<_>>());
+    // Five lines of 4096 in a file of 4 KiB: one file each, never one
+    // line over two files.
     let files = || (0..10).map(|n| if n == 0 { many.clone() } else { with_suffix(&many, n) });
-    let total = || files().map(|p| read(&p).len()).sum::<usize>();
-    assert!(wait_until(T, || total() >= 20_480), "{} of 20480 bytes arrived", total());
-    assert_eq!(total(), 20_480);
-    for p in files().filter(|p| p.exists()) {
-        let text = read(&p);
-        assert!(text.bytes().all(|b| b == b'x'));
-        assert!(text.len() <= 4096 + 4096, "{} has {} bytes", p.display(), text.len());
+    let xs = || files().map(|p| read(&p).bytes().filter(|&b| b == b'x').count()).sum::<usize>();
+    assert!(wait_until(T, || xs() >= 20_480), "{} of 20480 bytes arrived", xs());
+    assert_eq!(xs(), 20_480);
+    let kept: Vec<String> = files().filter(|p| p.exists()).map(|p| read(&p)).collect();
+    assert_eq!(kept.len(), 5);
+    for text in &kept {
+        assert!(text.trim_end_matches('\n') == "x".repeat(4096), "{:?}", text.len());
     }
 }
 
