@@ -440,7 +440,7 @@ impl Cgroups {
                 }
             }
             Err(e) => log.info(|l| {
-                l.s(b"clone3 cannot start a process in a cgroup here (").s(sys::strerror(e));
+                l.s(b"clone3 does not start processes in cgroups here (").s(sys::strerror(e));
                 l.s(b"): services move themselves into theirs, which is slower");
             }),
         }

@@ -118,6 +118,14 @@ impl Networks {
         else {
             return;
         };
+        // Only a namespace of its own: where the child may not have made
+        // it yet (a fork-like clone, as under an emulator), going's own
+        // would be kept and joined by every later start.
+        let id = |fd: &OwnedFd| rustix::fs::fstat(fd).ok().map(|st| (st.st_dev, st.st_ino));
+        let own = open(c"/proc/self/ns/net", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
+        if own.is_ok_and(|own| id(&own) == id(&fd)) {
+            return;
+        }
         let _ = self.held.push((n, fd));
     }
 

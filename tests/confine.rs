@@ -197,7 +197,8 @@ fn private_network_has_only_lo_and_it_is_up() {
 
 #[test]
 fn a_private_network_is_kept_across_restarts_until_the_file_changes() {
-    if !root("a_private_network_is_kept_across_restarts_until_the_file_changes") {
+    let test = "a_private_network_is_kept_across_restarts_until_the_file_changes";
+    if !root(test) || emulated(test, "an emulated going clones as fork, so it cannot see the new namespace to keep") {
         return;
     }
     let t = Tmp::new("cf_net_kept");
@@ -541,4 +542,26 @@ fn check_rejects_unknown_capabilities_and_relative_paths() {
     );
     assert!(out.contains(&format!("{d}/net:2: bad private_network \"on\" (yes or no)\n")), "{out}");
     assert!(!out.contains("/good"), "{out}");
+}
+
+#[test]
+fn a_restarted_private_network_service_is_never_in_goings_namespace() {
+    // Where a spawn returns before the child made its namespace (a going
+    // under an emulator clones as fork), going must not keep its own
+    // namespace for the service's next start.
+    let test = "a_restarted_private_network_service_is_never_in_goings_namespace";
+    if !root(test) {
+        return;
+    }
+    let t = Tmp::new("cf_net_never_ours");
+    t.write("a", "cmd=/bin/sleep 1000\nprivate_network=yes\n");
+    let g = Going::start(&t);
+    let ns = |pid: u32| readlink(&format!("/proc/{pid}/ns/net"));
+    let ours = readlink("/proc/self/ns/net");
+    for n in 1..=3 {
+        let a = running(g.expect_started("a", n), &["/bin/sleep", "1000"]);
+        assert_ne!(ns(a), ours, "start {n} runs in the host's namespace");
+        signal(a, "KILL");
+        assert!(wait_dead(a));
+    }
 }

@@ -573,7 +573,9 @@ impl Going {
 }
 
 fn shell_command_bin(t: &Tmp, bin: &std::path::Path, prefix: &str, env: &[(&str, &str)]) -> Command {
-    let script = format!("{prefix} exec \"$0\" -d \"$1\" -s \"$2\"");
+    // Under an emulator the copy runs through it, as `bin()` does.
+    let emu = emulator().map(|e| format!("{e} ")).unwrap_or_default();
+    let script = format!("{prefix} exec {emu}\"$0\" -d \"$1\" -s \"$2\"");
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(script).arg(bin).arg(t.conf()).arg(t.sock());
     cmd.stdin(Stdio::null());
