@@ -191,7 +191,7 @@ fn not_ready_in_time_is_stopped_and_backs_off() {
     let first = g.expect_started("slow", 1);
     g.expect_log("going: slow: not ready after 1s; stopping pid ");
     assert!(wait_dead(first));
-    let e = exit_of(&g.log(), "slow", first).unwrap();
+    let e = g.expect_exit("slow", first);
     assert_eq!(e.then, "restarting in 1s", "a timeout counts as a quick exit");
     g.expect_started("slow", 2);
 }
