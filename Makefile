@@ -143,7 +143,7 @@ bench: build
 	 else bash bench/run.sh $(BENCHFLAGS); fi
 	bash bench/logbench.sh
 	bash bench/ready-chain.sh $(if $(filter --quick,$(BENCHFLAGS)),3,10)
-	@if [ "$$(id -u)" = 0 ]; then bash bench/confine-cost.sh; \
+	@if [ "$$(id -u)" = 0 ]; then $(if $(filter --quick,$(BENCHFLAGS)),ROUNDS=3) bash bench/confine-cost.sh; \
 	 else echo "make bench: bench/confine-cost.sh needs root, skipped"; fi
 
 fuzz:
