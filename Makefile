@@ -11,7 +11,7 @@
 #   make check        rustfmt and clippy, warnings are errors
 #   make size         binary sizes and VmPeak with the service table full
 #   make bench        bench/run.sh $(BENCHFLAGS), then the log, readiness
-#                     chain and confinement benches
+#                     chain, confinement and cgroup benches
 #   make fuzz         each fuzz target FUZZ_SECONDS (60) s; "skipped" without nightly
 #   make soak         bench/soak.sh SOAK_SECONDS (600): 200 services under churn,
 #                     then the model test for MODEL_STEPS (5000) random steps
@@ -145,6 +145,8 @@ bench: build
 	bash bench/ready-chain.sh $(if $(filter --quick,$(BENCHFLAGS)),3,10)
 	@if [ "$$(id -u)" = 0 ]; then $(if $(filter --quick,$(BENCHFLAGS)),ROUNDS=3) bash bench/confine-cost.sh; \
 	 else echo "make bench: bench/confine-cost.sh needs root, skipped"; fi
+	@if [ "$$(id -u)" = 0 ]; then bash bench/cgroup-cost.sh $(if $(filter --quick,$(BENCHFLAGS)),1,5); \
+	 else echo "make bench: bench/cgroup-cost.sh needs root, skipped"; fi
 
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)

@@ -10,11 +10,11 @@
 # of a shared machine falls on both alike.
 #
 #   respawn   50 sleep services up > 5 s; each in turn is SIGKILLed and the
-#             time until its replacement has started is taken (benchtool
+#             time until its replacement has started is taken (stamptool
 #             respawn: from the kill to the new process's first instruction
 #             after exec, CLOCK_MONOTONIC); median of the 50 per round
 #   cold      256 sleep services: from going's exec to the last one running
-#             (benchtool waitall); one figure per round, with the CPU time
+#             (stamptool waitall); one figure per round, with the CPU time
 #             going itself used by then (/proc/PID/schedstat), which the
 #             load of other processes changes much less than the wall time
 #
@@ -30,8 +30,8 @@ GOING=$ROOT/going
 [[ $(id -u) == 0 ]] || { echo "cgroup-cost: needs root (cgroups, mount namespaces)" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/going-cgcost.XXXXXX) || exit 2
-TOOL=$W/benchtool
-gcc -O2 -static -o "$TOOL" "$HERE/benchtool.c" 2>/dev/null || gcc -O2 -o "$TOOL" "$HERE/benchtool.c" || exit 2
+TOOL=$W/stamptool
+gcc -O2 -static -o "$TOOL" "$HERE/stamptool.c" 2>/dev/null || gcc -O2 -o "$TOOL" "$HERE/stamptool.c" || exit 2
 SLEEP_S=$((5000000 + $$))   # unique: the leftovers of this run are known by it
 GPID=
 cleanup() {
@@ -59,7 +59,7 @@ stop() {
 	GPID=
 }
 
-# services DIR N: N services "benchtool stamp DIR/stamps/sNNN SLEEP"
+# services DIR N: N services "stamptool stamp DIR/stamps/sNNN SLEEP"
 services() {
 	local d=$1 n=$2 i
 	rm -rf "$d" && mkdir -p "$d/svc" "$d/stamps"

@@ -2,7 +2,7 @@
 # confine-cost.sh: what each confinement key (going(5) CONFINEMENT) adds to
 # a respawn. One going supervises COPIES services of each variant below;
 # every round SIGKILLs each service once (each up > 5 s, so none backs off)
-# and times, with benchtool's "respawn", the SIGKILL to the replacement's
+# and times, with stamptool's "respawn", the SIGKILL to the replacement's
 # first instruction after exec (its stamp). The variants are interleaved in
 # each round, so a burst of load on the machine hits them all alike.
 #
@@ -53,10 +53,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-TOOL=$W/benchtool
-gcc -O2 -static -o "$TOOL" "$HERE/benchtool.c" 2>"$W/gcc.log" ||
-	gcc -O2 -o "$TOOL" "$HERE/benchtool.c" 2>>"$W/gcc.log" ||
-	{ echo "confine-cost: cannot build benchtool:" >&2; cat "$W/gcc.log" >&2; exit 1; }
+TOOL=$W/stamptool
+gcc -O2 -static -o "$TOOL" "$HERE/stamptool.c" 2>"$W/gcc.log" ||
+	gcc -O2 -o "$TOOL" "$HERE/stamptool.c" 2>>"$W/gcc.log" ||
+	{ echo "confine-cost: cannot build stamptool:" >&2; cat "$W/gcc.log" >&2; exit 1; }
 chmod 755 "$TOOL"
 
 USER_=nobody
