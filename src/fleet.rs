@@ -404,7 +404,6 @@ impl<'a> Fleet<'a> {
             self.table.swap_in_next(i);
             self.networks.release(self.table.name(i));
             self.recapture(i);
-            self.changed();
         }
         match self.fork_exec(i, fresh) {
             Ok((pid, report, start)) => {
