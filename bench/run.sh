@@ -7,7 +7,8 @@
 #   --quick    short runs (CI, under 4 minutes); full mode makes the README table
 #   --keep     keep the temp dir (logs of every supervisor run, raw samples)
 #   --only     measure only these kinds or families: going going@REV going-c
-#              floor (both floors) floor-fork runit s6 daemontools busybox
+#              going-nocg (this going without cgroups) floor (every floor)
+#              floor-fork floor-cgroup runit s6 daemontools busybox
 #   --rounds   repeat every workload N times, kinds interleaved (full: 2,
 #              quick: 1); the spread between the rounds' medians is reported
 #   --cpus     run the whole bench (and so every supervisor) on these CPUs
@@ -104,6 +105,12 @@ BIN=$W/bin                   # every program the bench builds; services are $BIN
 TOOL=$BIN/benchtool
 FIFO=$W/stamps
 SVC_SLEEP=$BIN/svc-sleep SVC_EXIT=$BIN/svc-exit FLOOR=$BIN/floor
+# cgroup2 where going looks for it (SPEC §11), for the rows that compare
+# with and without cgroups; none when not root
+CG2=""
+if (($(id -u) == 0)); then
+	CG2=$(awk '$3 == "cgroup2" && ($2 == "/sys/fs/cgroup" || $2 == "/sys/fs/cgroup/unified") { print $2; exit }' /proc/mounts)
+fi
 mkdir -p "$BIN" "$W/build" "$W/s"
 HELPERS=()       # collector processes
 CUR_PID=         # the supervisor launched last
@@ -427,11 +434,15 @@ populate() { # count mode
 launch() {
 	local cmd=() path=$PATH
 	case ${KFAM[$KIND]} in
-	going) cmd=("${KBIN[$KIND]}" -d "$RUN/svc" -s "$RUN/sock") ;;
+	going) cmd=("${KBIN[$KIND]}" -d "$RUN/svc" -s "$RUN/sock")
+		# no cgroup2 where it looks (SPEC §11): process groups instead
+		[[ $KIND == going-nocg ]] && cmd=(unshare -m /bin/sh -c \
+			'mount -t tmpfs none /sys/fs/cgroup && exec "$@"' sh "${cmd[@]}") ;;
 	goingc) cmd=("${KBIN[$KIND]}" -d "$RUN/svc") ;;
 	floor)
 		cmd=("$FLOOR" "$NSVC" "$(kbin)/svc-$NMODE")
-		[[ -n ${KEXTRA[$KIND]} ]] && cmd+=("${KEXTRA[$KIND]}") ;;
+		[[ -n ${KEXTRA[$KIND]} ]] && cmd+=("${KEXTRA[$KIND]}")
+		[[ ${KEXTRA[$KIND]} == cgroup ]] && cmd+=("$CG2/$TAG") ;;
 	runit) cmd=(runsvdir "$RUN/svc") ;;
 	busybox) cmd=("$BBBIN/runsvdir" "$RUN/svc"); path=$BBBIN:$PATH ;;
 	s6) cmd=(s6-svscan "$RUN/svc") ;;
@@ -766,9 +777,11 @@ for spec in ${GOING_BIN:-}; do
 	add_kind "going#$i" going "${spec#*=}" "${spec%%=*}"
 	[[ $spec == *=* ]] || KLABEL[going#$i]="going ($spec)"
 done
+add_kind going-nocg going "going, no cgroups"
 add_kind going-c goingc "C going"
 add_kind floor floor "floor: vfork"
 add_kind floor-fork floor "floor: fork" "" fork
+add_kind floor-cgroup floor "floor: fork into cgroups" "" cgroup
 add_kind runit runit "runit"
 add_kind s6 s6 "s6"
 add_kind daemontools daemontools "daemontools"
@@ -782,6 +795,13 @@ for k in "${KINDS[@]}"; do
 	going@*) build_going_rev "$k" "${k#going@}" ;;
 	going-c) build_going_c ;;
 	going\#*) [[ -x ${KBIN[$k]} ]] || SKIP[$k]="${KBIN[$k]} is not an executable" ;;
+	going-nocg|floor-cgroup)
+		if [[ -z $CG2 ]]; then SKIP[$k]="no cgroup2 mounted (or not root): nothing to compare"
+		elif [[ $k == going-nocg ]] && ! unshare -m true 2>/dev/null; then SKIP[$k]="no mount namespace (unshare -m)"
+		elif [[ $k == going-nocg ]]; then
+			[[ -n ${KBIN[going]:-} || -n ${SKIP[going]:-} ]] || build_going
+			KBIN[$k]=${KBIN[going]:-}; [[ -n ${KBIN[$k]} ]] || SKIP[$k]="going did not build"
+		fi ;;
 	esac
 done
 # a revision that builds the very binary of this tree adds nothing
