@@ -126,6 +126,20 @@ cleanup() {
 	[[ -n $COLL_FD ]] && exec {COLL_FD}<&-
 	[[ -n $FIFO_FD ]] && exec {FIFO_FD}<&-
 	wait 2>/dev/null
+	# the cgroups of the goings and floors killed above (their names carry
+	# the work dir's random part): the host is left as it was
+	if [[ -n $CG2 ]]; then
+		local d t
+		for d in "$CG2"/*"bench.${W##*.}"*; do
+			[[ -d $d ]] || continue
+			for t in 1 2 3 4 5 6 7 8 9 10; do
+				find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+				[[ -d $d ]] || break
+				sleep 0.2
+			done
+			[[ -d $d ]] && echo "bench: could not remove the cgroup $d" >&2
+		done
+	fi
 	if ((KEEP)); then echo "bench: kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
@@ -800,7 +814,11 @@ for k in "${KINDS[@]}"; do
 		elif [[ $k == going-nocg ]] && ! unshare -m true 2>/dev/null; then SKIP[$k]="no mount namespace (unshare -m)"
 		elif [[ $k == going-nocg ]]; then
 			[[ -n ${KBIN[going]:-} || -n ${SKIP[going]:-} ]] || build_going
-			KBIN[$k]=${KBIN[going]:-}; [[ -n ${KBIN[$k]} ]] || SKIP[$k]="going did not build"
+			# its own copy: two rows running one file would share its
+			# text pages, and each would show half of it in PSS
+			if [[ -n ${KBIN[going]:-} ]] && cp "${KBIN[going]}" "$BIN/going-nocg"; then
+				KBIN[$k]=$BIN/going-nocg
+			else SKIP[$k]="going did not build"; fi
 		fi ;;
 	esac
 done

@@ -666,12 +666,26 @@ pub fn cgroup_dir(sock: &std::path::Path) -> Option<String> {
 /// SIGKILL leaves its subtree for its successor).
 fn remove_cgroups(sock: &std::path::Path) {
     let Some(dir) = cgroup_dir(sock) else { return };
+    // A process that just died (a going killed with SIGKILL, its services
+    // dying after it) may hold its cgroup busy a moment longer.
+    let gone = |p: &std::path::Path| {
+        wait_until(Duration::from_secs(5), || {
+            fs::remove_dir(p).is_ok() || fs::metadata(p).is_err() || {
+                // still busy: kill what is left
+                let procs = fs::read_to_string(p.join("cgroup.procs")).unwrap_or_default();
+                for pid in procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()).filter(|&p| p > 1) {
+                    let _ = Command::new("kill").args(["-s", "KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+                }
+                false
+            }
+        })
+    };
     for e in fs::read_dir(&dir).into_iter().flatten().flatten() {
         if e.file_type().is_ok_and(|t| t.is_dir()) {
-            let _ = fs::remove_dir(e.path());
+            gone(&e.path());
         }
     }
-    let _ = fs::remove_dir(&dir);
+    gone(std::path::Path::new(&dir));
 }
 
 /// A `Going::start_via` prefix that runs going in a mount namespace of its
