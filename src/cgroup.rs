@@ -258,7 +258,7 @@ fn populated(dir: BorrowedFd<'_>, name: &[u8]) -> bool {
 
 /// Sends `sig` to every process of cgroup `name`; returns whether `main`
 /// was among them.
-fn signal_each(dir: BorrowedFd<'_>, name: &[u8], sig: i32, main: i32) -> bool {
+fn signal_each(dir: BorrowedFd<'_>, name: &[u8], sigs: &[i32], main: i32) -> bool {
     let mut p = [0u8; 192];
     let Ok(path) = join(&mut p, name, b"cgroup.procs") else { return false };
     let Ok(fd) = openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty()) else {
@@ -267,7 +267,9 @@ fn signal_each(dir: BorrowedFd<'_>, name: &[u8], sig: i32, main: i32) -> bool {
     let mut seen = false;
     let mut send = |pid: i32| {
         seen |= pid == main;
-        let _ = sys::kill(pid, sig, false);
+        for &sig in sigs {
+            let _ = sys::kill(pid, sig, false);
+        }
     };
     let (mut pids, mut buf) = (Pids::default(), [0u8; 512]);
     while let Ok(n) = rustix::io::read(&fd, &mut buf) {
@@ -562,17 +564,17 @@ impl Cgroups {
         self.tree().is_some_and(|t| populated(t, name))
     }
 
-    /// Sends `sig` to every process of service `name`'s cgroup; returns
-    /// whether `main` was among them.
-    pub fn signal(&self, name: &[u8], sig: i32, main: i32) -> bool {
-        self.tree().is_some_and(|t| signal_each(t, name, sig, main))
+    /// Sends `sigs`, in turn, to every process of service `name`'s
+    /// cgroup; returns whether `main` was among them.
+    pub fn signal(&self, name: &[u8], sigs: [i32; 2], main: i32) -> bool {
+        self.tree().is_some_and(|t| signal_each(t, name, &sigs, main))
     }
 
     /// Kills every process of service `name`'s cgroup.
     pub fn kill(&self, name: &[u8]) {
         let Some(tree) = self.tree() else { return };
         if self.no_kill || write_file(tree, name, b"cgroup.kill", b"1").is_err() {
-            signal_each(tree, name, crate::sig::KILL, 0);
+            signal_each(tree, name, &[crate::sig::KILL], 0);
         }
     }
 
@@ -617,6 +619,20 @@ impl Cgroups {
         let mut p = [0u8; 192];
         if let (Some(tree), Ok(dir)) = (self.tree(), join(&mut p, name, b"")) {
             let _ = unlinkat(tree, dir, AtFlags::REMOVEDIR);
+        }
+    }
+
+    /// Removes service `name`'s cgroup if it can; returns whether no
+    /// process is left in it (no cgroups, or none for it, count as empty).
+    pub fn remove_if_empty(&self, name: &[u8]) -> bool {
+        let mut p = [0u8; 192];
+        let (Some(tree), Ok(dir)) = (self.tree(), join(&mut p, name, b"")) else {
+            return !self.populated(name);
+        };
+        match unlinkat(tree, dir, AtFlags::REMOVEDIR) {
+            Ok(()) | Err(Errno::NOENT) => true,
+            // Processes left, or a cgroup of its own below it.
+            Err(_) => !populated(tree, name),
         }
     }
 

@@ -232,8 +232,7 @@ impl<'a> Fleet<'a> {
             Action::Nothing => {}
             Action::Spawn => self.spawn(i, now),
             Action::Stop => {
-                self.signal_all(i, i32::from(svc.policy.stop_signal));
-                self.signal_all(i, sig::CONT);
+                self.signal_all(i, [i32::from(svc.policy.stop_signal), sig::CONT]);
                 let Self { table, log, .. } = self;
                 log.info(|l| {
                     l.s(table.name(i));
@@ -735,7 +734,13 @@ impl<'a> Fleet<'a> {
         self.exec_report(i, now);
         self.close_ready(i);
         let Some(e) = self.table.entries.get(i) else { return };
-        if !self.cgroups.populated(self.table.bytes(e.name)) {
+        let name = self.table.bytes(e.name);
+        // Nothing starts again in a shutdown: the cgroup is removed now,
+        // and whether it could be says whether it was empty (one call,
+        // where reading `cgroup.events` takes three).
+        let empty =
+            if self.halt.is_some() { self.cgroups.remove_if_empty(name) } else { !self.cgroups.populated(name) };
+        if empty {
             self.gone(i, how, now);
             return;
         }
@@ -788,16 +793,18 @@ impl<'a> Fleet<'a> {
         }
     }
 
-    /// Sends a signal to every process of service `i`: those of its
-    /// cgroup (and its main process, should it have left it), or else its
-    /// process group.
-    fn signal_all(&mut self, i: usize, s: i32) {
+    /// Sends signals, in turn, to every process of service `i`: those of
+    /// its cgroup (and its main process, should it have left it), or else
+    /// its process group. The cgroup's processes are read once for all.
+    fn signal_all(&mut self, i: usize, sigs: [i32; 2]) {
         let Some(e) = self.table.entries.get(i) else { return };
         let pid = e.svc.pid;
         if !self.cgroups.active() {
-            signal_group(pid, s);
-        } else if !self.cgroups.signal(self.table.bytes(e.name), s, pid) && pid > 0 {
-            let _ = sys::kill(pid, s, false);
+            sigs.into_iter().for_each(|s| signal_group(pid, s));
+        } else if !self.cgroups.signal(self.table.bytes(e.name), sigs, pid) && pid > 0 {
+            for s in sigs {
+                let _ = sys::kill(pid, s, false);
+            }
         }
     }
 
@@ -842,6 +849,9 @@ impl<'a> Fleet<'a> {
     /// is still in the table.
     fn drained(&mut self, i: usize, now: u64) -> bool {
         let how = self.table.entries.get(i).and_then(|e| e.svc.last).unwrap_or(Exit::Code(0));
+        if self.halt.is_some() {
+            self.cgroups.remove(self.table.name(i));
+        }
         let kept = self.gone(i, how, now);
         if !self.table.entries.iter().any(|e| e.svc.draining()) {
             self.cgroups.rest(&self.epoll);

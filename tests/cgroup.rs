@@ -312,3 +312,44 @@ fn without_cgroup2_services_run_in_process_groups_as_before() {
     assert!(alive(daemon), "without cgroups the daemon was reached?");
     signal(daemon, "KILL");
 }
+
+#[test]
+fn a_shutdown_kills_what_services_leave_and_removes_every_cgroup() {
+    let t = Tmp::new("cg_shutdown");
+    let Some(h) = Host::get("cg_shutdown") else { return };
+    // `web` leaves a daemon that ignores SIGTERM when its main process
+    // goes; `db` is a plain service, whose cgroup goes as soon as it is
+    // empty.
+    let dir = t.path.display();
+    t.write(
+        "web",
+        &format!(
+            "cmd=/bin/sh -c 'setsid /bin/sh -c \"echo \\$\\$ >{dir}/daemon; trap \\\"\\\" TERM; \
+             while :; do sleep 1; done\" & exec sleep 4146000'\nstop_timeout=600\n"
+        ),
+    );
+    t.write("db", &sleeper(4_146_001));
+    let mut g = Going::start(&t);
+    let (web, db) = (g.expect_started("web", 1), g.expect_started("db", 1));
+    let daemon = daemon_pid_of(&t);
+    assert!(wait_until(T, || h.procs(&t, "web").contains(&daemon)), "cgroup.procs: {:?}", h.procs(&t, "web"));
+    signal(g.pid(), "TERM");
+    let status = g.wait_exit(T).unwrap_or_else(|| panic!("going did not exit\n{}", g.log()));
+    assert!(status.success(), "{status:?}\n{}", g.log());
+    for pid in [web, db, daemon] {
+        assert!(wait_dead(pid), "pid {pid} survived the shutdown\n{}", g.log());
+    }
+    g.expect_log("going: web: its main process exited; killing the rest of its cgroup");
+    assert!(!std::path::Path::new(&h.dir(&t, "")).exists(), "{} is left\n{}", h.dir(&t, ""), g.log());
+}
+
+/// The pid in DIR/daemon once it names a live shell.
+fn daemon_pid_of(t: &Tmp) -> u32 {
+    let mut pid = 0;
+    let found = wait_until(T, || {
+        pid = fs::read_to_string(t.file("daemon")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        pid != 0 && alive(pid)
+    });
+    assert!(found, "no daemon started");
+    pid
+}
