@@ -406,18 +406,6 @@ fn static_elf(path: &Path) -> bool {
     })
 }
 
-/// A shell prefix for `Going::start_via` running going in a private mount
-/// namespace whose `/dev` is a fresh tmpfs holding `null` and a `log`
-/// symlink to `syslog` (a socket path the test controls).
-fn private_dev_log(syslog: &Path) -> String {
-    format!(
-        "exec unshare -m --propagation private /bin/sh -c 'mount -t tmpfs -o mode=0755 going-test /dev \
-         && mknod -m 666 /dev/null c 1 3 && ln -s \"$3\" /dev/log && exec \"$0\" -d \"$1\" -s \"$2\"' \
-         \"$0\" \"$1\" \"$2\" '{}';",
-        syslog.display()
-    )
-}
-
 fn can_unshare_mount() -> bool {
     sh_ok("unshare -m --propagation private /bin/sh -c 'mount -t tmpfs going-test /mnt'")
 }

@@ -217,18 +217,6 @@ fn prefixed_lines_of_services_never_run_into_each_other() {
 
 // ---- syslog ----------------------------------------------------------------
 
-/// Starts going in a mount namespace of its own whose `/dev` holds only
-/// `null` and `log`, a symbolic link to `syslog` (bound by the test, or
-/// not); the host's `/dev/log` is never touched.
-fn private_dev_log(syslog: &Path) -> String {
-    format!(
-        "exec unshare -m --propagation private /bin/sh -c 'mount -t tmpfs -o mode=0755 going-test /dev \
-         && mknod -m 666 /dev/null c 1 3 && ln -s \"$3\" /dev/log && exec \"$0\" -d \"$1\" -s \"$2\"' \
-         \"$0\" \"$1\" \"$2\" '{}';",
-        syslog.display()
-    )
-}
-
 /// Root, `unshare`, `mknod`, and a kernel that lets us mount; else skips.
 fn private_mounts(test: &str) -> bool {
     if !is_root() {

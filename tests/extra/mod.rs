@@ -23,28 +23,9 @@ pub struct Out {
 }
 
 /// Runs `cmd` to completion; panics if it has not exited within `T`.
-pub fn run(mut cmd: Command) -> Out {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(T) {
-        Ok(out) => {
-            let out = out.unwrap();
-            Out {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
-        }
-        Err(_) => {
-            signal(pid, "KILL");
-            panic!("{cmd:?} did not finish within {T:?}");
-        }
-    }
+pub fn run(cmd: Command) -> Out {
+    let what = format!("{cmd:?}");
+    run_within(cmd, T).unwrap_or_else(|| panic!("{what} did not finish within {T:?}"))
 }
 
 /// `going ARGS...` to completion.
@@ -223,6 +204,19 @@ pub fn run_within(mut cmd: Command, limit: Duration) -> Option<Out> {
             None
         }
     }
+}
+
+/// A shell prefix for `Going::start_via` running going in a private mount
+/// namespace whose `/dev` is a fresh tmpfs holding `null` and a `log`
+/// symlink to `syslog` (a socket path the test controls); the host's
+/// `/dev/log` is never touched.
+pub fn private_dev_log(syslog: &std::path::Path) -> String {
+    format!(
+        "exec unshare -m --propagation private /bin/sh -c 'mount -t tmpfs -o mode=0755 going-test /dev \
+         && mknod -m 666 /dev/null c 1 3 && ln -s \"$3\" /dev/log && exec \"$0\" -d \"$1\" -s \"$2\"' \
+         \"$0\" \"$1\" \"$2\" '{}';",
+        syslog.display()
+    )
 }
 
 /// `going VERB -s TMP/sock ARGS...` for at most `limit`.
