@@ -925,6 +925,15 @@ for k in "${RUN_KINDS[@]}"; do
 	is_going "$k" && GOINGS+=("$k")
 done
 
+# The head of a table with a column per kind of COLS: "| figure | …"
+# and its rule, each line ending in EXTRA (a last column's head, rule).
+table_head() { # [EXTRA_HEAD EXTRA_RULE]
+	local k head="| figure |" rule="|---|"
+	for k in "${COLS[@]}"; do head+=" ${KLABEL[$k]} |"; rule+="---:|"; done
+	echo "$head${1:-}"
+	echo "$rule${2:-}"
+}
+
 report() {
 	local k m v c g t b bk line lines=()
 	echo "# going beside the original C going, runit, s6 and daemontools"
@@ -945,10 +954,7 @@ report() {
 
 	echo "## Summary"
 	echo
-	line="| figure |"; for k in "${COLS[@]}"; do line+=" ${KLABEL[$k]} |"; done
-	echo "$line samples |"
-	line="|---|"; for k in "${COLS[@]}"; do line+="---:|"; done
-	echo "$line---:|"
+	table_head " samples |" "---:|"
 	for m in "${ROWS[@]}"; do
 		line="| ${RLABEL[$m]} |"
 		for k in "${COLS[@]}"; do line+=" $(cell "$k" "$m") |"; done
@@ -998,10 +1004,7 @@ report() {
 		echo
 		echo "(highest − lowest of the $ROUNDS rounds' medians) ÷ the median over all rounds, in %; each round ran every kind in turn."
 		echo
-		line="| figure |"; for k in "${COLS[@]}"; do line+=" ${KLABEL[$k]} |"; done
-		echo "$line"
-		line="|---|"; for k in "${COLS[@]}"; do line+="---:|"; done
-		echo "$line"
+		table_head
 		for m in resp pick cold rss64 pss64 peak256 shut shutsup; do
 			[[ $m == peak256 ]] && continue   # measured in round 1 only
 			line="| ${RLABEL[$m]} |"
@@ -1032,10 +1035,7 @@ report() {
 
 	echo "## Details"
 	echo
-	line="| figure |"; for k in "${COLS[@]}"; do line+=" ${KLABEL[$k]} |"; done
-	echo "$line"
-	line="|---|"; for k in "${COLS[@]}"; do line+="---:|"; done
-	echo "$line"
+	table_head
 	for m in resp:p25 pick:p25 ratio25 resp_dead retried peak64 peak64_1 rss64_1 procs64 rss256 peak256_1 cold_first status crashspawns crashcpu; do
 		[[ $m == crash* ]] && ((CRASH_S == 0)) && continue
 		case $m in
