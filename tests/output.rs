@@ -389,11 +389,7 @@ fn a_procfile_runs_its_processes_with_prefixed_output() {
     // Ctrl-C: everything stops and going exits 0.
     let mut f = f;
     signal(f.child.id(), "INT");
-    let mut status = None;
-    wait_until(T, || {
-        status = f.child.try_wait().unwrap();
-        status.is_some()
-    });
+    let status = exit_within(&mut f.child, T);
     assert_eq!(status.and_then(|s| s.code()), Some(0), "stderr:\n{}", read(&f.err));
     assert!(wait_dead(web) && wait_dead(worker), "processes outlived going");
     assert!(read(&f.err).contains("going: SIGINT received, stopping all services"), "{}", read(&f.err));

@@ -18,7 +18,6 @@ use extra::*;
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// A generous bound for a container's whole life.
@@ -63,10 +62,8 @@ impl Container {
 
     /// unshare's exit status, which is its child's: going's.
     fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        while self.exit.is_none() && Instant::now() < deadline {
-            self.exit = self.unshare.try_wait().unwrap();
-            thread::sleep(Duration::from_millis(10));
+        if self.exit.is_none() {
+            self.exit = exit_within(&mut self.unshare, timeout);
         }
         self.exit
     }

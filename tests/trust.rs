@@ -780,14 +780,9 @@ fn a_second_going_leaves_a_busy_one_alone() {
         .stderr(out)
         .spawn()
         .unwrap();
-    let mut st = None;
-    wait_until(T, || {
-        st = second.try_wait().unwrap();
-        st.is_some()
-    });
+    let st = exit_within(&mut second, T);
     if st.is_none() {
-        let _ = second.kill();
-        let _ = second.wait();
+        kill_child(&mut second);
     }
     drop(resume);
     drop(held);

@@ -155,14 +155,9 @@ impl Tmp {
             .stderr(out)
             .spawn()
             .unwrap();
-        let mut status = None;
-        wait_until(T, || {
-            status = child.try_wait().unwrap();
-            status.is_some()
-        });
+        let status = exit_within(&mut child, T);
         if status.is_none() {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_child(&mut child);
             panic!("going check did not finish within {T:?}");
         }
         let text = String::from_utf8_lossy(&fs::read(&out_path).unwrap()).into_owned();
@@ -301,17 +296,8 @@ impl Going {
         if self.exited.is_some() {
             return self.exited;
         }
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                self.exited = Some(st);
-                return Some(st);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        self.exited = exit_within(&mut self.child, timeout);
+        self.exited
     }
 
     /// Direct children of going, from /proc.
@@ -361,6 +347,23 @@ fn launcher(t: &Tmp) -> PathBuf {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
     }
     path
+}
+
+/// `child`'s exit status once it has exited, or `None` when it still
+/// runs after `timeout`.
+pub fn exit_within(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let mut status = None;
+    wait_until(timeout, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status
+}
+
+/// Kills `child` and reaps it.
+pub fn kill_child(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Polls `f` every 5 ms until it holds or `timeout` has passed.
