@@ -4,7 +4,11 @@
 //! service ready, and the sender is known from the kernel's credentials
 //! (`SO_PASSCRED`), so only a process of that service can speak for it:
 //! the main process or one of its session (every service leads its
-//! own). The other protocol, `ready=fd:N`, is a pipe per spawn (`fleet`).
+//! own). A sender already gone (and reaped) when going reads its datagram
+//! cannot be told from a stranger and counts for nobody; systemd-notify
+//! and `sd_notify_barrier` wait for that with `BARRIER=1`, whose
+//! descriptor going closes once every datagram before it is read. The
+//! other protocol, `ready=fd:N`, is a pipe per spawn (`fleet`).
 
 use crate::fleet::Fleet;
 use crate::leftover;
@@ -17,6 +21,9 @@ use rustix::net::{
     AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SocketAddrUnix, SocketFlags, SocketType, bind,
     recvmsg, socket_with, sockopt,
 };
+
+/// How many descriptors one datagram may bring that going closes itself.
+const PASSED_FDS: usize = 16;
 
 pub struct Notify {
     fd: OwnedFd,
@@ -56,7 +63,11 @@ impl Notify {
     pub fn receive(&self, mut ready: impl FnMut(i32)) {
         loop {
             let mut data = [0u8; 4096];
-            let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1))];
+            // Room for the descriptors of a `BARRIER=1` (or any a sender
+            // passes) so that they are received and closed here, which is
+            // what the barrier waits for; going keeps none. Descriptors
+            // beyond the room the kernel closes itself.
+            let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1), ScmRights(PASSED_FDS))];
             let mut control = RecvAncillaryBuffer::new(&mut space);
             let mut iov = [IoSliceMut::new(&mut data)];
             let got = recvmsg(&self.fd, &mut iov, &mut control, RecvFlags::DONTWAIT | RecvFlags::CMSG_CLOEXEC);
@@ -67,6 +78,7 @@ impl Notify {
             };
             let mut sender = None;
             for msg in control.drain() {
+                // Passed descriptors close when their message drops.
                 if let RecvAncillaryMessage::ScmCredentials(c) = msg {
                     sender = Some(c.pid.as_raw_nonzero().get());
                 }

@@ -150,8 +150,9 @@ fn status_m_prints_every_key() {
 #[test]
 fn status_names_filter_the_rows() {
     let t = Tmp::new("ctl_filter");
-    let g = supervise(&t, &[("a", &sleeper(1000)), ("b", &sleeper(1000)), ("c", &sleeper(1000))]);
-    g.expect_started("c", 1);
+    let _g = supervise(&t, &[("a", &sleeper(1000)), ("b", &sleeper(1000)), ("c", &sleeper(1000))]);
+    // Started is not up yet: up once the exec is known to have succeeded.
+    assert_eq!(client(&t, "wait", &["a", "b", "c"]).code, 0);
     let names = |out: &Out| -> Vec<String> {
         out.stdout
             .lines()
@@ -434,7 +435,7 @@ fn silent_and_garbage_clients_delay_neither_status_nor_a_respawn() {
     let k = g.expect_started("k", 1);
     // Past the 5 s after which a killed service is respawned at once.
     thread::sleep(Duration::from_millis(5500));
-    let base = fd_count(g.pid());
+    let base = settled_fd_count(g.pid());
     let silent = UnixStream::connect(t.sock()).unwrap();
     let mut garbage = UnixStream::connect(t.sock()).unwrap();
     let sender = thread::spawn(move || {
@@ -493,7 +494,7 @@ fn a_fifth_client_is_told_busy_and_asks_again_until_slots_free() {
     // logs "started" before the exec).
     expect_cmdline(g.expect_started("a", 1), &["/bin/sleep", "1000"]);
     assert_eq!(client(&t, "status", &[]).code, 0);
-    let base = fd_count(g.pid());
+    let base = settled_fd_count(g.pid());
     let silent: Vec<UnixStream> = (0..4).map(|_| UnixStream::connect(t.sock()).unwrap()).collect();
     assert!(wait_until(T, || fd_count(g.pid()) == base + 4), "4 clients not accepted");
     // The raw protocol says busy at once.
@@ -518,7 +519,7 @@ fn many_clients_leave_no_fd_behind() {
     let g = supervise(&t, &[("a", &sleeper(1000)), ("b", "cmd=/bin/true\nfoo=1\n")]);
     g.expect_started("a", 1);
     assert_eq!(client(&t, "status", &[]).code, 0);
-    let base = fd_count(g.pid());
+    let base = settled_fd_count(g.pid());
     for i in 0..200 {
         let Ok(mut s) = UnixStream::connect(t.sock()) else { panic!("connect {i} failed") };
         s.set_read_timeout(Some(T)).unwrap();
@@ -561,7 +562,7 @@ fn a_client_that_never_reads_is_dropped() {
     let g = supervise(&t, &[("a", &sleeper(1000))]);
     g.expect_started("a", 1);
     assert!(wait_until(T, || status_rows(&t).len() == 121), "not all 121 rows");
-    let base = fd_count(g.pid());
+    let base = settled_fd_count(g.pid());
     let mut lazy = UnixStream::connect(t.sock()).unwrap();
     lazy.write_all(b"status\n").unwrap();
     let asked = Instant::now();

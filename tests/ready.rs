@@ -84,13 +84,26 @@ fn notify_readiness_counts_only_from_the_service() {
     let t = Tmp::new("ready_notify");
     let flag = t.file("go");
     let env = t.file("env");
-    // A child of the service (in its session) says READY=1.
+    let barrier = t.file("barrier");
+    // A child of the service (in its session) says READY=1 and, as
+    // systemd-notify does, waits with BARRIER=1 until going has read it:
+    // a sender that exits at once may be gone (and reaped) before going
+    // looks at whose it is, and then it counts for nobody.
     let send = t.file("send.py");
     fs::write(
         &send,
-        "import os, socket\n\
-         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
-         s.sendto(b'STATUS=fine\\nREADY=1\\n', os.environ['NOTIFY_SOCKET'])\n",
+        format!(
+            "import array, os, select, socket\n\
+             path = os.environ['NOTIFY_SOCKET']\n\
+             s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+             s.sendto(b'STATUS=fine\\nREADY=1\\n', path)\n\
+             r, w = os.pipe()\n\
+             s.sendmsg([b'BARRIER=1\\n'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [w]))], 0, path)\n\
+             os.close(w)\n\
+             hup = select.select([r], [], [], 10)[0] and os.read(r, 1) == b''\n\
+             open('{}', 'w').write('closed' if hup else 'open')\n",
+            barrier.display()
+        ),
     )
     .unwrap();
     let cmd = format!(
@@ -112,6 +125,8 @@ fn notify_readiness_counts_only_from_the_service() {
     fs::write(&flag, "").unwrap();
     g.expect_log("going: n: ready");
     g.expect_started("after", 1);
+    // going closed the descriptor that came with BARRIER=1.
+    assert!(wait_until(T, || read(&barrier) == "closed"), "barrier: {:?}", read(&barrier));
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::fs;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a finished command printed, and its exit code (-1 for a signal).
 #[derive(Debug)]
@@ -120,6 +120,22 @@ pub fn expect_state(t: &Tmp, name: &str, state: &str) -> Row {
 /// Number of open fds of PID.
 pub fn fd_count(pid: u32) -> usize {
     fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// PID's descriptor count once it has stayed the same for 200 ms (at most
+/// `T`): the connection of a client just answered may still be open for a
+/// moment, which would make a base to compare with one too high.
+pub fn settled_fd_count(pid: u32) -> usize {
+    let end = Instant::now() + T;
+    let (mut last, mut since) = (fd_count(pid), Instant::now());
+    while since.elapsed() < Duration::from_millis(200) && Instant::now() < end {
+        thread::sleep(Duration::from_millis(20));
+        let n = fd_count(pid);
+        if n != last {
+            (last, since) = (n, Instant::now());
+        }
+    }
+    last
 }
 
 /// True when this test runs as root.
