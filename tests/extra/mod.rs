@@ -126,15 +126,14 @@ pub fn fd_count(pid: u32) -> usize {
 /// `T`): the connection of a client just answered may still be open for a
 /// moment, which would make a base to compare with one too high.
 pub fn settled_fd_count(pid: u32) -> usize {
-    let end = Instant::now() + T;
     let (mut last, mut since) = (fd_count(pid), Instant::now());
-    while since.elapsed() < Duration::from_millis(200) && Instant::now() < end {
-        thread::sleep(Duration::from_millis(20));
+    wait_until(T, || {
         let n = fd_count(pid);
         if n != last {
             (last, since) = (n, Instant::now());
         }
-    }
+        since.elapsed() >= Duration::from_millis(200)
+    });
     last
 }
 
