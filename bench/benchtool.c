@@ -1,4 +1,5 @@
-/* benchtool: the timing helper of bench/run.sh.
+/* benchtool: the timing helper of bench/run.sh (and of confine-cost.sh and
+ * cgroup-cost.sh, below).
  *
  * Every service the bench starts is bench/svc.c, which writes one line
  * "<CLOCK_MONOTONIC ns> <pid>\n" into the bench's stamp FIFO as the first
@@ -51,6 +52,20 @@
  *                                starts with TAG when TAG ends in '*') or
  *                                whose executable's path starts with
  *                                PREFIX, until none is left; print how many
+ *
+ * and, for bench/confine-cost.sh and bench/cgroup-cost.sh, which must know
+ * which service a stamp is from, a stamp file per service:
+ *   stamp FILE                   append "<monotonic ns> <pid>\n" to FILE,
+ *                                then wait for a signal forever (a service)
+ *   respawn-file FILE MINUP_MS TIMEOUT_MS
+ *                                wait until the instance last stamped in
+ *                                FILE is up MINUP_MS, SIGKILL it, print us
+ *                                until the next instance's stamp, or
+ *                                "timeout" / "nokill" / "nostamp"
+ *   waitall DIR COUNT TIMEOUT_MS T0FILE
+ *                                wait until COUNT files in DIR hold a
+ *                                stamp; print us from T0FILE's time to the
+ *                                latest first stamp, or "timeout N"
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -491,6 +506,130 @@ static int do_sched(int argc, char **argv)
 	return 0;
 }
 
+/* ---- stamp files ---- */
+
+_Noreturn static void do_stamp(const char *file)
+{
+	char line[64];
+	int n = snprintf(line, sizeof line, "%lld %d\n", now_ns(), (int)getpid());
+	int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		if (write(fd, line, (size_t)n) != n) { /* the bench counts what arrives */ }
+		close(fd);
+	}
+	for (;;)
+		pause();
+}
+
+/* The complete lines of a stamp file: how many, the first time, the last
+ * time and pid. A file holds a line per start of one service, far fewer
+ * than fill the buffer. -1 when it cannot be read. */
+struct stamps { int lines; ll first_t, last_t; int last_pid; };
+
+static int read_stamps(const char *file, struct stamps *s)
+{
+	static char buf[1 << 16];
+	memset(s, 0, sizeof *s);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t r = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (r < 0)
+		return -1;
+	buf[r] = 0;
+	for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		ll t;
+		int pid;
+		if (sscanf(line, "%lld %d", &t, &pid) != 2)
+			continue;
+		if (s->lines++ == 0)
+			s->first_t = t;
+		s->last_t = t;
+		s->last_pid = pid;
+	}
+	return 0;
+}
+
+static int do_respawn_file(const char *file, ll minup_ms, ll timeout_ms)
+{
+	struct stamps s;
+	if (read_stamps(file, &s) < 0 || s.lines == 0) {
+		puts("nostamp");
+		return 0;
+	}
+	ll wake = s.last_t + minup_ms * 1000000LL, t = now_ns();
+	if (wake > t)
+		nap_ms((wake - t) / 1000000LL + 1);
+	int old_lines = s.lines, old_pid = s.last_pid;
+	ll t0 = now_ns();
+	if (kill(old_pid, SIGKILL) != 0) {
+		puts("nokill");
+		return 0;
+	}
+	ll deadline = t0 + timeout_ms * 1000000LL;
+	for (;;) {
+		if (read_stamps(file, &s) == 0 && s.lines > old_lines && s.last_pid != old_pid) {
+			printf("%lld\n", (s.last_t - t0) / 1000);
+			return 0;
+		}
+		if (now_ns() > deadline) {
+			puts("timeout");
+			return 0;
+		}
+		nap_ms(2);
+	}
+}
+
+/* How many files in DIR hold a stamp, and the latest first stamp of them.
+ * The stamps are read only once there are COUNT files: a file is made by
+ * its first stamp, so until then counting names is enough. */
+static int stamped(const char *dir, int count, ll *latest)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		die(dir);
+	struct dirent *e;
+	int files = 0, n = 0;
+	while ((e = readdir(d)))
+		files += e->d_name[0] != '.';
+	if (files >= count) {
+		rewinddir(d);
+		while ((e = readdir(d))) {
+			char path[PATH_MAX];
+			struct stamps s;
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			if (read_stamps(path, &s) == 0 && s.lines > 0) {
+				n++;
+				if (s.first_t > *latest)
+					*latest = s.first_t;
+			}
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static int do_waitall(const char *dir, int count, ll timeout_ms, const char *t0file)
+{
+	ll t0 = read_ll_file(t0file), deadline = now_ns() + timeout_ms * 1000000LL;
+	for (;;) {
+		ll latest = 0;
+		int n = stamped(dir, count, &latest);
+		if (n >= count) {
+			printf("%lld\n", (latest - t0) / 1000);
+			return 0;
+		}
+		if (now_ns() > deadline) {
+			printf("timeout %d\n", n);
+			return 0;
+		}
+		nap_ms(10);
+	}
+}
+
 /* ---- killtag ---- */
 
 /* Does /proc/PID/environ hold the string WANT (or, with PREFIX, one that
@@ -596,6 +735,12 @@ int main(int argc, char **argv)
 		return do_sched(argc - 2, argv + 2);
 	if (strcmp(c, "killtag") == 0 && argc == 4)
 		return do_killtag(argv[2], argv[3]);
+	if (strcmp(c, "stamp") == 0 && argc == 3)
+		do_stamp(argv[2]);
+	if (strcmp(c, "respawn-file") == 0 && argc == 5)
+		return do_respawn_file(argv[2], atoll(argv[3]), atoll(argv[4]));
+	if (strcmp(c, "waitall") == 0 && argc == 6)
+		return do_waitall(argv[2], atoi(argv[3]), atoll(argv[4]), argv[5]);
 usage:
 	fprintf(stderr, "benchtool: bad usage (see the comment at the top of bench/benchtool.c)\n");
 	return 2;

@@ -10,11 +10,12 @@
 # of a shared machine falls on both alike.
 #
 #   respawn   50 sleep services up > 5 s; each in turn is SIGKILLed and the
-#             time until its replacement has started is taken (stamptool
-#             respawn: from the kill to the new process's first instruction
-#             after exec, CLOCK_MONOTONIC); median of the 50 per round
+#             time until its replacement has started is taken (benchtool
+#             respawn-file: from the kill to the new process's first
+#             instruction after exec, CLOCK_MONOTONIC); median of the 50 per
+#             round
 #   cold      256 sleep services: from going's exec to the last one running
-#             (stamptool waitall); one figure per round, with the CPU time
+#             (benchtool waitall); one figure per round, with the CPU time
 #             going itself used by then (/proc/PID/schedstat), which the
 #             load of other processes changes much less than the wall time
 #
@@ -30,13 +31,13 @@ GOING=$ROOT/going
 [[ $(id -u) == 0 ]] || { echo "cgroup-cost: needs root (cgroups, mount namespaces)" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/going-cgcost.XXXXXX) || exit 2
-TOOL=$W/stamptool
-gcc -O2 -static -o "$TOOL" "$HERE/stamptool.c" 2>/dev/null || gcc -O2 -o "$TOOL" "$HERE/stamptool.c" || exit 2
-SLEEP_S=$((5000000 + $$))   # unique: the leftovers of this run are known by it
+# Services run it too ("stamp"): static, so no dynamic loader runs first.
+TOOL=$W/benchtool
+gcc -O2 -static -o "$TOOL" "$HERE/benchtool.c" 2>/dev/null || gcc -O2 -o "$TOOL" "$HERE/benchtool.c" || exit 2
 GPID=
 cleanup() {
 	[[ -n $GPID ]] && kill -TERM "$GPID" 2>/dev/null && wait "$GPID" 2>/dev/null
-	"$TOOL" killtag none "$SLEEP_S" >/dev/null
+	"$TOOL" killtag none "$W/" >/dev/null   # what a failed run left: services are $TOOL
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -59,12 +60,12 @@ stop() {
 	GPID=
 }
 
-# services DIR N: N services "stamptool stamp DIR/stamps/sNNN SLEEP"
+# services DIR N: N services "benchtool stamp DIR/stamps/sNNN"
 services() {
 	local d=$1 n=$2 i
 	rm -rf "$d" && mkdir -p "$d/svc" "$d/stamps"
 	for ((i = 0; i < n; i++)); do
-		printf 'cmd=%s stamp %s/stamps/s%03d %s\n' "$TOOL" "$d" "$i" "$SLEEP_S" >"$d/svc/$(printf 's%03d' "$i")"
+		printf 'cmd=%s stamp %s/stamps/s%03d\n' "$TOOL" "$d" "$i" >"$d/svc/$(printf 's%03d' "$i")"
 	done
 }
 
@@ -77,7 +78,7 @@ respawn() { # MODE
 	"$TOOL" waitall "$d/stamps" 50 15000 "$d/t0" >/dev/null
 	: >"$d/times"
 	for ((i = 0; i < 50; i++)); do
-		r=$("$TOOL" respawn "$(printf '%s/stamps/s%03d' "$d" "$i")" 5200 10000)
+		r=$("$TOOL" respawn-file "$(printf '%s/stamps/s%03d' "$d" "$i")" 5200 10000)
 		[[ $r =~ ^[0-9]+$ ]] && echo "$r" >>"$d/times"
 		sleep 0.05
 	done

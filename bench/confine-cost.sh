@@ -2,7 +2,7 @@
 # confine-cost.sh: what each confinement key (going(5) CONFINEMENT) adds to
 # a respawn. One going supervises COPIES services of each variant below;
 # every round SIGKILLs each service once (each up > 5 s, so none backs off)
-# and times, with stamptool's "respawn", the SIGKILL to the replacement's
+# and times, with benchtool's "respawn-file", the SIGKILL to the replacement's
 # first instruction after exec (its stamp). The variants are interleaved in
 # each round, so a burst of load on the machine hits them all alike.
 #
@@ -53,10 +53,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-TOOL=$W/stamptool
-gcc -O2 -static -o "$TOOL" "$HERE/stamptool.c" 2>"$W/gcc.log" ||
-	gcc -O2 -o "$TOOL" "$HERE/stamptool.c" 2>>"$W/gcc.log" ||
-	{ echo "confine-cost: cannot build stamptool:" >&2; cat "$W/gcc.log" >&2; exit 1; }
+# Services run it too ("stamp"): static, so no dynamic loader runs first.
+TOOL=$W/benchtool
+gcc -O2 -static -o "$TOOL" "$HERE/benchtool.c" 2>"$W/gcc.log" ||
+	gcc -O2 -o "$TOOL" "$HERE/benchtool.c" 2>>"$W/gcc.log" ||
+	{ echo "confine-cost: cannot build benchtool:" >&2; cat "$W/gcc.log" >&2; exit 1; }
 chmod 755 "$TOOL"
 
 USER_=nobody
@@ -83,13 +84,13 @@ for ((c = 0; c < COPIES; c++)); do
 		IFS='|' read -r label _ keys <<<"${VARIANTS[v]}"
 		name=$(printf 'v%d-c%d' "$v" "$c")
 		NAMES+=("$name")
-		printf 'cmd=%s stamp %s 100000\n%b\n' "$TOOL" "$W/stamps/$name" "$keys" >"$W/going.d/$name"
+		printf 'cmd=%s stamp %s\n%b\n' "$TOOL" "$W/stamps/$name" "$keys" >"$W/going.d/$name"
 	done
 done
 
-"$GOING" -d "$W/going.d" -s "$W/sock" >"$W/log" 2>&1 &
+"$TOOL" t0 "$W/t0" "$GOING" -d "$W/going.d" -s "$W/sock" >"$W/log" 2>&1 &
 GPID=$!
-up=$("$TOOL" waitall "$W/stamps" "${#NAMES[@]}" 15000 /dev/null 2>/dev/null || true)
+up=$("$TOOL" waitall "$W/stamps" "${#NAMES[@]}" 15000 "$W/t0")
 if [[ $up == timeout* ]]; then
 	echo "confine-cost: not every service started; going's log:" >&2
 	tail -n 20 "$W/log" >&2
@@ -106,7 +107,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 		for ((k = 0; k < NV; k++)); do
 			v=$(((k + r + c) % NV))
 			name="v$v-c$c"
-			us=$("$TOOL" respawn "$W/stamps/$name" "$MINUP_MS" 10000)
+			us=$("$TOOL" respawn-file "$W/stamps/$name" "$MINUP_MS" 10000)
 			if [[ $us =~ ^[0-9]+$ ]]; then echo "$r $c $v $us" >>"$W/samples"
 			else echo "confine-cost: $name: $us" >&2; fi
 			sleep 0.05
