@@ -9,12 +9,12 @@
 # process groups). The modes alternate, round after round, so that the load
 # of a shared machine falls on both alike.
 #
-#   respawn   50 sleep services up > 5 s; each in turn is SIGKILLed and the
-#             time until its replacement has started is taken (benchtool
-#             respawn-file: from the kill to the new process's first
-#             instruction after exec, CLOCK_MONOTONIC); median of the 50 per
-#             round
-#   cold      256 sleep services: from going's exec to the last one running
+#   respawn   50 services (benchtool stamp) up > 5 s; each in turn is
+#             SIGKILLed and the time until its replacement has started is
+#             taken (benchtool respawn-file: from the kill to the new
+#             process's first instruction after exec, CLOCK_MONOTONIC);
+#             median of the 50 per round
+#   cold      256 such services: from going's exec to the last one running
 #             (benchtool waitall); one figure per round, with the CPU time
 #             going itself used by then (/proc/PID/schedstat), which the
 #             load of other processes changes much less than the wall time
