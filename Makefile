@@ -43,7 +43,6 @@ VERSION    := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n
 CARGO      ?= cargo
 RUSTUP     ?= rustup
 INSTALL    ?= install
-OBJCOPY    ?= objcopy
 MANDOC     ?= mandoc
 EMULATOR   ?= qemu-aarch64-static
 
@@ -86,15 +85,9 @@ musl-target:
 	    echo "note: $(RUSTUP) not found; cargo needs the $(TARGET) target" >&2; \
 	fi
 
-# The unwind tables come from precompiled objects and are never read: with
-# panic = "abort" nothing unwinds. Dropping them saves 13-16 KiB on disk and
-# in VmPeak, which counts the mapped binary. The x86_64 build is linked by
-# the C toolchain's ld, which puts them last in the code segment, where
-# objcopy can cut them off; rust-lld puts them inside a segment, so the
-# aarch64 link drops them itself (.cargo/no-unwind-tables.ld) and the
-# binary is copied as it is.
-COPY_x86_64  := $(OBJCOPY) -R .eh_frame -R .eh_frame_hdr
-COPY         := $(or $(COPY_$(ARCH)),cp)
+# The link itself drops the unwind tables and lays the binary out with no
+# padding (.cargo/config.toml), so the binary is copied as it is.
+COPY         := cp
 
 build: musl-target
 	$(CARGO) build --release --target $(TARGET)
