@@ -217,13 +217,20 @@ fn join<'b>(buf: &'b mut [u8; 192], a: &[u8], b: &[u8]) -> Result<&'b CStr, Errn
     CStr::from_bytes_until_nul(buf).map_err(|_| Errno::INVAL)
 }
 
-/// Reads a small file below `dir`, up to the size of `buf`.
+/// Reads a small file below `dir`, up to the size of `buf`. A cgroup's
+/// interface files are made whole for each read, so one that comes back
+/// short is the whole file: no second read is needed to see the end.
 fn read_at<'b>(dir: BorrowedFd<'_>, path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     let fd = openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty())?;
     let mut n = 0;
     while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
+        let room = rest.len();
         match rustix::io::read(&fd, rest) {
             Ok(0) => break,
+            Ok(k) if k < room => {
+                n += k;
+                break;
+            }
             Ok(k) => n += k,
             Err(Errno::INTR) => {}
             Err(e) => return Err(e),

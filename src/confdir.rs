@@ -113,27 +113,40 @@ impl<'a> ConfDir<'a> {
         if fleet.halt.is_some() || ignored_name(name) {
             return;
         }
-        fleet.spare = [None, None];
-        let Ok(dir) = scan::open_dir(self.path) else {
+        // The reserve of descriptors is given up only when it is needed.
+        let mut dir = scan::open_dir(self.path);
+        if matches!(dir, Err(Errno::MFILE | Errno::NFILE)) && fleet.spare.iter().any(Option::is_some) {
+            fleet.spare = [None, None];
+            dir = scan::open_dir(self.path);
+        }
+        let Ok(dir) = dir else {
             // Read it all again soon; a full reload says what is wrong.
             return self.again_in_a_second(now);
         };
-        let st = statat(&dir, cname, AtFlags::SYMLINK_NOFOLLOW);
-        match (what, &st) {
-            // A new regular file is being written: wait for its close. A
-            // symlink, a hard link or anything else is complete now.
-            (What::Created, Ok(st))
-                if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_nlink <= 1 =>
-            {
-                return;
+        if matches!(what, What::Created | What::Gone) {
+            let st = statat(&dir, cname, AtFlags::SYMLINK_NOFOLLOW);
+            match (what, &st) {
+                // A new regular file is being written: wait for its close.
+                // A symlink, a hard link or anything else is complete now.
+                (What::Created, Ok(st))
+                    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_nlink <= 1 =>
+                {
+                    return;
+                }
+                // Gone and back already: the event that brought it back
+                // follows, and reading it now could catch it half written.
+                (What::Gone, Ok(_)) => return,
+                _ => {}
             }
-            // Gone and back already: the event that brought it back
-            // follows, and reading it now could catch it half written.
-            (What::Gone, Ok(_)) => return,
-            _ => {}
         }
         let mut buf = [0u8; MAX_FILE + 1];
-        let read = scan::read(&dir, cname, &mut buf);
+        let mut read = scan::read(&dir, cname, &mut buf);
+        if matches!(read, Err(Problem::Unreadable(Errno::MFILE | Errno::NFILE)))
+            && fleet.spare.iter().any(Option::is_some)
+        {
+            fleet.spare = [None, None];
+            read = scan::read(&dir, cname, &mut buf);
+        }
         // Closed before any spawn, which takes the reserve back at the
         // lowest numbers.
         drop(dir);

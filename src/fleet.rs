@@ -118,6 +118,8 @@ pub struct Fleet<'a> {
     /// Network namespaces of `private_network` services, kept for their
     /// next run.
     networks: Networks,
+    /// Starts since going last slept with nothing to do.
+    pub starts: u32,
 }
 
 impl<'a> Fleet<'a> {
@@ -155,6 +157,7 @@ impl<'a> Fleet<'a> {
             lost_waiters: 0,
             networks: Networks::new(),
             room: false,
+            starts: 0,
         }
     }
 
@@ -281,10 +284,12 @@ impl<'a> Fleet<'a> {
         self.close_output(i);
         let Some(e) = self.table.entries.get(i) else { return };
         let (run, waiters) = (e.run, e.waiters);
-        for fd in [run.exec_fd, run.ready_fd] {
-            unwatch(&self.epoll, fd);
-            sys::close(fd);
+        if run.exec_watched {
+            unwatch(&self.epoll, run.exec_fd);
         }
+        unwatch(&self.epoll, run.ready_fd);
+        sys::close(run.exec_fd);
+        sys::close(run.ready_fd);
         self.lost_waiters |= waiters;
         self.networks.release(self.table.name(i));
         self.cgroups.remove(self.table.name(i));
@@ -411,6 +416,7 @@ impl<'a> Fleet<'a> {
                 if let Some(e) = self.table.entries.get_mut(i) {
                     failed = e.svc.failed_spawns;
                     e.run.exec_fd = report.into_raw_fd();
+                    e.run.exec_watched = false;
                     e.run.start = start;
                     e.svc.on_event(Event::Forked(pid), Ctx::alone(now));
                 }
@@ -584,6 +590,7 @@ impl<'a> Fleet<'a> {
         if private {
             self.networks.keep(self.table.name(i), pid);
         }
+        self.starts = self.starts.saturating_add(1);
         if let (Some((ready_r, _)), Some(e)) = (ready_pipe, self.table.entries.get_mut(i)) {
             let fd = ready_r.into_raw_fd();
             watch(&self.epoll, fd, READY);
@@ -603,23 +610,32 @@ impl<'a> Fleet<'a> {
     /// is readiness for `ready=start`); a report is logged with its step
     /// and reason.
     fn exec_report(&mut self, i: usize, now: u64) {
-        let Some(fd) = self.table.entries.get(i).map(|e| e.run.exec_fd).filter(|&fd| fd >= 0) else {
+        let Some(run) = self.table.entries.get(i).map(|e| e.run).filter(|r| r.exec_fd >= 0) else {
             return;
         };
+        let fd = run.exec_fd;
         let mut b = [0u8; 8];
         let report = match rustix::io::read(sys::borrow(fd), &mut b) {
             Err(Errno::AGAIN) => {
                 // Not decided yet (an emulator that runs vfork as fork).
-                watch(&self.epoll, fd, EXEC);
+                if !run.exec_watched {
+                    watch(&self.epoll, fd, EXEC);
+                }
+                if let Some(e) = self.table.entries.get_mut(i) {
+                    e.run.exec_watched = true;
+                }
                 return;
             }
             Ok(8) => spawn::decode(&b),
             _ => None,
         };
-        unwatch(&self.epoll, fd);
+        if run.exec_watched {
+            unwatch(&self.epoll, fd);
+        }
         sys::close(fd);
         let Some(e) = self.table.entries.get_mut(i) else { return };
         e.run.exec_fd = -1;
+        e.run.exec_watched = false;
         let Some((step, err)) = report else {
             if e.svc.policy.ready == Ready::Start {
                 self.act(i, Event::Ready, now);

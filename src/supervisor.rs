@@ -125,6 +125,16 @@ impl Supervisor<'_> {
             }
             self.fleet.keep_spare();
             let timeout = self.next_deadline().map(|d| time::until(d, time::now()));
+            // Going to sleep with nothing to do: after a burst of starts
+            // (a boot, a reload), what its deep calls wrote below this
+            // frame need not stay resident. A single respawn keeps its
+            // pages; it would only fault them in again next time.
+            if timeout.is_none() {
+                if self.fleet.starts > 1 {
+                    sys::trim_stack();
+                }
+                self.fleet.starts = 0;
+            }
             let n = epoll::wait(&self.fleet.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
             now = time::now();
             for ev in ready.iter().take(n) {

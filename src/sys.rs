@@ -488,3 +488,26 @@ pub fn release_zero_pages<T>(v: &mut T) {
         unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED) };
     }
 }
+
+/// Gives back the stack pages below the caller's frame: what the deepest
+/// paths (a burst of starts, a reload) wrote there is dead once they have
+/// returned, and the pages read as zeros, resident again only when a call
+/// goes that deep once more. The stack mapping keeps its size; only its
+/// resident set shrinks.
+#[inline(never)]
+pub fn trim_stack() {
+    const SPAN: usize = 512 * 1024; // deeper than any path of going's
+    let here = core::hint::black_box(0u8);
+    let page = page_size() as usize;
+    // Two pages below this frame stay: madvise's own few words live there.
+    let top = (core::ptr::from_ref(&here) as usize / page).saturating_sub(2) * page;
+    let bottom = top.saturating_sub(SPAN);
+    if top > bottom {
+        // SAFETY: the range lies below this frame and the two pages under
+        // it, where no live frame is (the caller's and this one are above,
+        // madvise's own is in the pages kept). Stack pages advised away read
+        // as zeros and are faulted in again on use; the part of the range
+        // below the stack mapping is not mapped, and madvise skips it.
+        unsafe { libc::madvise(bottom as *mut libc::c_void, top - bottom, libc::MADV_DONTNEED) };
+    }
+}

@@ -101,6 +101,8 @@ pub enum News {
 pub struct Run {
     /// Read end of the exec-error pipe, -1 for none.
     pub exec_fd: i32,
+    /// `exec_fd` is in the epoll set: its report was not there at once.
+    pub exec_watched: bool,
     /// Read end of the readiness pipe (`ready=fd:N`), -1 for none.
     pub ready_fd: i32,
     /// When its process started, in clock ticks since boot (see `leftover`).
@@ -109,7 +111,7 @@ pub struct Run {
 
 impl Run {
     pub const fn none() -> Self {
-        Run { exec_fd: -1, ready_fd: -1, start: 0 }
+        Run { exec_fd: -1, exec_watched: false, ready_fd: -1, start: 0 }
     }
 }
 

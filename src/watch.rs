@@ -178,10 +178,16 @@ impl Watch {
         let mut buf = [0u8; 4096];
         let mut pbuf = [0u8; 4096];
         let base = split_parent(dir.to_bytes(), &mut pbuf).map_or(&b""[..], |(_, b)| b);
-        while let Ok(n) = rustix::io::read(&self.fd, &mut buf) {
+        // Room for the longest event (a header and a 255-byte name) left
+        // after a read: the queue was empty. What came in since wakes the
+        // loop again, so no read is made only to see EAGAIN.
+        const LONGEST: usize = 16 + 256;
+        let mut more = true;
+        while more && let Ok(n) = rustix::io::read(&self.fd, &mut buf) {
             if n == 0 {
                 break;
             }
+            more = n + LONGEST > buf.len();
             for ev in events(buf.get(..n).unwrap_or(&[])) {
                 if ev.mask & Q_OVERFLOW != 0 {
                     f(Change::Everything);

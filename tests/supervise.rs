@@ -350,3 +350,69 @@ fn a_cold_start_waits_instead_of_spinning() {
     assert!(calls > 0, "no epoll wait counted:\n{report}");
     assert!(calls < 3 * n, "{calls} epoll waits for {n} services:\n{report}");
 }
+
+/// Where going's stack pointer is while it sleeps in a system call
+/// (`/proc/PID/syscall`: the number, six arguments, then the stack
+/// pointer), once it has slept there for a moment; `None` if it never did.
+fn sleeping_sp(pid: u32) -> Option<u64> {
+    let mut last = None;
+    let deadline = Instant::now() + T;
+    while Instant::now() < deadline {
+        let line = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let sp = words.get(7).and_then(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16).ok());
+        if sp.is_some() && sp == last {
+            return sp;
+        }
+        last = sp;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
+/// The pages of `pid`'s stack mapping below `below` that are resident
+/// (`/proc/PID/pagemap`: 8 bytes a 4 KiB page, bit 63 is "present").
+fn resident_stack_pages_below(pid: u32, below: u64) -> Vec<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let line = maps.lines().find(|l| l.ends_with("[stack]")).expect("no [stack] mapping");
+    let range = line.split_whitespace().next().unwrap();
+    let (lo, _) = range.split_once('-').unwrap();
+    let lo = u64::from_str_radix(lo, 16).unwrap();
+    let mut pagemap = fs::File::open(format!("/proc/{pid}/pagemap")).unwrap();
+    let mut present = Vec::new();
+    let mut page = lo;
+    while page + 4096 <= below {
+        let mut entry = [0u8; 8];
+        pagemap.seek(SeekFrom::Start(page / 4096 * 8)).unwrap();
+        pagemap.read_exact(&mut entry).unwrap();
+        if u64::from_ne_bytes(entry) >> 63 == 1 {
+            present.push(page);
+        }
+        page += 4096;
+    }
+    present
+}
+
+/// SPEC §8 (footprint): after a burst of starts, here a boot with 64
+/// services, what the deep calls of the burst wrote below the loop's frame
+/// is given back before going sleeps, so no page of the stack further
+/// down than a few KiB below where it sleeps stays resident.
+#[test]
+fn a_burst_of_starts_leaves_no_dead_stack_pages_resident() {
+    let test = "a_burst_of_starts_leaves_no_dead_stack_pages_resident";
+    if emulated(test, "it reads going's own stack pages") || !cfg!(target_arch = "x86_64") {
+        return;
+    }
+    let t = Tmp::new("burst_stack");
+    for i in 0..64 {
+        t.write(&format!("s{i:02}"), &sleeper(1000));
+    }
+    let g = Going::start(&t);
+    assert!(g.wait_log_n(": started, pid", 64, T), "not all 64 started; log:\n{}", g.log());
+    let sp = sleeping_sp(g.pid()).expect("going never slept in a system call");
+    // Four pages below the sleeping frame: the system call's own words
+    // and the two pages the trim keeps are above that.
+    let dead = resident_stack_pages_below(g.pid(), sp - 4 * 4096);
+    assert!(dead.is_empty(), "{} stack pages below sp {sp:#x} - 16 KiB are resident: {dead:x?}", dead.len());
+}
