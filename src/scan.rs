@@ -1,7 +1,8 @@
 //! Reading the config directory without blocking: every entry whose name
 //! is not ignored is handed over with its bytes or the reason it has none.
-//! A FIFO, a device or a slow file can never hang going: entries are
-//! checked with `stat` before they are opened, and opened `O_NONBLOCK`.
+//! A FIFO, a device or a slow file can never hang going: only an entry
+//! the directory lists as a regular file, or that `stat` shows is one, is
+//! opened, `O_NONBLOCK`, and `fstat` checks what was opened.
 
 use crate::ids::{self, IdError};
 use crate::limits::MAX_FILE;
@@ -90,7 +91,10 @@ pub fn each(dir: &OwnedFd, mut found: impl FnMut(&[u8], Result<&[u8], Problem>))
         if bytes == b"." || bytes == b".." || ignored_name(bytes) {
             continue;
         }
-        let read = read(dir, name, &mut file);
+        // The directory says the entry is a regular file: no `stat` is
+        // needed before opening it (`fstat` checks the file opened).
+        let regular = entry.file_type() == FileType::RegularFile;
+        let read = read_entry(dir, name, regular, &mut file);
         found(bytes, read.map(|n| file.get(..n).unwrap_or(&[])));
     }
     Ok(())
@@ -103,9 +107,18 @@ pub fn read_path(path: &CStr, buf: &mut [u8; MAX_FILE + 1]) -> Result<usize, Pro
 
 /// Reads one entry into `buf`, returning its length.
 pub fn read(dir: &OwnedFd, name: &CStr, buf: &mut [u8; MAX_FILE + 1]) -> Result<usize, Problem> {
-    let st = statat(dir, name, AtFlags::empty()).map_err(Problem::Unreadable)?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(Problem::NotRegular);
+    read_entry(dir, name, false, buf)
+}
+
+/// `read`, told whether the directory listed the entry as a regular file;
+/// anything else (a link, a FIFO, a device, a type the file system does
+/// not say) is `stat`ed first, so only a regular file is ever opened.
+fn read_entry(dir: &OwnedFd, name: &CStr, regular: bool, buf: &mut [u8; MAX_FILE + 1]) -> Result<usize, Problem> {
+    if !regular {
+        let st = statat(dir, name, AtFlags::empty()).map_err(Problem::Unreadable)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(Problem::NotRegular);
+        }
     }
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
     let fd = openat(dir, name, flags, Mode::empty()).map_err(Problem::Unreadable)?;
