@@ -118,7 +118,7 @@ pub struct Fleet<'a> {
     /// Network namespaces of `private_network` services, kept for their
     /// next run.
     networks: Networks,
-    /// Starts since going last slept with nothing to do.
+    /// Starts since the loop last woke up.
     pub starts: u32,
 }
 

@@ -114,6 +114,7 @@ impl Supervisor<'_> {
     fn run_loop(&mut self) -> Halt {
         let mut ready = [Ready { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 16];
         let mut now = time::now();
+        let mut burst = false;
         loop {
             // What the last wake-up (or the first read) changed, settled
             // before going sleeps again.
@@ -125,15 +126,16 @@ impl Supervisor<'_> {
             }
             self.fleet.keep_spare();
             let timeout = self.next_deadline().map(|d| time::until(d, time::now()));
-            // Going to sleep with nothing to do: after a burst of starts
-            // (a boot, a reload), what its deep calls wrote below this
-            // frame need not stay resident. A single respawn keeps its
-            // pages; it would only fault them in again next time.
-            if timeout.is_none() {
-                if self.fleet.starts > 1 {
-                    sys::trim_stack();
-                }
-                self.fleet.starts = 0;
+            // After a burst (more than one start in one wake-up: a boot,
+            // a reload), what its deep calls wrote below this frame need
+            // not stay resident once going sleeps with nothing to do. A
+            // single respawn or pickup keeps its pages: it would only
+            // fault them in again the next time, on its critical path.
+            burst |= self.fleet.starts > 1;
+            self.fleet.starts = 0;
+            if burst && timeout.is_none() {
+                sys::trim_stack();
+                burst = false;
             }
             let n = epoll::wait(&self.fleet.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
             now = time::now();
