@@ -132,8 +132,9 @@ fn read_entry(dir: &OwnedFd, name: &CStr, regular: bool, buf: &mut [u8; MAX_FILE
         match rustix::io::read(&fd, rest) {
             Ok(0) => break,
             // All that `fstat` saw: a read that came back short was at
-            // the end, and another read would only say so.
-            Ok(k) if k < room && (n + k) as u64 >= st.st_size as u64 => {
+            // the end, and another read would only say so. (A file system
+            // that says 0 for every size is read to the end.)
+            Ok(k) if k < room && st.st_size > 0 && (n + k) as u64 >= st.st_size as u64 => {
                 n += k;
                 break;
             }
