@@ -551,8 +551,8 @@ finish_run() {
 # the kinds in ACTIVE. Inside one, `each FN` runs FN once per kind and
 # `rr N FN` runs FN 0 … FN N-1 round-robin over the kinds (kind A's sample
 # i, kind B's sample i, …, each turn starting one kind further on), so that
-# load from outside the bench hits every kind alike; FN sees the kind as $KIND (`ctx` switches RUN, TAG, CUR_PID
-# with it) and returns early for the kinds it does not apply to (their row
+# load from outside the bench hits every kind alike; FN sees the kind as
+# $KIND (`ctx` switches RUN, TAG, CUR_PID with it) and returns early for the kinds it does not apply to (their row
 # then shows "—"). A going variant, e.g. going with cgroup=yes or with
 # confinement keys in every service file, is one more `add_kind` line in
 # main (same binary, extra service-file lines) and gets every row at once;

@@ -115,8 +115,7 @@ impl<'a> ConfDir<'a> {
         }
         // The reserve of descriptors is given up only when it is needed.
         let mut dir = scan::open_dir(self.path);
-        if matches!(dir, Err(Errno::MFILE | Errno::NFILE)) && fleet.spare.iter().any(Option::is_some) {
-            fleet.spare = [None, None];
+        if dir.as_ref().is_err_and(|&e| fleet.spend_spare(e)) {
             dir = scan::open_dir(self.path);
         }
         let Ok(dir) = dir else {
@@ -141,10 +140,7 @@ impl<'a> ConfDir<'a> {
         }
         let mut buf = [0u8; MAX_FILE + 1];
         let mut read = scan::read(&dir, cname, &mut buf);
-        if matches!(read, Err(Problem::Unreadable(Errno::MFILE | Errno::NFILE)))
-            && fleet.spare.iter().any(Option::is_some)
-        {
-            fleet.spare = [None, None];
+        if matches!(read, Err(Problem::Unreadable(e)) if fleet.spend_spare(e)) {
             read = scan::read(&dir, cname, &mut buf);
         }
         // Closed before any spawn, which takes the reserve back at the

@@ -226,8 +226,7 @@ impl<'a> Control<'a> {
                 Err(Errno::INTR | Errno::CONNABORTED) => continue,
                 Err(Errno::AGAIN) => return,
                 // Out of descriptors: the reserve makes room for this one.
-                Err(Errno::MFILE | Errno::NFILE) if fleet.spare.iter().any(Option::is_some) => {
-                    fleet.spare = [None, None];
+                Err(e) if fleet.spend_spare(e) => {
                     reserve_used = true;
                     continue;
                 }

@@ -161,6 +161,16 @@ impl<'a> Fleet<'a> {
         }
     }
 
+    /// `e` says a descriptor was short: gives up the reserve, if any is
+    /// left, and says whether the call is worth trying again.
+    pub fn spend_spare(&mut self, e: Errno) -> bool {
+        let short = matches!(e, Errno::MFILE | Errno::NFILE) && self.spare.iter().any(Option::is_some);
+        if short {
+            self.spare = [None, None];
+        }
+        short
+    }
+
     /// Fills the reserve of descriptors; no system call when it is full.
     pub fn keep_spare(&mut self) {
         for s in self.spare.iter_mut().filter(|s| s.is_none()) {
@@ -620,9 +630,9 @@ impl<'a> Fleet<'a> {
                 // Not decided yet (an emulator that runs vfork as fork).
                 if !run.exec_watched {
                     watch(&self.epoll, fd, EXEC);
-                }
-                if let Some(e) = self.table.entries.get_mut(i) {
-                    e.run.exec_watched = true;
+                    if let Some(e) = self.table.entries.get_mut(i) {
+                        e.run.exec_watched = true;
+                    }
                 }
                 return;
             }

@@ -355,19 +355,20 @@ fn a_cold_start_waits_instead_of_spinning() {
 /// (`/proc/PID/syscall`: the number, six arguments, then the stack
 /// pointer), once it has slept there for a moment; `None` if it never did.
 fn sleeping_sp(pid: u32) -> Option<u64> {
-    let mut last = None;
-    let deadline = Instant::now() + T;
-    while Instant::now() < deadline {
+    let sp = || {
         let line = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let sp = words.get(7).and_then(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16).ok());
-        if sp.is_some() && sp == last {
-            return sp;
+        let word = line.split_whitespace().nth(7).map(|w| w.trim_start_matches("0x").to_owned());
+        word.and_then(|w| u64::from_str_radix(&w, 16).ok())
+    };
+    let (mut last, mut since) = (sp(), Instant::now());
+    let settled = wait_until(T, || {
+        let now = sp();
+        if now != last {
+            (last, since) = (now, Instant::now());
         }
-        last = sp;
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    None
+        last.is_some() && since.elapsed() >= Duration::from_millis(200)
+    });
+    last.filter(|_| settled)
 }
 
 /// The pages of `pid`'s stack mapping below `below` that are resident
