@@ -1,13 +1,16 @@
 /* floor.c: the reference loop of bench/run.sh, the least a supervisor does.
  *
- *   floor COUNT PROGRAM [fork | cgroup DIR]
+ *   floor COUNT PROGRAM [fork | cgroup DIR | cgroup-fork DIR]
  *
  * Starts COUNT copies of PROGRAM, each with vfork + setsid + execve and
  * nothing else (with "fork": fork instead of vfork, the parent going on
  * while the child execs; with "cgroup DIR": copy N in its own cgroup
  * DIR/N, made at start, by clone3 with CLONE_INTO_CGROUP and CLONE_VFORK
  * but without CLONE_VM, so a fork's memory copy plus the kernel's cgroup
- * work, and the cgroups removed at exit) (no configuration, no log, no
+ * work, and the cgroups removed at exit; with "cgroup-fork DIR": the same
+ * without CLONE_VFORK, so that the parent goes on to the next clone while
+ * the child execs, the spawns of a cold start overlapping as a fork's do)
+ * (no configuration, no log, no
  * descriptor or signal set-up),
  * then blocks in waitpid and starts a copy again whenever one exits. On
  * SIGTERM or SIGINT it sends SIGTERM to every copy, reaps them all and
@@ -46,6 +49,7 @@ extern char **environ;
 static volatile sig_atomic_t stop;
 static pid_t pids[MAX];
 static int use_fork;
+static int cg_overlap; /* "cgroup-fork DIR" */
 static const char *cg_dir;   /* "cgroup DIR" */
 static int cg_fd[MAX];
 
@@ -79,7 +83,7 @@ static pid_t start(int i, char *const argv[])
 	if (cg_dir) {
 		struct clone_args_ a;
 		memset(&a, 0, sizeof a);
-		a.flags = CLONE_VFORK_ | CLONE_INTO_CGROUP_;
+		a.flags = (cg_overlap ? 0 : CLONE_VFORK_) | CLONE_INTO_CGROUP_;
 		a.exit_signal = SIGCHLD;
 		a.cgroup = (uint64_t)cg_fd[i];
 		long p = syscall(SYS_clone3, &a, sizeof a);
@@ -105,7 +109,8 @@ int main(int argc, char **argv)
 	if (n < 1 || n > MAX)
 		return 64;
 	use_fork = argc == 4 && strcmp(argv[3], "fork") == 0;
-	if (argc == 5 && strcmp(argv[3], "cgroup") == 0)
+	cg_overlap = argc == 5 && strcmp(argv[3], "cgroup-fork") == 0;
+	if (argc == 5 && (strcmp(argv[3], "cgroup") == 0 || cg_overlap))
 		cg_dir = argv[4];
 	else if (argc == 5)
 		return 64;

@@ -8,7 +8,8 @@
 #   --keep     keep the temp dir (logs of every supervisor run, raw samples)
 #   --only     measure only these kinds or families: going going@REV going-c
 #              going-nocg (this going without cgroups) floor (every floor)
-#              floor-fork floor-cgroup runit s6 daemontools busybox
+#              floor-fork floor-cgroup floor-cgroup-fork runit s6 daemontools
+#              busybox
 #   --rounds   repeat every workload N times, kinds interleaved (full: 2,
 #              quick: 1); the spread between the rounds' medians is reported
 #   --cpus     run the whole bench (and so every supervisor) on these CPUs
@@ -456,7 +457,7 @@ launch() {
 	floor)
 		cmd=("$FLOOR" "$NSVC" "$(kbin)/svc-$NMODE")
 		[[ -n ${KEXTRA[$KIND]} ]] && cmd+=("${KEXTRA[$KIND]}")
-		[[ ${KEXTRA[$KIND]} == cgroup ]] && cmd+=("$CG2/$TAG") ;;
+		[[ ${KEXTRA[$KIND]} == cgroup* ]] && cmd+=("$CG2/$TAG") ;;
 	runit) cmd=(runsvdir "$RUN/svc") ;;
 	busybox) cmd=("$BBBIN/runsvdir" "$RUN/svc"); path=$BBBIN:$PATH ;;
 	s6) cmd=(s6-svscan "$RUN/svc") ;;
@@ -803,6 +804,7 @@ add_kind going-c goingc "C going"
 add_kind floor floor "floor: vfork"
 add_kind floor-fork floor "floor: fork" "" fork
 add_kind floor-cgroup floor "floor: fork into cgroups" "" cgroup
+add_kind floor-cgroup-fork floor "floor: fork into cgroups, overlapped" "" cgroup-fork
 add_kind runit runit "runit"
 add_kind s6 s6 "s6"
 add_kind daemontools daemontools "daemontools"
@@ -816,7 +818,7 @@ for k in "${KINDS[@]}"; do
 	going@*) build_going_rev "$k" "${k#going@}" ;;
 	going-c) build_going_c ;;
 	going\#*) [[ -x ${KBIN[$k]} ]] || SKIP[$k]="${KBIN[$k]} is not an executable" ;;
-	going-nocg|floor-cgroup)
+	going-nocg|floor-cgroup|floor-cgroup-fork)
 		if [[ -z $CG2 ]]; then SKIP[$k]="no cgroup2 mounted (or not root): nothing to compare"
 		elif [[ $k == going-nocg ]] && ! unshare -m true 2>/dev/null; then SKIP[$k]="no mount namespace (unshare -m)"
 		elif [[ $k == going-nocg ]]; then
@@ -951,7 +953,7 @@ report() {
 	echo
 	echo "Work directory (service files, sockets, status files) on $TMPBASE ($TMPFS). The $NSESSION-service sessions of all kinds run at once (idle but for the service being measured); respawn and pickup samples go round-robin over the kinds, and so do the cold starts, one supervisor at a time, so that load from outside the bench falls on every kind alike."
 	echo
-	echo "Every supervisor starts the same service, \`bench/svc.c\` built static with musl: its first act is to read CLOCK_MONOTONIC and write it into a FIFO the bench holds, then it waits. The stamps are read after the fact (respawn, pickup) or by a SCHED_IDLE reader (cold start), so nothing polls while services start. The floor is \`bench/floor.c\`: vfork (or fork), setsid, execve and waitpid, nothing else — the least any supervisor can do here."
+	echo "Every supervisor starts the same service, \`bench/svc.c\` built static with musl: its first act is to read CLOCK_MONOTONIC and write it into a FIFO the bench holds, then it waits. The stamps are read after the fact (respawn, pickup) or by a SCHED_IDLE reader (cold start), so nothing polls while services start. The floor is \`bench/floor.c\`: vfork (or fork), setsid, execve and waitpid, nothing else — the least any supervisor can do here; its cgroup rows make a cgroup per copy and clone3 into it, the parent waiting for each exec (\"fork into cgroups\") or going on to the next while the child execs (\"overlapped\")."
 	((BUSY_WAITS)) && echo && echo "Other load: the machine was still busy after ${QUIET_MAX_S} s at $BUSY_WAITS of $QUIET_WAITS waits for quiet between measurements; figures are noisier than on a quiet machine."
 	for k in "${RUN_KINDS[@]}"; do
 		[[ -n ${SKIP[$k]:-} ]] && echo "- ${KLABEL[$k]} not measured: ${SKIP[$k]}."
