@@ -659,7 +659,7 @@ wl_pickup() { say "all: pickup x$PICKS ($PICKS_POLL for the polling peers)"; RR_
 pickup_one() { # i
 	local i=$1 name=new$1 r timeout_ms=1000 hup=0 delay=200 cmd=()
 	case ${KFAM[$KIND]} in
-	floor) return 0 ;;
+	floor) : >"$RUN/stage/$name" ;;                 # any name: one more copy
 	goingc) hup=$CUR_PID ;;                         # no inotify: it rescans on SIGHUP only
 	s6) cmd=(s6-svscanctl -a "$RUN/svc"); timeout_ms=3000 ;;
 	runit|busybox|daemontools)                      # they look every 5 s: add at a random phase
@@ -953,7 +953,7 @@ report() {
 	echo
 	echo "Work directory (service files, sockets, status files) on $TMPBASE ($TMPFS). The $NSESSION-service sessions of all kinds run at once (idle but for the service being measured); respawn and pickup samples go round-robin over the kinds, and so do the cold starts, one supervisor at a time, so that load from outside the bench falls on every kind alike."
 	echo
-	echo "Every supervisor starts the same service, \`bench/svc.c\` built static with musl: its first act is to read CLOCK_MONOTONIC and write it into a FIFO the bench holds, then it waits. The stamps are read after the fact (respawn, pickup) or by a SCHED_IDLE reader (cold start), so nothing polls while services start. The floor is \`bench/floor.c\`: vfork (or fork), setsid, execve and waitpid, nothing else — the least any supervisor can do here; its cgroup rows make a cgroup per copy and clone3 into it, the parent waiting for each exec (\"fork into cgroups\") or going on to the next while the child execs (\"overlapped\")."
+	echo "Every supervisor starts the same service, \`bench/svc.c\` built static with musl: its first act is to read CLOCK_MONOTONIC and write it into a FIFO the bench holds, then it waits. The stamps are read after the fact (respawn, pickup) or by a SCHED_IDLE reader (cold start), so nothing polls while services start. The floor is \`bench/floor.c\`: vfork (or fork), setsid, execve and waitpid, nothing else — the least any supervisor can do here; a second thread of it blocks on inotify and starts one more copy for each new name in its directory (its pickup). Its cgroup rows make a cgroup per copy and clone3 into it, the parent waiting for each exec (\"fork into cgroups\", every cgroup made first) or going on to the next while the child execs (\"overlapped\", each cgroup made just before its first clone)."
 	((BUSY_WAITS)) && echo && echo "Other load: the machine was still busy after ${QUIET_MAX_S} s at $BUSY_WAITS of $QUIET_WAITS waits for quiet between measurements; figures are noisier than on a quiet machine."
 	for k in "${RUN_KINDS[@]}"; do
 		[[ -n ${SKIP[$k]:-} ]] && echo "- ${KLABEL[$k]} not measured: ${SKIP[$k]}."
