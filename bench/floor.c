@@ -1,6 +1,6 @@
 /* floor.c: the reference loop of bench/run.sh, the least a supervisor does.
  *
- *   floor COUNT PROGRAM [fork | cgroup DIR | cgroup-fork DIR]
+ *   floor [-w WATCHED] COUNT PROGRAM [fork | cgroup DIR | cgroup-fork DIR]
  *
  * Starts COUNT copies of PROGRAM, each with vfork + setsid + execve and
  * nothing else:
@@ -19,10 +19,10 @@
  * or signal set-up.
  *
  * It then blocks in waitpid and starts a copy again whenever one exits.
- * A second thread watches the working directory (inotify): every name
- * renamed or created there starts one more copy (in its own cgroup, made
- * then, in the cgroup modes), which is the least a supervisor does to pick
- * up a new service; the respawn path is untouched by it. On SIGTERM or
+ * With -w, a second thread watches the directory WATCHED (inotify): every
+ * name renamed or created there starts one more copy (in its own cgroup,
+ * made then, in the cgroup modes), which is the least a supervisor does to
+ * pick up a new service; the respawn path is untouched by it. On SIGTERM or
  * SIGINT it sends SIGTERM to every copy, reaps them all and exits 0.
  *
  * The bench runs it exactly like every other supervisor, on the same
@@ -31,7 +31,8 @@
  * one static process, or to start COUNT of them, with no supervisor's own
  * work in the way.
  *
- * Built static with musl at bench time (musl-gcc -static -Os -pthread).
+ * Built static with musl at bench time (musl-gcc -static -Os; musl has its
+ * threads in libc).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -160,6 +161,12 @@ static void *watch(void *arg)
 
 int main(int argc, char **argv)
 {
+	const char *watched = NULL;
+	if (argc >= 3 && strcmp(argv[1], "-w") == 0) {
+		watched = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	int n = argc >= 3 && argc <= 5 ? atoi(argv[1]) : 0;
 	if (n < 1 || n > MAX)
 		return 64;
@@ -188,20 +195,23 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	/* the watch thread takes no signal: SIGTERM must end main's waitpid */
-	int ifd = inotify_init1(IN_CLOEXEC);
-	if (ifd < 0 || inotify_add_watch(ifd, ".", IN_MOVED_TO | IN_CREATE) < 0)
-		return 1;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_t attr;
-	pthread_t watcher;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 16384);
-	if (pthread_create(&watcher, &attr, watch, &ifd) != 0)
-		return 1;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	static int ifd;
+	if (watched) {
+		ifd = inotify_init1(IN_CLOEXEC);
+		if (ifd < 0 || inotify_add_watch(ifd, watched, IN_MOVED_TO | IN_CREATE) < 0)
+			return 1;
+		/* the watch thread takes no signal: SIGTERM must end main's waitpid */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		pthread_attr_t attr;
+		pthread_t watcher;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 16384);
+		if (pthread_create(&watcher, &attr, watch, &ifd) != 0)
+			return 1;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 
 	pthread_mutex_lock(&lock);
 	for (int i = 0; i < n; i++)

@@ -455,7 +455,7 @@ launch() {
 			'mount -t tmpfs none /sys/fs/cgroup && exec "$@"' sh "${cmd[@]}") ;;
 	goingc) cmd=("${KBIN[$KIND]}" -d "$RUN/svc") ;;
 	floor)
-		cmd=("$FLOOR" "$NSVC" "$(kbin)/svc-$NMODE")
+		cmd=("$FLOOR" -w "$RUN/svc" "$NSVC" "$(kbin)/svc-$NMODE")
 		[[ -n ${KEXTRA[$KIND]} ]] && cmd+=("${KEXTRA[$KIND]}")
 		[[ ${KEXTRA[$KIND]} == cgroup* ]] && cmd+=("$CG2/$TAG") ;;
 	runit) cmd=(runsvdir "$RUN/svc") ;;
