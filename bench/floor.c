@@ -105,9 +105,22 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
-static pid_t start(int i)
+/* A copy started by the watch thread would inherit its mask, every
+ * signal blocked: the child clears it (the respawn path has none to clear). */
+static void exec_child(int unmask)
 {
-	char *const *argv = child_argv;
+	if (unmask) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	setsid();
+	execve(child_argv[0], child_argv, environ);
+	_exit(127);
+}
+
+static pid_t start(int i, int unmask)
+{
 	if (cg_dir) {
 		if (cg_fd[i] < 0 && make_cgroup(i) < 0)
 			return -1;
@@ -117,19 +130,13 @@ static pid_t start(int i)
 		a.exit_signal = SIGCHLD;
 		a.cgroup = (uint64_t)cg_fd[i];
 		long p = syscall(SYS_clone3, &a, sizeof a);
-		if (p == 0) {
-			setsid();
-			execve(argv[0], argv, environ);
-			_exit(127);
-		}
+		if (p == 0)
+			exec_child(unmask);
 		return (pid_t)p;
 	}
 	pid_t p = use_fork ? fork() : vfork();
-	if (p == 0) {
-		setsid();
-		execve(argv[0], argv, environ);
-		_exit(127);
-	}
+	if (p == 0)
+		exec_child(unmask);
 	return p;
 }
 
@@ -151,7 +158,7 @@ static void *watch(void *arg)
 				continue;
 			pthread_mutex_lock(&lock);
 			if (!stop && count < MAX) {
-				pids[count] = start(count);
+				pids[count] = start(count, 1);
 				count++;
 			}
 			pthread_mutex_unlock(&lock);
@@ -215,7 +222,7 @@ int main(int argc, char **argv)
 
 	pthread_mutex_lock(&lock);
 	for (int i = 0; i < n; i++)
-		if ((pids[i] = start(i)) < 0)
+		if ((pids[i] = start(i, 0)) < 0)
 			return 1;
 	count = n;
 	pthread_mutex_unlock(&lock);
@@ -229,7 +236,7 @@ int main(int argc, char **argv)
 		pthread_mutex_lock(&lock);
 		for (int i = 0; i < count; i++)
 			if (pids[i] == p) {
-				pids[i] = stop ? 0 : start(i);
+				pids[i] = stop ? 0 : start(i, 0);
 				break;
 			}
 		pthread_mutex_unlock(&lock);
