@@ -553,9 +553,10 @@ finish_run() {
 # `rr N FN` runs FN 0 … FN N-1 round-robin over the kinds (kind A's sample
 # i, kind B's sample i, …, each turn starting one kind further on), so that
 # load from outside the bench hits every kind alike; FN sees the kind as
-# $KIND (`ctx` switches RUN, TAG, CUR_PID with it) and returns early for the kinds it does not apply to (their row
-# then shows "—"). A going variant, e.g. going with cgroup=yes or with
-# confinement keys in every service file, is one more `add_kind` line in
+# $KIND (`ctx` switches RUN, TAG, CUR_PID with it) and returns early for
+# the kinds it does not apply to (their row then shows "—"). A going
+# variant, e.g. going with cgroup=yes or with confinement keys in every
+# service file, is one more `add_kind` line in
 # main (same binary, extra service-file lines) and gets every row at once;
 # a going-only workload such as a readiness chain of 32 services with
 # ready=fd:3 and after= is a wl_chain that, for the going family only, writes
