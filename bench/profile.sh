@@ -372,7 +372,7 @@ def load(path):
             _, pid, cpu, ts, name, rest = m.groups()
             ev.append((float(ts) * 1e6, int(pid), int(cpu), name, rest))
     return ev
-SPAWN = {56, 57, 58}          # clone, fork, vfork
+SPAWN = {56, 57, 58, 435}     # clone, fork, vfork, clone3
 def nr(e): return int(e[4].split()[1])
 def after(ev, i, test):
     while i < len(ev) and not test(ev[i]): i += 1
