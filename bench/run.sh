@@ -556,12 +556,12 @@ finish_run() {
 # $KIND (`ctx` switches RUN, TAG, CUR_PID with it) and returns early for
 # the kinds it does not apply to (their row then shows "—"). A going
 # variant, e.g. going with cgroup=yes or with confinement keys in every
-# service file, is one more `add_kind` line in
-# main (same binary, extra service-file lines) and gets every row at once;
-# a going-only workload such as a readiness chain of 32 services with
-# ready=fd:3 and after= is a wl_chain that, for the going family only, writes
-# its service files like add_service, starts them with new_run + start_all
-# and samples the time to the last stamp.
+# service file, is one more `add_kind` line in main (same binary, extra
+# service-file lines) and gets every row at once; a going-only workload
+# such as a readiness chain of 32 services with ready=fd:3 and after= is a
+# wl_chain that, for the going family only, writes its service files like
+# add_service, starts them with new_run + start_all and samples the time
+# to the last stamp.
 WORKLOADS=(session memory idle status pickup respawn stop cold crash)
 ACTIVE=()    # the kinds measured in this round
 
