@@ -303,11 +303,14 @@ fn a_flooding_service_does_not_delay_another_ones_respawn() {
     // Past the 5 s after which a killed service is respawned at once.
     thread::sleep(Duration::from_millis(5500));
     assert!(with_suffix(&log, 1).exists(), "yes did not flood: no rotation in 5 s");
+    // Under an emulator every system call of going's is translated, and
+    // it shares two cores with the flood: the bound there is 3 s.
+    let bound = Duration::from_secs(if emulator().is_some() { 3 } else { 1 });
     signal(k, "KILL");
     let killed = Instant::now();
-    let respawned = wait_until(Duration::from_secs(1), || g.starts("k") >= 2);
+    let respawned = wait_until(bound, || g.starts("k") >= 2);
     let took = killed.elapsed();
-    assert!(respawned && took < Duration::from_secs(1), "respawn took {took:?}; log:\n{}", g.log());
+    assert!(respawned && took < bound, "respawn took {took:?}; log:\n{}", g.log());
     assert!(alive(yes), "yes stopped");
     // Rotation keeps the flood within log_size (the file may be between
     // its rename and its reopening: then it is missing).
