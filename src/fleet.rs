@@ -13,7 +13,7 @@ use crate::confine::Networks;
 use crate::fmt::Line;
 use crate::graph::Graph;
 use crate::ids::{self, IdError};
-use crate::limits::{MAX_SERVICES, SEC};
+use crate::limits::{ALONGSIDE_WAIT, MAX_SERVICES, SEC};
 use crate::log::Log;
 use crate::output::{self, Console, Report, Syslog, Target};
 use crate::ready::Notify;
@@ -120,6 +120,19 @@ pub struct Fleet<'a> {
     networks: Networks,
     /// Starts since the loop last woke up.
     pub starts: u32,
+    /// Where children run between their clone and their exec.
+    pool: &'a mut spawn::Pool,
+    /// A wait for a slot of the pool timed out in this wake-up: the rest
+    /// of it starts services the waiting way, without waiting again.
+    pub stalled: bool,
+}
+
+/// Where a start's `Prepared` is built.
+enum Place<'p> {
+    /// In slot `k` of the pool; the child may run alongside going.
+    Slot(usize, bool),
+    /// In the caller's frame; going waits for the child's exec.
+    Here(&'p mut Prepared),
 }
 
 impl<'a> Fleet<'a> {
@@ -127,6 +140,7 @@ impl<'a> Fleet<'a> {
     pub fn new(
         table: &'a mut Table,
         graph: &'a mut Graph,
+        pool: &'a mut spawn::Pool,
         log: Log,
         epoll: OwnedFd,
         dir: &'a CStr,
@@ -158,7 +172,15 @@ impl<'a> Fleet<'a> {
             networks: Networks::new(),
             room: false,
             starts: 0,
+            pool,
+            stalled: false,
         }
+    }
+
+    /// Gives back the pages of the pool's slots once no child runs on
+    /// them (see `sys::Alongside::release`).
+    pub fn release_pool(&mut self) {
+        self.pool.release();
     }
 
     /// `e` says a descriptor was short: gives up the reserve, if any is
@@ -419,7 +441,27 @@ impl<'a> Fleet<'a> {
             self.networks.release(self.table.name(i));
             self.recapture(i);
         }
-        match self.fork_exec(i, fresh) {
+        // The first start of a wake-up (a respawn, a pickup) waits for its
+        // exec, which is the fastest way to it; the ones after it in a
+        // burst start while the ones before them are still on their way.
+        let alongside = self.starts > 0 && self.pool.overlaps();
+        let mut slot = self.pool.claim();
+        if slot.is_none() && !self.stalled {
+            if self.pool.wait_free(ALONGSIDE_WAIT) {
+                slot = self.pool.claim();
+            } else {
+                self.stalled = true;
+            }
+        }
+        let started = match slot {
+            Some(k) => {
+                let r = self.fork_exec(i, fresh, Place::Slot(k, alongside));
+                self.pool.unclaim(k);
+                r
+            }
+            None => self.fork_exec_here(i, fresh),
+        };
+        match started {
             Ok((pid, report, start)) => {
                 self.pids_changed(now);
                 let mut failed = 0;
@@ -437,8 +479,9 @@ impl<'a> Fleet<'a> {
                         l.s(b" (after ").u(u64::from(failed)).s(b" failed attempts)");
                     }
                 });
-                // With CLONE_VFORK the child has exec'd or failed by now:
-                // its report is there to read without a wake-up.
+                // A child that was waited for has exec'd or failed by
+                // now: its report is there to read without a wake-up. One
+                // started alongside is watched until it reports.
                 self.exec_report(i, now);
             }
             Err(Failure::Setup(why)) => {
@@ -488,12 +531,18 @@ impl<'a> Fleet<'a> {
         }
     }
 
-    /// Prepares and forks service `i` (with a new config: `fresh`);
-    /// returns its pid, the read end of its exec-error pipe and its start
-    /// time, or why it could not be started. What `execve` needs is built
-    /// in this frame, so it takes stack only while a spawn is under way.
+    /// `fork_exec` with what `execve` needs built in this frame, when no
+    /// slot of the pool is free: it takes stack only while it runs.
     #[inline(never)]
-    fn fork_exec(&mut self, i: usize, fresh: bool) -> Result<(i32, OwnedFd, u64), Failure> {
+    fn fork_exec_here(&mut self, i: usize, fresh: bool) -> Result<(i32, OwnedFd, u64), Failure> {
+        let mut prepared = Prepared::empty();
+        self.fork_exec(i, fresh, Place::Here(&mut prepared))
+    }
+
+    /// Prepares and forks service `i` (with a new config: `fresh`) from
+    /// `place`; returns its pid, the read end of its exec-error pipe and
+    /// its start time, or why it could not be started.
+    fn fork_exec(&mut self, i: usize, fresh: bool, mut place: Place<'_>) -> Result<(i32, OwnedFd, u64), Failure> {
         let fail = Failure::Transient;
         let e = self.table.entries.get(i).ok_or(fail(b"cannot find it", Errno::NOENT))?;
         let (sink, ready) = (e.sink, e.svc.policy.ready);
@@ -515,8 +564,10 @@ impl<'a> Fleet<'a> {
             }
             _ => None,
         };
-        let mut prepared = Prepared::empty();
-        let p = &mut prepared;
+        let p = match &mut place {
+            Place::Here(p) => &mut **p,
+            Place::Slot(k, _) => &mut self.pool.slot(*k).ok_or(fail(b"cannot find it", Errno::NOENT))?.prep,
+        };
         p.set_own(self.own);
         p.fill(&c, ids.as_ref(), self.procfile, notify)
             .ok_or_else(|| fail(b"cannot prepare its command: ", Errno::NOMEM))?;
@@ -588,7 +639,18 @@ impl<'a> Fleet<'a> {
             (Some((dir, _)), None) => Join::Into(dir.as_fd()),
             (None, None) => Join::None,
         };
-        let pid = spawn::start(&prepared, null.as_fd(), pipe.map(sys::borrow), ready_w, &w, join).map_err(|e| {
+        let (pipe, null) = (pipe.map(sys::borrow), null.as_fd());
+        let started = match place {
+            Place::Here(p) => spawn::start(p, null, pipe, ready_w, &w, join),
+            Place::Slot(k, alongside) => {
+                // A network namespace is kept from the child's own once it
+                // has made it, and a child that writes itself into its
+                // cgroup is in it when going goes on: both are waited for.
+                let wait = !alongside || private || matches!(join, Join::Write(_));
+                spawn::start_in(self.pool, k, wait, null, pipe, ready_w, &w, join)
+            }
+        };
+        let pid = started.map_err(|e| {
             match (join, e) {
                 // Not a passing shortage: the cgroup cannot take it.
                 (Join::Into(_), e) if !matches!(e, Errno::AGAIN | Errno::NOMEM | Errno::INTR) => {
@@ -735,6 +797,7 @@ impl<'a> Fleet<'a> {
     /// have been reused.
     pub fn reap(&mut self, now: u64) {
         while let Some(pid) = sys::peek_exited() {
+            self.pool.left(pid);
             let i = self.table.entries.iter().position(|e| e.svc.pid == pid);
             let Some(p) = Pid::from_raw(pid) else { break };
             if i.is_some() {

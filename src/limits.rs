@@ -43,6 +43,12 @@ pub const SYSLOG_RETRY_NS: u64 = 10 * SEC;
 pub const DEFAULT_PATH: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Nanoseconds in a second.
+/// Children that may run between their clone and their exec while going
+/// goes on with the next start of a burst (`spawn::Pool`).
+pub const ALONGSIDE: usize = 3;
+/// How long a burst waits for one of them to be done before it starts
+/// the next service the waiting way.
+pub const ALONGSIDE_WAIT: u64 = SEC / 10;
 pub const SEC: u64 = 1_000_000_000;
 /// Default config directory and control socket.
 pub const DEFAULT_DIR_C: &core::ffi::CStr = c"/etc/going.d";

@@ -3,19 +3,21 @@
 //! only makes system calls on it. A child that fails before its program
 //! runs writes the step and errno into a close-on-exec pipe and exits 127
 //! (not found) or 126 (anything else); an exec that succeeds closes the
-//! pipe, which the parent sees as EOF.
+//! pipe, which the parent sees as EOF. In a burst the child may run while
+//! going goes on (`start_in`): then everything it reads is in a slot of
+//! its own, and its steps are raw system calls, which write no errno.
 
 use crate::cmdline::{self, Tok};
 use crate::config::{Config, LIMITS, Limit, Log, names_blank};
 use crate::confine::{self, Confine};
 use crate::ids::Ids;
-use crate::limits::{DEFAULT_PATH, MAX_ARGS, MAX_ENV, MAX_FILE, MAX_GROUPS};
+use crate::limits::{ALONGSIDE, DEFAULT_PATH, MAX_ARGS, MAX_ENV, MAX_FILE, MAX_GROUPS};
 use crate::sys;
 use core::convert::Infallible;
 use core::ffi::{CStr, c_char};
 use core::mem::MaybeUninit;
 use heapless::Vec;
-use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::Mode;
 use rustix::io::Errno;
 use rustix::io::fcntl_dupfd_cloexec;
@@ -387,7 +389,7 @@ pub enum Join<'a> {
 /// Forks a child that execs `p`; returns its pid. `devnull` becomes its
 /// stdin (and stdout/stderr with `log=null`), `pipe` its stdout and
 /// stderr when its output is captured; `report` is the write end of the
-/// exec-error pipe.
+/// exec-error pipe. Going sleeps until the child has exec'd or failed.
 pub fn start(
     p: &Prepared,
     devnull: BorrowedFd<'_>,
@@ -398,22 +400,110 @@ pub fn start(
 ) -> Result<i32, Errno> {
     let null = core::ptr::null::<c_char>();
     let mut argv = [null; MAX_ARGS + 1];
-    for (slot, &at) in argv.iter_mut().zip(&p.args) {
-        *slot = p.ptr(at);
-    }
     let mut envp = [null; MAX_ENV + 5];
-    for (slot, &at) in envp.iter_mut().zip(&p.env) {
-        *slot = p.ptr(at);
-    }
+    pointers(p, &mut argv, &mut envp);
     let envp = if p.inherit { sys::environ() } else { envp.as_ptr() };
     let parent = p.own.pid.unwrap_or_else(rustix::process::getpid);
     let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
     let procs = if let Join::Write(fd) = join { Some(fd) } else { None };
     let fds = Fds { devnull, pipe, ready, procs };
+    let report = report.as_fd();
     let mut run = || -> Infallible { child(p, &argv, envp, fds, report, parent) };
     match join {
         Join::Into(dir) => sys::spawn_into(&mut stack, &mut run, dir),
         _ => sys::spawn_on(&mut stack, &mut run),
+    }
+}
+
+/// `argv` and `envp` of `p`, each ending in a null pointer.
+fn pointers(p: &Prepared, argv: &mut [*const c_char; MAX_ARGS + 1], envp: &mut [*const c_char; MAX_ENV + 5]) {
+    let null = core::ptr::null::<c_char>();
+    argv.fill(null);
+    envp.fill(null);
+    for (slot, &at) in argv.iter_mut().zip(&p.args) {
+        *slot = p.ptr(at);
+    }
+    for (slot, &at) in envp.iter_mut().zip(&p.env) {
+        *slot = p.ptr(at);
+    }
+}
+
+/// Everything a child started alongside going reads, in a slot of the
+/// pool: its `Prepared`, the pointers into it, its descriptors' numbers
+/// (its table is a copy of going's at the clone) and going's pid.
+pub struct Launch {
+    pub prep: Prepared,
+    argv: [*const c_char; MAX_ARGS + 1],
+    envp: [*const c_char; MAX_ENV + 5],
+    /// devnull, pipe, ready, procs; -1 for none.
+    fds: [i32; 4],
+    report: i32,
+    parent: Option<Pid>,
+}
+
+impl sys::Child for Launch {
+    fn empty() -> Self {
+        Launch {
+            prep: Prepared::empty(),
+            argv: [core::ptr::null(); MAX_ARGS + 1],
+            envp: [core::ptr::null(); MAX_ENV + 5],
+            fds: [-1; 4],
+            report: -1,
+            parent: None,
+        }
+    }
+
+    fn run(&self) -> ! {
+        let fd = |n: i32| (n >= 0).then(|| sys::borrow(n));
+        let [devnull, pipe, ready, procs] = self.fds;
+        let fds = Fds { devnull: sys::borrow(devnull), pipe: fd(pipe), ready: fd(ready), procs: fd(procs) };
+        let p = &self.prep;
+        let envp = if p.inherit { sys::environ() } else { self.envp.as_ptr() };
+        // Set by `start_in` in going; a child never asks for it itself.
+        let Some(parent) = self.parent else { sys::exit_now(1) };
+        child(p, &self.argv, envp, fds, sys::borrow(self.report), parent)
+    }
+}
+
+/// The pool of children that start alongside going (see `sys::Alongside`).
+pub type Pool = sys::Alongside<Launch, ALONGSIDE, CHILD_STACK>;
+
+/// `start`, for the `Prepared` in slot `k` of `pool`: with `wait`, going
+/// sleeps until the child has exec'd or failed; without, it goes on at
+/// once and the child's report comes through the pipe. A kernel without
+/// `clone3` gets `start`'s own way (which waits).
+#[allow(clippy::too_many_arguments)]
+pub fn start_in(
+    pool: &mut Pool,
+    k: usize,
+    wait: bool,
+    devnull: BorrowedFd<'_>,
+    pipe: Option<BorrowedFd<'_>>,
+    ready: Option<BorrowedFd<'_>>,
+    report: &OwnedFd,
+    join: Join<'_>,
+) -> Result<i32, Errno> {
+    let Some(l) = pool.slot(k) else { return Err(Errno::INVAL) };
+    let Launch { prep, argv, envp, .. } = l;
+    pointers(prep, argv, envp);
+    let raw = |fd: Option<BorrowedFd<'_>>| fd.map_or(-1, |fd| fd.as_raw_fd());
+    let procs = if let Join::Write(fd) = join { Some(fd) } else { None };
+    l.fds = [devnull.as_raw_fd(), raw(pipe), raw(ready), raw(procs)];
+    l.report = report.as_raw_fd();
+    l.parent = Some(l.prep.own.pid.unwrap_or_else(rustix::process::getpid));
+    let cgroup = if let Join::Into(dir) = join { Some(dir) } else { None };
+    let mut started = pool.start(k, cgroup, wait);
+    if started.is_err() && !wait && !pool.overlaps() {
+        // The kernel refused the flags of a start that does not wait
+        // (and will not be asked again): this one waits.
+        started = pool.start(k, cgroup, true);
+    }
+    match started {
+        Err(Errno::NOSYS) if cgroup.is_none() => {
+            let l = pool.slot(k).ok_or(Errno::INVAL)?;
+            start(&l.prep, devnull, pipe, ready, report, join)
+        }
+        r => r,
     }
 }
 
@@ -436,7 +526,7 @@ fn child(
     argv: &[*const c_char],
     envp: *const *const c_char,
     fds: Fds<'_>,
-    report: &OwnedFd,
+    report: BorrowedFd<'_>,
     parent: Pid,
 ) -> ! {
     // The report pipe moves out of the way of `ready=fd:N`.
@@ -445,7 +535,7 @@ fn child(
         Some(n) if i32::from(n) == report.as_raw_fd() => match fcntl_dupfd_cloexec(report, i32::from(n) + 1) {
             Ok(fd) => {
                 moved = fd;
-                &moved
+                moved.as_fd()
             }
             Err(_) => sys::exit_now(126),
         },

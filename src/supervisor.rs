@@ -18,7 +18,7 @@ use crate::output::Console;
 use crate::ready;
 use crate::scan;
 use crate::table::Table;
-use crate::{init, leftover, procfile, sig, sys, time};
+use crate::{init, leftover, procfile, sig, spawn, sys, time};
 use core::ffi::CStr;
 use rustix::event::epoll::{self, CreateFlags, Event as Ready, EventData, EventFlags};
 use rustix::fd::OwnedFd;
@@ -67,11 +67,14 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     // Never moved: every large part lives here and is lent to the loop.
     let mut table = Table::new();
     let mut graph = Graph::new();
-    // All zeros, and mostly unused with few services: not resident.
+    let mut pool = spawn::Pool::new();
+    // All zeros, and mostly unused with few services: not resident. The
+    // pool is uninitialised until a start writes a slot.
     sys::release_zero_pages(&mut table);
     sys::release_zero_pages(&mut graph);
+    sys::release_zero_pages(&mut pool);
     let mut clients = [const { Client::new() }; MAX_CLIENTS];
-    let mut fleet = Fleet::new(&mut table, &mut graph, log, epoll, dir, procfile);
+    let mut fleet = Fleet::new(&mut table, &mut graph, &mut pool, log, epoll, dir, procfile);
     fleet.log.stderr = Console::open(2);
     fleet.stdout = Console::open(1);
     fleet.color = sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty());
@@ -133,6 +136,8 @@ impl Supervisor<'_> {
             // fault them in again the next time, on its critical path.
             burst |= self.fleet.starts > 1;
             self.fleet.starts = 0;
+            self.fleet.stalled = false;
+            self.fleet.release_pool();
             if burst && timeout.is_none() {
                 sys::trim_stack();
                 burst = false;

@@ -6,6 +6,7 @@
 use core::convert::Infallible;
 use core::ffi::{CStr, c_char};
 use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicU32, Ordering};
 use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
 use rustix::io::Errno;
 
@@ -176,7 +177,6 @@ pub fn spawn_into<F: FnMut() -> Infallible>(
         match child() {}
     }
     use rustix::fd::AsRawFd;
-    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
     let range = stack.as_mut_ptr_range();
     let (low, high) = (range.start as u64, range.end as u64);
     let size = (high - high % 16).saturating_sub(low);
@@ -197,6 +197,195 @@ pub fn spawn_into<F: FnMut() -> Infallible>(
     let arg = child as *mut F;
     let ret = clone3(&args, run as usize, arg as usize);
     if ret < 0 { Err(Errno::from_raw_os_error(-ret as i32)) } else { Ok(ret as i32) }
+}
+
+/// What runs in a child started by `Alongside::start`: on its own stack,
+/// in going's memory, it reads only the slot it was started from and
+/// ends in `execve` or `_exit`.
+pub trait Child {
+    /// What a slot holds before its first start.
+    fn empty() -> Self;
+    fn run(&self) -> !;
+}
+
+/// `CLONE_INTO_CGROUP` (Linux 5.7).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// A few children at once that share going's memory, each on a slot of
+/// its own: going goes on with the next start while the kernel makes this
+/// one and runs it up to its `execve`, instead of sleeping through that
+/// (`CLONE_VFORK`). A slot holds what its child reads (`T`) and its stack;
+/// its word holds the child's pid from the clone (`CLONE_PARENT_SETTID`)
+/// until the kernel clears it when the child execs or exits
+/// (`CLONE_CHILD_CLEARTID`), and only then is the slot used again.
+pub struct Alongside<T, const N: usize, const S: usize> {
+    words: [AtomicU32; N],
+    taken: [bool; N],
+    /// The slot's data was written (and not given back since).
+    inited: [bool; N],
+    data: [MaybeUninit<T>; N],
+    stacks: [[MaybeUninit<u8>; S]; N],
+    /// A child started without waiting wrote on a slot's stack since the
+    /// last `release`.
+    dirty: bool,
+    /// This kernel refused the flags of a start that does not wait.
+    refused: bool,
+}
+
+impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
+    pub const fn new() -> Self {
+        Alongside {
+            words: [const { AtomicU32::new(0) }; N],
+            taken: [false; N],
+            inited: [false; N],
+            data: [const { MaybeUninit::uninit() }; N],
+            stacks: [[MaybeUninit::uninit(); S]; N],
+            dirty: false,
+            refused: false,
+        }
+    }
+
+    /// Whether starts may overlap here (the kernel took the flags, or
+    /// they were not tried yet).
+    pub fn overlaps(&self) -> bool {
+        !self.refused
+    }
+
+    /// A free slot, marked taken until `unclaim`.
+    pub fn claim(&mut self) -> Option<usize> {
+        let k = (0..N).find(|&k| {
+            !self.taken.get(k).copied().unwrap_or(true)
+                && self.words.get(k).is_some_and(|w| w.load(Ordering::Acquire) == 0)
+        })?;
+        if let Some(t) = self.taken.get_mut(k) {
+            *t = true;
+        }
+        Some(k)
+    }
+
+    /// The data of claimed slot `k`, to fill before `start`; `T::empty()`
+    /// the first time.
+    pub fn slot(&mut self, k: usize) -> Option<&mut T> {
+        if self.taken.get(k) != Some(&true) {
+            return None;
+        }
+        let (data, inited) = (self.data.get_mut(k)?, self.inited.get_mut(k)?);
+        if !*inited {
+            data.write(T::empty());
+            *inited = true;
+        }
+        // SAFETY: written just above or by an earlier claim, and not given
+        // back since (`release` clears `inited`).
+        Some(unsafe { data.assume_init_mut() })
+    }
+
+    pub fn unclaim(&mut self, k: usize) {
+        if let Some(t) = self.taken.get_mut(k) {
+            *t = false;
+        }
+    }
+
+    /// Starts a child that runs the (initialised) data of slot `k`, in
+    /// `cgroup` when there is one. With `wait`, going sleeps until it has
+    /// exec'd or exited (`CLONE_VFORK`), as `spawn_on` does; without, it
+    /// returns at once and the slot stays busy until the child is done
+    /// with it. Returns the child's pid. `ENOSYS`, `EINVAL`, `E2BIG`:
+    /// this kernel cannot (and a start without `wait` is not tried again).
+    pub fn start(&mut self, k: usize, cgroup: Option<BorrowedFd<'_>>, wait: bool) -> Result<i32, Errno> {
+        use rustix::fd::AsRawFd;
+        #[allow(unreachable_code)] // `run` never returns: it execs or exits
+        extern "C" fn entry<T: Child>(arg: *const T) -> ! {
+            // SAFETY: `arg` points at the slot's data, initialised before
+            // the clone and left alone until the slot's word is cleared,
+            // which happens only when this child has exec'd or exited.
+            let data = unsafe { &*arg };
+            data.run()
+        }
+        let (Some(word), Some(data), Some(stack)) = (self.words.get(k), self.data.get(k), self.stacks.get_mut(k))
+        else {
+            return Err(Errno::INVAL);
+        };
+        if self.taken.get(k) != Some(&true) || self.inited.get(k) != Some(&true) {
+            return Err(Errno::INVAL);
+        }
+        let range = stack.as_mut_ptr_range();
+        let (low, high) = (range.start as u64, range.end as u64);
+        let mut flags = libc::CLONE_VM as u64;
+        if wait {
+            flags |= libc::CLONE_VFORK as u64;
+        } else {
+            flags |= (libc::CLONE_PARENT_SETTID | libc::CLONE_CHILD_CLEARTID) as u64;
+        }
+        if cgroup.is_some() {
+            flags |= CLONE_INTO_CGROUP;
+        }
+        let tid = if wait { 0 } else { word.as_ptr() as u64 };
+        let args = CloneArgs {
+            flags,
+            pidfd: 0,
+            child_tid: tid,
+            parent_tid: tid,
+            exit_signal: libc::SIGCHLD as u64,
+            stack: low,
+            stack_size: (high - high % 16).saturating_sub(low),
+            tls: 0,
+            set_tid: 0,
+            set_tid_size: 0,
+            cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
+        };
+        let run = entry::<T> as extern "C" fn(*const T) -> !;
+        let ret = clone3(&args, run as usize, data.as_ptr() as usize);
+        if ret < 0 {
+            let e = Errno::from_raw_os_error(-ret as i32);
+            if !wait && matches!(e, Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) {
+                self.refused = true;
+            }
+            return Err(e);
+        }
+        if wait {
+            // The child has exec'd or exited: its slot is free.
+            word.store(0, Ordering::Release);
+        } else {
+            self.dirty = true;
+        }
+        Ok(ret as i32)
+    }
+
+    /// Sleeps until a busy slot is free, for at most `ns` nanoseconds;
+    /// false if none was freed by then.
+    pub fn wait_free(&self, ns: u64) -> bool {
+        let Some(word) = self.words.iter().find(|w| w.load(Ordering::Acquire) != 0) else {
+            return true;
+        };
+        let pid = word.load(Ordering::Acquire);
+        let t = rustix::thread::futex::Timespec {
+            tv_sec: (ns / 1_000_000_000) as i64,
+            tv_nsec: (ns % 1_000_000_000) as i64,
+        };
+        let _ = rustix::thread::futex::wait(word, rustix::thread::futex::Flags::empty(), pid, Some(&t));
+        word.load(Ordering::Acquire) == 0
+    }
+
+    /// The child `pid` was reaped: had it not been cleared yet, its slot
+    /// is free (it can no longer be running).
+    pub fn left(&self, pid: i32) {
+        for w in &self.words {
+            let _ = w.compare_exchange(pid as u32, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+
+    /// With no child on any slot, gives back the pages the children
+    /// wrote (their stacks and the data they read), as `trim_stack` does
+    /// for the stack below.
+    pub fn release(&mut self) {
+        if !self.dirty || self.words.iter().any(|w| w.load(Ordering::Acquire) != 0) {
+            return;
+        }
+        release_zero_pages(&mut self.stacks);
+        release_zero_pages(&mut self.data);
+        self.inited = [false; N];
+        self.dirty = false;
+    }
 }
 
 /// The raw `clone3` of `spawn_into`: the parent returns the pid or
@@ -262,12 +451,47 @@ fn clone3(_: &CloneArgs, _: usize, _: usize) -> isize {
     -(libc::ENOSYS as isize)
 }
 
-/// `execve(2)`; returns only on failure.
+/// `execve(2)`; returns only on failure. The raw call, not musl's: a
+/// child started alongside going runs while going does, and musl's
+/// wrapper would write its failure into errno, which is going's.
 pub fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> Errno {
+    let ret: isize;
     // SAFETY: the caller passes a NUL-terminated path and null-terminated
-    // arrays of NUL-terminated strings that outlive the call.
-    unsafe { libc::execve(path, argv, envp) };
-    errno()
+    // arrays of NUL-terminated strings that outlive the call; the kernel
+    // changes only the registers declared.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") 59isize => ret,
+            in("rdi") path,
+            in("rsi") argv,
+            in("rdx") envp,
+            out("rcx") _,
+            out("r11") _,
+            options(nostack),
+        );
+    }
+    // SAFETY: as on x86_64.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!(
+            "svc #0",
+            inlateout("x0") path as usize as isize => ret,
+            in("x1") argv,
+            in("x2") envp,
+            in("x8") 221usize,
+            options(nostack),
+        );
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        // SAFETY: as above.
+        unsafe { libc::execve(path, argv, envp) };
+        return errno();
+    }
+    #[allow(unreachable_code)]
+    Errno::from_raw_os_error(-ret as i32)
 }
 
 /// `_exit(2)`: leaves a forked child without running anything of going's.
@@ -338,24 +562,22 @@ pub fn isatty(fd: i32) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
-/// `setgroups(2)` in a forked child (one thread, so the raw call is the
-/// process-wide one).
+/// `setgroups(2)` in a child (one thread, so the raw call, which rustix
+/// names for a thread, is the process-wide one).
 pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
-    // SAFETY: the pointer and length describe a valid slice of gids.
-    let r = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
-    if r == 0 { Ok(()) } else { Err(errno()) }
+    // SAFETY: `Gid` is a transparent wrapper of the kernel's gid_t (u32).
+    let gids = unsafe { core::slice::from_raw_parts(groups.as_ptr().cast::<rustix::process::Gid>(), groups.len()) };
+    rustix::thread::set_thread_groups(gids)
 }
 
-/// `setgid(2)`.
+/// `setgid(2)`, raw as `setgroups`.
 pub fn setgid(gid: u32) -> Result<(), Errno> {
-    // SAFETY: no memory is involved.
-    if unsafe { libc::syscall(libc::SYS_setgid, gid) } == 0 { Ok(()) } else { Err(errno()) }
+    rustix::thread::set_thread_gid(rustix::process::Gid::from_raw(gid))
 }
 
-/// `setuid(2)`.
+/// `setuid(2)`, raw as `setgroups`.
 pub fn setuid(uid: u32) -> Result<(), Errno> {
-    // SAFETY: no memory is involved.
-    if unsafe { libc::syscall(libc::SYS_setuid, uid) } == 0 { Ok(()) } else { Err(errno()) }
+    rustix::thread::set_thread_uid(rustix::process::Uid::from_raw(uid))
 }
 
 /// `clock_gettime(CLOCK_MONOTONIC)` as seconds and nanoseconds; musl's
@@ -405,9 +627,10 @@ pub fn dup_to(fd: BorrowedFd<'_>, n: i32) -> Result<(), Errno> {
     if fd.as_raw_fd() == n {
         return rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty());
     }
-    // SAFETY: `dup2` only changes the descriptor table; `n` is a number
-    // the child gives its program, whatever it held is replaced.
-    if unsafe { libc::dup2(fd.as_raw_fd(), n) } < 0 { Err(errno()) } else { Ok(()) }
+    // SAFETY: `n` is a number the child gives its program, whatever it
+    // held is replaced; the OwnedFd is never dropped, so nothing closes it.
+    let mut target = core::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(n) });
+    rustix::io::dup2(fd, &mut target)
 }
 
 /// `kill(2)` of a process (`group` false) or of a process group, with any
