@@ -797,7 +797,6 @@ impl<'a> Fleet<'a> {
     /// have been reused.
     pub fn reap(&mut self, now: u64) {
         while let Some(pid) = sys::peek_exited() {
-            self.pool.left(pid);
             let i = self.table.entries.iter().position(|e| e.svc.pid == pid);
             let Some(p) = Pid::from_raw(pid) else { break };
             if i.is_some() {

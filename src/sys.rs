@@ -354,24 +354,14 @@ impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
     /// Sleeps until a busy slot is free, for at most `ns` nanoseconds;
     /// false if none was freed by then.
     pub fn wait_free(&self, ns: u64) -> bool {
-        let Some(word) = self.words.iter().find(|w| w.load(Ordering::Acquire) != 0) else {
-            return true;
-        };
-        let pid = word.load(Ordering::Acquire);
+        let busy = self.words.iter().map(|w| (w, w.load(Ordering::Acquire))).find(|&(_, pid)| pid != 0);
+        let Some((word, pid)) = busy else { return true };
         let t = rustix::thread::futex::Timespec {
             tv_sec: (ns / 1_000_000_000) as i64,
             tv_nsec: (ns % 1_000_000_000) as i64,
         };
         let _ = rustix::thread::futex::wait(word, rustix::thread::futex::Flags::empty(), pid, Some(&t));
         word.load(Ordering::Acquire) == 0
-    }
-
-    /// The child `pid` was reaped: had it not been cleared yet, its slot
-    /// is free (it can no longer be running).
-    pub fn left(&self, pid: i32) {
-        for w in &self.words {
-            let _ = w.compare_exchange(pid as u32, 0, Ordering::AcqRel, Ordering::Relaxed);
-        }
     }
 
     /// With no child on any slot, gives back the pages the children

@@ -10,19 +10,6 @@ mod common;
 mod extra;
 use common::*;
 use extra::*;
-use std::process::Command;
-
-/// A uid nobody has, so a service can run as it without a passwd entry.
-fn free_uid() -> u32 {
-    (54_400..60_000)
-        .find(|u| !Command::new("getent").args(["passwd", &u.to_string()]).status().unwrap().success())
-        .unwrap()
-}
-
-/// The four ids of a `Uid:` or `Gid:` line.
-fn ids(pid: u32, key: &str) -> Vec<u32> {
-    status_field(pid, key).split_whitespace().map(|s| s.parse().unwrap()).collect()
-}
 
 #[test]
 fn in_a_burst_each_failing_exec_is_logged_and_the_rest_run() {
@@ -88,8 +75,8 @@ fn in_a_burst_each_service_runs_as_its_own_user_and_groups() {
             1 => (base + k, base + 100 + k),
             _ => (0, 0),
         };
-        assert_eq!(ids(pid, "Uid"), [uid; 4], "s{k}");
-        assert_eq!(ids(pid, "Gid"), [gid; 4], "s{k}");
+        ids_are(pid, "Uid", uid);
+        ids_are(pid, "Gid", gid);
         // A uid without a password entry has no supplementary groups
         // (going(5)); going's own, root's, are not kept.
         if k % 3 != 2 {

@@ -25,13 +25,6 @@ fn root(test: &str) -> bool {
     true
 }
 
-/// A uid nobody has, so a service can run as it without a passwd entry.
-fn free_uid() -> u32 {
-    (54_400..60_000)
-        .find(|u| !Command::new("getent").args(["passwd", &u.to_string()]).status().unwrap().success())
-        .unwrap()
-}
-
 /// Waits until the child has exec'd (before that it shows going's own
 /// credentials and namespaces).
 fn running(pid: u32, argv: &[&str]) -> u32 {

@@ -103,14 +103,6 @@ fn root(test: &str) -> bool {
     true
 }
 
-/// The four ids of a `Uid:` or `Gid:` line, all equal to `want`.
-fn ids_are(pid: u32, key: &str, want: u32) {
-    let line = status_field(pid, key);
-    let ids: Vec<&str> = line.split_whitespace().collect();
-    let w = want.to_string();
-    assert_eq!(ids, [w.as_str(); 4], "{key}: {line:?}");
-}
-
 fn groups(pid: u32) -> Vec<u32> {
     let mut g: Vec<u32> = status_field(pid, "Groups").split_whitespace().map(|s| s.parse().unwrap()).collect();
     g.sort();

@@ -240,3 +240,18 @@ pub fn client_within(t: &Tmp, verb: &str, args: &[&str], limit: Duration) -> Opt
     cmd.arg(verb).arg("-s").arg(t.sock()).args(args).env_remove("NO_COLOR");
     run_within(cmd, limit)
 }
+
+/// A uid nobody has, so a service can run as it without a passwd entry.
+pub fn free_uid() -> u32 {
+    (54_400..60_000)
+        .find(|u| !Command::new("getent").args(["passwd", &u.to_string()]).status().unwrap().success())
+        .unwrap()
+}
+
+/// The four ids of a `Uid:` or `Gid:` line, all equal to `want`.
+pub fn ids_are(pid: u32, key: &str, want: u32) {
+    let line = status_field(pid, key);
+    let ids: Vec<&str> = line.split_whitespace().collect();
+    let w = want.to_string();
+    assert_eq!(ids, [w.as_str(); 4], "{key}: {line:?}");
+}
