@@ -284,6 +284,8 @@ impl<'a> Control<'a> {
     /// answered; stops when it has to wait for the client.
     fn serve(&mut self, slot: usize, fleet: &mut Fleet, now: u64) {
         loop {
+            // An answer never overtakes the log lines of what it did.
+            fleet.log.flush();
             match self.flush(slot) {
                 Flushed::Closed => return self.close_client(slot, fleet),
                 Flushed::Blocked => return self.interest(slot, fleet, EventFlags::OUT),
@@ -526,6 +528,7 @@ impl<'a> Control<'a> {
                 continue;
             }
             l.s(b"\n");
+            fleet.log.flush();
             if let Some(fd) = self.waiters.get_mut(k).and_then(|w| w.fd.take()) {
                 let _ = send(&fd, l.bytes(), SendFlags::DONTWAIT | SendFlags::NOSIGNAL);
                 let _ = epoll::delete(&fleet.epoll, &fd);

@@ -794,23 +794,19 @@ impl<'a> Fleet<'a> {
 
     /// Reaps every exited child; a service's leftover process group is
     /// killed while its leader is still a zombie, so the group id cannot
-    /// have been reused.
+    /// have been reused. The zombie is reaped after what its exit starts
+    /// (a respawn): `waitid` has told its status already, and reaping it
+    /// first would put the kernel's release of it before the new start.
     pub fn reap(&mut self, now: u64) {
-        while let Some(pid) = sys::peek_exited() {
-            let i = self.table.entries.iter().position(|e| e.svc.pid == pid);
+        while let Some((pid, code, value)) = sys::peek_exited() {
             let Some(p) = Pid::from_raw(pid) else { break };
-            if i.is_some() {
-                let _ = kill_process_group(p, Signal::KILL);
-            }
-            let Ok(Some((_, status))) = waitpid(Some(p), WaitOptions::NOHANG) else {
-                break;
-            };
-            let how = match (status.exit_status(), status.terminating_signal()) {
-                (Some(code), _) => Exit::Code(code),
-                (None, s) => Exit::Signal(s.unwrap_or(0)),
-            };
+            let i = self.table.entries.iter().position(|e| e.svc.pid == pid);
             if let Some(i) = i {
-                self.exited(i, how, now);
+                let _ = kill_process_group(p, Signal::KILL);
+                self.exited(i, if code { Exit::Code(value) } else { Exit::Signal(value) }, now);
+            }
+            if !matches!(waitpid(Some(p), WaitOptions::NOHANG), Ok(Some(_))) {
+                break;
             }
         }
     }
@@ -974,6 +970,8 @@ impl<'a> Fleet<'a> {
 
     /// Moves what service `i` wrote into its log file or to stdout.
     pub fn drain(&mut self, i: usize, now: u64) {
+        // going's own lines so far go out before what the service wrote.
+        self.log.flush();
         let Self { table, log, color, stdout, syslog, .. } = self;
         let Some(e) = table.entries.get(i) else { return };
         if e.out.rfd < 0 {

@@ -37,6 +37,10 @@ pub const MAX_STOP_TIMEOUT_SECS: u32 = 86_400;
 /// Delay before retrying a config directory that could not be read.
 pub const RESCAN_RETRY_NS: u64 = SEC;
 /// Delay between attempts to reach a missing or refusing `/dev/log`.
+/// Bytes of going's own log lines held in one wake-up before they are
+/// written (`going: ` and the newline included), and how many lines.
+pub const LOG_HELD: usize = 2048;
+pub const LOG_HELD_LINES: usize = 48;
 pub const SYSLOG_RETRY_NS: u64 = 10 * SEC;
 
 /// The environment every service starts from; `env=` lines add to it.

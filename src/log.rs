@@ -1,10 +1,13 @@
 //! going's own events: one line each, `going: what`, to stderr and to
 //! syslog (facility daemon) when `/dev/log` accepts it. Never blocks: a
 //! line that cannot be written at once is counted and the count reported
-//! with the next line that gets through.
+//! with the next line that gets through. While the loop runs, the lines
+//! of one wake-up are held and written together before going sleeps (or
+//! before service output or a control answer goes out), so that a respawn
+//! or a pickup does not write its log line before its `clone`.
 
 use crate::fmt::Line;
-use crate::limits::SYSLOG_RETRY_NS;
+use crate::limits::{LOG_HELD, LOG_HELD_LINES, SYSLOG_RETRY_NS};
 use crate::output::Console;
 use crate::{sys, time};
 use rustix::fd::OwnedFd;
@@ -28,6 +31,15 @@ pub struct Log {
     /// stderr is the file stdout is, where `log=prefix` lines go: a line
     /// of a service left open there is ended before going's own.
     shares_stdout: bool,
+    /// Lines are held until `flush` (the loop runs), not written at once.
+    pub hold: bool,
+    /// Held lines as stderr gets them, `going: BODY\n` each, from byte 1
+    /// (byte 0 is for the newline that ends a service's open line).
+    held: [u8; LOG_HELD],
+    held_len: usize,
+    /// Where each held line's body is, and its level for syslog (`None`:
+    /// stderr only).
+    marks: heapless::Vec<(u16, u16, Option<Level>), LOG_HELD_LINES>,
 }
 
 impl Log {
@@ -35,7 +47,18 @@ impl Log {
         let pid = rustix::process::getpid().as_raw_nonzero().get() as u64;
         let st = |fd| rustix::fs::fstat(sys::borrow(fd)).ok().map(|s| (s.st_dev, s.st_ino));
         let shares_stdout = st(1).is_some_and(|one| st(2) == Some(one));
-        Log { stderr: Console::plain(2), syslog: None, retry_at: 0, dropped: 0, pid, shares_stdout }
+        Log {
+            stderr: Console::plain(2),
+            syslog: None,
+            retry_at: 0,
+            dropped: 0,
+            pid,
+            shares_stdout,
+            hold: false,
+            held: [0; LOG_HELD],
+            held_len: 1,
+            marks: heapless::Vec::new(),
+        }
     }
 
     pub fn info(&mut self, f: impl FnOnce(&mut Line)) {
@@ -57,41 +80,77 @@ impl Log {
             let mut note = Line::new();
             note.u(self.dropped).s(b" log lines dropped: stderr was not writable");
             self.dropped = 0;
-            self.stderr(note.bytes());
+            self.queue(None, note.bytes());
         }
-        self.stderr(body.bytes());
-        self.syslog(level, body.bytes());
-    }
-
-    fn stderr(&mut self, body: &[u8]) {
-        let mut l = Line::new();
-        if self.shares_stdout && crate::output::prefix::end_line() {
-            l.s(b"\n");
-        }
-        l.s(b"going: ").s(body).s(b"\n");
-        if self.stderr.write(l.bytes()) < l.bytes().len() {
-            self.dropped += 1;
+        self.queue(Some(level), body.bytes());
+        if !self.hold {
+            self.flush();
         }
     }
 
-    fn syslog(&mut self, level: Level, body: &[u8]) {
-        if self.syslog.is_none() {
-            let now = time::now();
-            if now < self.retry_at {
-                return;
+    fn queue(&mut self, level: Option<Level>, body: &[u8]) {
+        const HEAD: &[u8] = b"going: ";
+        let need = HEAD.len() + body.len() + 1;
+        if self.held_len + need > LOG_HELD || self.marks.is_full() {
+            self.flush();
+        }
+        let at = self.held_len;
+        let Some(dst) = self.held.get_mut(at..at + need) else { return };
+        let (head, rest) = dst.split_at_mut(HEAD.len());
+        let (text, nl) = rest.split_at_mut(body.len());
+        head.copy_from_slice(HEAD);
+        text.copy_from_slice(body);
+        nl.fill(b'\n');
+        let start = at + HEAD.len();
+        if self.marks.push((start as u16, (start + body.len()) as u16, level)).is_ok() {
+            self.held_len += need;
+        }
+    }
+
+    /// Writes the held lines: to stderr in one write, then each to syslog.
+    pub fn flush(&mut self) {
+        if self.marks.is_empty() {
+            return;
+        }
+        // A line a service left open on the same file is ended first.
+        let from = usize::from(!(self.shares_stdout && crate::output::prefix::end_line()));
+        if let Some(b) = self.held.first_mut() {
+            *b = b'\n';
+        }
+        let out = self.held.get(from..self.held_len).unwrap_or(&[]);
+        let written = from + self.stderr.write(out);
+        let Self { held, marks, syslog, retry_at, pid, dropped, .. } = self;
+        for &(start, end, level) in marks.iter() {
+            let (start, end) = (usize::from(start), usize::from(end));
+            if end + 1 > written {
+                *dropped += 1;
             }
-            self.retry_at = now + SYSLOG_RETRY_NS;
-            self.syslog = open_syslog();
+            if let Some(level) = level {
+                send_syslog(syslog, retry_at, *pid, level, held.get(start..end).unwrap_or(&[]));
+            }
         }
-        let Some(fd) = &self.syslog else { return };
-        // <PRI>: facility daemon (3) * 8 + severity info (6) or err (3).
-        let pri: &[u8] = if level == Level::Error { b"<27>" } else { b"<30>" };
-        let mut l = Line::new();
-        l.s(pri).s(b"going[").u(self.pid).s(b"]: ").s(body);
-        match send(fd, l.bytes(), SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
-            Ok(_) | Err(rustix::io::Errno::AGAIN) => {}
-            Err(_) => self.syslog = None,
+        marks.clear();
+        self.held_len = 1;
+    }
+}
+
+fn send_syslog(syslog: &mut Option<OwnedFd>, retry_at: &mut u64, pid: u64, level: Level, body: &[u8]) {
+    if syslog.is_none() {
+        let now = time::now();
+        if now < *retry_at {
+            return;
         }
+        *retry_at = now + SYSLOG_RETRY_NS;
+        *syslog = open_syslog();
+    }
+    let Some(fd) = syslog.as_ref() else { return };
+    // <PRI>: facility daemon (3) * 8 + severity info (6) or err (3).
+    let pri: &[u8] = if level == Level::Error { b"<27>" } else { b"<30>" };
+    let mut l = Line::new();
+    l.s(pri).s(b"going[").u(pid).s(b"]: ").s(body);
+    match send(fd, l.bytes(), SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+        Ok(_) | Err(rustix::io::Errno::AGAIN) => {}
+        Err(_) => *syslog = None,
     }
 }
 

@@ -91,8 +91,12 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
         signals,
     };
     let now = time::now();
+    // From here on a wake-up's lines are written together (log.rs).
+    sup.fleet.log.hold = true;
     sup.confdir.reload(&mut sup.fleet, now);
     let halt = sup.run_loop();
+    sup.fleet.log.flush();
+    sup.fleet.log.hold = false;
     if sup.control.listener.is_some() {
         let _ = rustix::fs::unlink(socket);
     }
@@ -142,6 +146,7 @@ impl Supervisor<'_> {
                 sys::trim_stack();
                 burst = false;
             }
+            self.fleet.log.flush();
             let n = epoll::wait(&self.fleet.epoll, &mut ready[..], timeout.as_ref()).unwrap_or(0);
             now = time::now();
             for ev in ready.iter().take(n) {

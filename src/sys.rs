@@ -497,19 +497,22 @@ pub fn strerror(e: Errno) -> &'static [u8] {
     unsafe { CStr::from_ptr(libc::strerror(e.raw_os_error())) }.to_bytes()
 }
 
-/// The pid of an exited child, left waitable (`WNOWAIT`): its process
+/// An exited child, left waitable (`WNOWAIT`): its pid, whether it
+/// exited (or was killed), and its exit code (or signal). Its process
 /// group cannot be reused until it is reaped.
-pub fn peek_exited() -> Option<i32> {
+pub fn peek_exited() -> Option<(i32, bool, i32)> {
     let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
     let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
     // SAFETY: `waitid` writes a `siginfo_t` into the zeroed buffer; with
-    // WNOHANG and no child ready, `si_pid` stays 0.
+    // WNOHANG and no child ready, `si_pid` stays 0. For a child that
+    // exited, `si_status` is its exit code or the signal that ended it.
     unsafe {
         if libc::waitid(libc::P_ALL, 0, info.as_mut_ptr(), flags) != 0 {
             return None;
         }
-        let pid = info.assume_init_ref().si_pid();
-        (pid > 0).then_some(pid)
+        let info = info.assume_init_ref();
+        let pid = info.si_pid();
+        (pid > 0).then(|| (pid, info.si_code == libc::CLD_EXITED, info.si_status()))
     }
 }
 
