@@ -470,8 +470,9 @@ pub type Pool = sys::Alongside<Launch, ALONGSIDE, CHILD_STACK>;
 
 /// `start`, for the `Prepared` in slot `k` of `pool`: with `wait`, going
 /// sleeps until the child has exec'd or failed; without, it goes on at
-/// once and the child's report comes through the pipe. A kernel without
-/// `clone3` gets `start`'s own way (which waits).
+/// once and the child's report comes through the pipe. Where `clone3`
+/// cannot be used (a kernel without it, or a seccomp filter that refuses
+/// it) the child gets `start`'s own way, which waits.
 #[allow(clippy::too_many_arguments)]
 pub fn start_in(
     pool: &mut Pool,

@@ -230,6 +230,10 @@ pub struct Alongside<T, const N: usize, const S: usize> {
     dirty: bool,
     /// This kernel refused the flags of a start that does not wait.
     refused: bool,
+    /// `clone3` cannot be used here at all: the kernel lacks it, or a
+    /// seccomp filter refuses it (`EPERM` for a call that asks for no
+    /// cgroup, as older container runtimes' default profiles do).
+    no_clone3: bool,
 }
 
 impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
@@ -242,6 +246,7 @@ impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
             stacks: [[MaybeUninit::uninit(); S]; N],
             dirty: false,
             refused: false,
+            no_clone3: false,
         }
     }
 
@@ -289,8 +294,11 @@ impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
     /// `cgroup` when there is one. With `wait`, going sleeps until it has
     /// exec'd or exited (`CLONE_VFORK`), as `spawn_on` does; without, it
     /// returns at once and the slot stays busy until the child is done
-    /// with it. Returns the child's pid. `ENOSYS`, `EINVAL`, `E2BIG`:
-    /// this kernel cannot (and a start without `wait` is not tried again).
+    /// with it. Returns the child's pid. `EINVAL`, `E2BIG`: this kernel
+    /// cannot (and a start without `wait` is not tried again). `ENOSYS`:
+    /// `clone3` cannot be used here, now or later (it is missing, or it
+    /// was refused with `EPERM` when no cgroup was asked for); the caller
+    /// starts the child another way.
     pub fn start(&mut self, k: usize, cgroup: Option<BorrowedFd<'_>>, wait: bool) -> Result<i32, Errno> {
         use rustix::fd::AsRawFd;
         #[allow(unreachable_code)] // `run` never returns: it execs or exits
@@ -307,6 +315,9 @@ impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
         };
         if self.taken.get(k) != Some(&true) || self.inited.get(k) != Some(&true) {
             return Err(Errno::INVAL);
+        }
+        if self.no_clone3 {
+            return Err(Errno::NOSYS);
         }
         let range = stack.as_mut_ptr_range();
         let (low, high) = (range.start as u64, range.end as u64);
@@ -337,7 +348,12 @@ impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
         let ret = clone3(&args, run as usize, data.as_ptr() as usize);
         if ret < 0 {
             let e = Errno::from_raw_os_error(-ret as i32);
-            if !wait && matches!(e, Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) {
+            if e == Errno::NOSYS || (e == Errno::PERM && cgroup.is_none()) {
+                self.no_clone3 = true;
+                self.refused = true;
+                return Err(Errno::NOSYS);
+            }
+            if !wait && matches!(e, Errno::INVAL | Errno::TOOBIG) {
                 self.refused = true;
             }
             return Err(e);

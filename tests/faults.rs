@@ -774,3 +774,81 @@ fn a_full_table_takes_a_new_file_once_a_removed_service_has_stopped() {
 fn running_pid(g: &Going, name: &str) -> u32 {
     running(g.expect_started(name, 1), &["/bin/sleep", "1001"])
 }
+
+/// Installs, in the process about to exec, a seccomp filter under which
+/// `clone3` fails with `EPERM` and every other call is allowed: the
+/// default profile of older container runtimes (435 is `clone3` in every
+/// ABI this runs on).
+fn refuse_clone3() -> std::io::Result<()> {
+    let stmt = |code: u32, k: u32| libc::sock_filter { code: code as u16, jt: 0, jf: 0, k };
+    let mut filter = [
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0), // seccomp_data.nr
+        libc::sock_filter { code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16, jt: 0, jf: 1, k: 435 },
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    let prog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_mut_ptr() };
+    // SAFETY: prctl with a filter that outlives the call; nothing else
+    // of the process is touched between fork and exec.
+    unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog as *const libc::sock_fprog) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Under a seccomp filter that refuses `clone3` with `EPERM` (Docker's
+/// default profile before 20.10.10 did), services start, respawn and
+/// come up after a reload with the older `clone`, in their cgroups where
+/// there are cgroups and without where there are none; nothing says
+/// "cannot fork".
+#[test]
+fn clone3_refused_by_a_seccomp_filter() {
+    let test = "clone3_refused_by_a_seccomp_filter";
+    if emulated(test, "qemu-user makes the guest's clone calls itself, with the host's clone") {
+        return;
+    }
+    let hidden = "exec unshare -m --propagation private /bin/sh -c 'mount -t tmpfs going-test /sys/fs/cgroup \
+                  && exec \"$0\" -d \"$1\" -s \"$2\"' \"$0\" \"$1\" \"$2\";";
+    let mut modes = vec![("as the host has them", "")];
+    if root_with(test, &["unshare", "mount"]) && can_unshare_mount() {
+        modes.push(("hidden", hidden));
+    } else {
+        skip(test, "cannot make a private mount namespace here: only the host's cgroups are tried");
+    }
+    for (cgroups, prefix) in modes {
+        let t = Tmp::new("fault_clone3");
+        for name in ["a", "b", "c"] {
+            t.write(name, &sleeper(1000));
+        }
+        let mut g = Going::start_with(&t, prefix, |cmd| {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: refuse_clone3 makes two prctl calls and allocates nothing.
+            unsafe { cmd.pre_exec(refuse_clone3) };
+        });
+        let pids: Vec<u32> =
+            ["a", "b", "c"].iter().map(|n| running(g.expect_started(n, 1), &["/bin/sleep", "1000"])).collect();
+        let in_cgroups = g.log().contains("services run in cgroups below ");
+        assert_eq!(in_cgroups, prefix.is_empty() && cgroup2_mount().is_some(), "cgroups {cgroups}; log:\n{}", g.log());
+        if in_cgroups {
+            for (name, pid) in ["a", "b", "c"].iter().zip(&pids) {
+                assert!(cgroup_of(*pid).ends_with(&format!("/{name}")), "{name} in {}", cgroup_of(*pid));
+            }
+        }
+        // A respawn, and a service added by a reload.
+        signal(pids[0], "KILL");
+        running(g.expect_started("a", 2), &["/bin/sleep", "1000"]);
+        t.write("d", &sleeper(1000));
+        g.reload();
+        let d = running(g.expect_started("d", 1), &["/bin/sleep", "1000"]);
+        if in_cgroups {
+            assert!(cgroup_of(d).ends_with("/d"), "d in {}", cgroup_of(d));
+        }
+        answers(&t);
+        alive_going(&mut g);
+        assert!(!g.log().contains("cannot fork"), "cgroups {cgroups}; log:\n{}", g.log());
+    }
+}

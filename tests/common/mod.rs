@@ -562,6 +562,18 @@ impl Going {
         Going { child, conf: t.conf(), log_path, stderr_pipe: None, exited: None }
     }
 
+    /// Like `start_via`, with `f` given the shell's command before it is
+    /// spawned (a `pre_exec` whose effect going inherits, say).
+    pub fn start_with(t: &Tmp, prefix: &str, f: impl FnOnce(&mut Command)) -> Going {
+        let log_path = t.path.join("going.log");
+        let log = fs::File::create(&log_path).unwrap();
+        let mut cmd = shell_command(t, prefix, &[]);
+        cmd.stdout(log.try_clone().unwrap()).stderr(log);
+        f(&mut cmd);
+        let child = cmd.spawn().unwrap();
+        Going { child, conf: t.conf(), log_path, stderr_pipe: None, exited: None }
+    }
+
     /// Going with its stdout on `out` (a pipe or a terminal the test
     /// holds; with `Stdio::piped()` the read end is in `child.stdout`),
     /// its stderr into DIR/going.log.
