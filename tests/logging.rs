@@ -98,3 +98,66 @@ fn a_stderr_pipe_nobody_reads_does_not_block_going() {
     let st = g.wait_exit(T).expect("going blocked on its stderr at shutdown");
     assert_eq!(st.code(), Some(0));
 }
+
+/// The index of the first line of LOG that contains S.
+fn line_at(log: &str, s: &str) -> Option<usize> {
+    log.lines().position(|l| l.contains(s))
+}
+
+/// going's lines of a wake-up reach its stderr before anything they led
+/// to: a run's "started" line comes before that run's first output line
+/// (moved by going, log=prefix, into the same file), and the exit line of
+/// a run before the output of the run that replaced it.
+#[test]
+fn going_lines_come_before_the_output_they_led_to() {
+    let t = Tmp::new("log_order_output");
+    t.write("a", "cmd=/bin/sh -c 'echo up $$; exec sleep 1000'\nlog=prefix\n");
+    let g = Going::start(&t);
+    let mut pids = Vec::new();
+    for n in 1..=3 {
+        let pid = g.expect_started("a", n);
+        g.expect_log(&format!("a | up {pid}"));
+        pids.push(pid);
+        signal(pid, "KILL");
+    }
+    let log = g.log();
+    let at = |s: String| line_at(&log, &s).unwrap_or_else(|| panic!("no {s:?} in:\n{log}"));
+    for (k, pid) in pids.iter().enumerate() {
+        let started = at(format!("going: a: started, pid {pid}"));
+        let output = at(format!("a | up {pid}"));
+        assert!(started < output, "run {k}: output before its start line:\n{log}");
+        if let Some(next) = pids.get(k + 1) {
+            let exited = at(format!("going: a: pid {pid} killed by SIGKILL"));
+            assert!(output < exited, "run {k}: exit line before the output it followed:\n{log}");
+            assert!(exited < at(format!("a | up {next}")), "run {k}: next run's output before its exit line:\n{log}");
+        }
+    }
+}
+
+/// A control client's answer comes after the lines of what it waited
+/// for: when `going wait` returns, the "ready" line is in the log.
+#[test]
+fn going_lines_come_before_a_control_answer() {
+    let t = Tmp::new("log_order_answer");
+    let flag = t.file("flag");
+    t.write(
+        "b",
+        &format!(
+            "cmd=/bin/sh -c 'while [ ! -e {} ]; do sleep 0.01; done; echo >&3; exec sleep 1000'\nready=fd:3\n",
+            flag.display()
+        ),
+    );
+    let g = Going::start(&t);
+    g.expect_started("b", 1);
+    let sock = t.sock();
+    let waiter = std::thread::spawn(move || {
+        let out = going_command().arg("wait").arg("-s").arg(&sock).arg("b").output().unwrap();
+        out.status.code()
+    });
+    // The waiter is connected (and waiting) before the service is ready.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&flag, "").unwrap();
+    assert_eq!(waiter.join().unwrap(), Some(0), "{}", g.log());
+    let log = g.log();
+    assert!(log.contains("going: b: ready"), "wait answered before the ready line was written:\n{log}");
+}
