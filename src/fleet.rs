@@ -125,6 +125,10 @@ pub struct Fleet<'a> {
     /// A wait for a slot of the pool timed out in this wake-up: the rest
     /// of it starts services the waiting way, without waiting again.
     pub stalled: bool,
+    /// The exited child `reap` has handled but not reaped yet (0: none):
+    /// a start that the zombie's share of a process limit refuses reaps
+    /// it and tries again.
+    zombie: i32,
 }
 
 /// Where a start's `Prepared` is built.
@@ -174,6 +178,7 @@ impl<'a> Fleet<'a> {
             starts: 0,
             pool,
             stalled: false,
+            zombie: 0,
         }
     }
 
@@ -640,16 +645,26 @@ impl<'a> Fleet<'a> {
             (None, None) => Join::None,
         };
         let (pipe, null) = (pipe.map(sys::borrow), null.as_fd());
-        let started = match place {
+        let pool = &mut *self.pool;
+        let mut launch = || match &mut place {
             Place::Here(p) => spawn::start(p, null, pipe, ready_w, &w, join),
-            Place::Slot(k, alongside) => {
+            &mut Place::Slot(k, alongside) => {
                 // A network namespace is kept from the child's own once it
                 // has made it, and a child that writes itself into its
                 // cgroup is in it when going goes on: both are waited for.
                 let wait = !alongside || private || matches!(join, Join::Write(_));
-                spawn::start_in(self.pool, k, wait, null, pipe, ready_w, &w, join)
+                spawn::start_in(pool, k, wait, null, pipe, ready_w, &w, join)
             }
         };
+        let mut started = launch();
+        // A process limit reached with the zombie `reap` has not reaped
+        // yet: it is reaped now and counts no more.
+        let zombie = Pid::from_raw(self.zombie).filter(|_| started == Err(Errno::AGAIN));
+        let reaped = zombie.is_some_and(|z| matches!(waitpid(Some(z), WaitOptions::NOHANG), Ok(Some(_))));
+        if reaped {
+            started = launch();
+            self.zombie = 0;
+        }
         let pid = started.map_err(|e| {
             match (join, e) {
                 // Not a passing shortage: the cgroup cannot take it.
@@ -797,15 +812,20 @@ impl<'a> Fleet<'a> {
     /// have been reused. The zombie is reaped after what its exit starts
     /// (a respawn): `waitid` has told its status already, and reaping it
     /// first would put the kernel's release of it before the new start.
+    /// Until it is reaped it still counts in `RLIMIT_NPROC` and in the
+    /// `pids` controller, so a start refused with `EAGAIN` meanwhile
+    /// reaps it and tries once more (`launch`).
     pub fn reap(&mut self, now: u64) {
         while let Some((pid, code, value)) = sys::peek_exited() {
             let Some(p) = Pid::from_raw(pid) else { break };
             let i = self.table.entries.iter().position(|e| e.svc.pid == pid);
+            self.zombie = pid;
             if let Some(i) = i {
                 let _ = kill_process_group(p, Signal::KILL);
                 self.exited(i, if code { Exit::Code(value) } else { Exit::Signal(value) }, now);
             }
-            if !matches!(waitpid(Some(p), WaitOptions::NOHANG), Ok(Some(_))) {
+            // Zero: a start reaped it already.
+            if core::mem::take(&mut self.zombie) != 0 && !matches!(waitpid(Some(p), WaitOptions::NOHANG), Ok(Some(_))) {
                 break;
             }
         }

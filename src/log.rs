@@ -25,8 +25,11 @@ pub struct Log {
     syslog: Option<OwnedFd>,
     /// When to try `/dev/log` again; 0 to try at the next line.
     retry_at: u64,
-    /// Lines stderr could not take.
+    /// Lines stderr could not take, not yet reported.
     dropped: u64,
+    /// The count in the note about them that is held now (0: none is):
+    /// they are reported only once the note itself reaches stderr.
+    noted: u64,
     pid: u64,
     /// stderr is the file stdout is, where `log=prefix` lines go: a line
     /// of a service left open there is ended before going's own.
@@ -40,6 +43,9 @@ pub struct Log {
     /// Where each held line's body is, and its level for syslog (`None`:
     /// stderr only).
     marks: heapless::Vec<(u16, u16, Option<Level>), LOG_HELD_LINES>,
+    /// stderr took only part of a line (a tty or a socket that was full):
+    /// the next write ends it first, so no line is glued to its end.
+    cut: bool,
 }
 
 impl Log {
@@ -52,12 +58,14 @@ impl Log {
             syslog: None,
             retry_at: 0,
             dropped: 0,
+            noted: 0,
             pid,
             shares_stdout,
             hold: false,
             held: [0; LOG_HELD],
             held_len: 1,
             marks: heapless::Vec::new(),
+            cut: false,
         }
     }
 
@@ -76,11 +84,12 @@ impl Log {
     /// One copy for every call site: only the closures above are generic.
     #[inline(never)]
     fn emit(&mut self, level: Level, body: &Line) {
-        if self.dropped > 0 {
+        if self.dropped > 0 && self.noted == 0 {
             let mut note = Line::new();
-            note.u(self.dropped).s(b" log lines dropped: stderr was not writable");
-            self.dropped = 0;
+            let n = self.dropped;
+            note.u(n).s(b" log lines dropped: stderr was not writable");
             self.queue(None, note.bytes());
+            self.noted = n;
         }
         self.queue(Some(level), body.bytes());
         if !self.hold {
@@ -112,23 +121,37 @@ impl Log {
         if self.marks.is_empty() {
             return;
         }
-        // A line a service left open on the same file is ended first.
-        let from = usize::from(!(self.shares_stdout && crate::output::prefix::end_line()));
+        // A line left open on the file, by a service or by the last write
+        // here, is ended first.
+        let open = self.cut | (self.shares_stdout && crate::output::prefix::end_line());
+        let from = usize::from(!open);
         if let Some(b) = self.held.first_mut() {
             *b = b'\n';
         }
         let out = self.held.get(from..self.held_len).unwrap_or(&[]);
         let written = from + self.stderr.write(out);
-        let Self { held, marks, syslog, retry_at, pid, dropped, .. } = self;
+        // What reached the file ends inside a line: on a file shared with
+        // `log=prefix` output, its writer is told too (and ends it).
+        let cut = self.held.get(..written).and_then(|b| b.last()) != Some(&b'\n');
+        self.cut = cut && !self.shares_stdout;
+        if cut && self.shares_stdout {
+            crate::output::prefix::left_open();
+        }
+        let Self { held, marks, syslog, retry_at, pid, dropped, noted, .. } = self;
         for &(start, end, level) in marks.iter() {
             let (start, end) = (usize::from(start), usize::from(end));
-            if end + 1 > written {
-                *dropped += 1;
+            match level {
+                // The note of dropped lines: what it counts is told.
+                None if end < written => *dropped = dropped.saturating_sub(*noted),
+                None => {}
+                Some(_) if end < written => {}
+                Some(_) => *dropped += 1,
             }
             if let Some(level) = level {
                 send_syslog(syslog, retry_at, *pid, level, held.get(start..end).unwrap_or(&[]));
             }
         }
+        *noted = 0;
         marks.clear();
         self.held_len = 1;
     }

@@ -852,3 +852,45 @@ fn clone3_refused_by_a_seccomp_filter() {
         assert!(!g.log().contains("cannot fork"), "cgroups {cgroups}; log:\n{}", g.log());
     }
 }
+
+/// A service whose uid is at its process limit (`RLIMIT_NPROC`: going
+/// and the one service): the exited process counts until it is reaped,
+/// and going reaps it rather than fail the successor's start, so a
+/// `going restart` and a respawn after a long run start it again at once,
+/// with no "cannot fork" and no retry a second later.
+#[test]
+fn respawn_at_the_process_limit() {
+    let test = "respawn_at_the_process_limit";
+    if !root_with(test, &["setpriv", "prlimit"]) {
+        return;
+    }
+    if emulated(test, "qemu-user starts a thread in each forked child, which RLIMIT_NPROC=2 refuses") {
+        return;
+    }
+    let t = Tmp::new("fault_nproc_respawn");
+    let uid = unused_uid();
+    std::os::unix::fs::chown(&t.path, Some(uid), Some(uid)).unwrap();
+    t.write("a", &sleeper(1000));
+    let prefix = format!(
+        "exec setpriv --reuid={uid} --regid={uid} --clear-groups prlimit --nproc=2:2 -- \"$0\" -d \"$1\" -s \"$2\";"
+    );
+    let bin = reachable_binary(&t);
+    let mut g = Going::start_bin(&t, &bin, &prefix, &[]);
+    let first = running(g.expect_started("a", 1), &["/bin/sleep", "1000"]);
+    answers(&t);
+
+    // Restarted on request: the old process exits, the new one starts.
+    assert_eq!(client(&t, "restart", &["a"]).code, 0, "{}", g.log());
+    let second = running(g.expect_started("a", 2), &["/bin/sleep", "1000"]);
+    assert_ne!(first, second);
+
+    // Killed after a run of 5 s or more: started again at once.
+    thread::sleep(Duration::from_millis(5200));
+    signal(second, "KILL");
+    let third = running(g.expect_started("a", 3), &["/bin/sleep", "1000"]);
+    assert_ne!(second, third);
+    alive_going(&mut g);
+    let log = g.log();
+    assert!(!log.contains("cannot fork") && !log.contains("failed attempt"), "log:\n{log}");
+    assert!(zombies_of(g.pid()).is_empty(), "zombies left: {:?}", zombies_of(g.pid()));
+}

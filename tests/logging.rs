@@ -2,6 +2,8 @@
 
 mod common;
 use common::*;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
 const THEN: &[&str] = &[
@@ -160,4 +162,57 @@ fn going_lines_come_before_a_control_answer() {
     assert_eq!(waiter.join().unwrap(), Some(0), "{}", g.log());
     let log = g.log();
     assert!(log.contains("going: b: ready"), "wait answered before the ready line was written:\n{log}");
+}
+
+/// going's stderr is a file on a filesystem that fills up: a write that
+/// stops in the middle of a line (the disk took only part of it) has
+/// that line ended before the next, so no line is glued to a fragment,
+/// and the note that follows counts every line that did not get out.
+#[test]
+fn stderr_on_a_full_disk_leaves_no_line_glued_and_counts_what_was_lost() {
+    let test = "stderr_on_a_full_disk_leaves_no_line_glued_and_counts_what_was_lost";
+    let ok = |script: &str| Command::new("/bin/sh").arg("-c").arg(script).status().is_ok_and(|s| s.success());
+    if !ok("[ \"$(id -u)\" = 0 ] && command -v unshare >/dev/null") {
+        eprintln!("SKIPPED {test}: needs root and unshare");
+        return;
+    }
+    let t = Tmp::new("log_full_disk");
+    // In a mount namespace of going's own: a 16 KiB tmpfs on /mnt, and
+    // going's stderr a file there.
+    let prefix = "exec unshare -m --propagation private /bin/sh -c 'mount -t tmpfs -o size=16k going-test /mnt \
+                  && exec \"$0\" -d \"$1\" -s \"$2\" 2>>/mnt/going.err' \"$0\" \"$1\" \"$2\";";
+    let mut g = Going::start_with(&t, prefix, |_| {});
+    let mnt = PathBuf::from(format!("/proc/{}/root/mnt", g.pid()));
+    let err = mnt.join("going.err");
+    let text = || String::from_utf8_lossy(&std::fs::read(&err).unwrap_or_default()).into_owned();
+    assert!(wait_until(T, || text().contains(" supervising ")), "going did not start; log:\n{}", g.log());
+    let reload = |n: usize| {
+        for _ in 0..n {
+            let st = going_command().arg("reload").arg("-s").arg(t.sock()).output().unwrap().status;
+            assert!(st.success());
+        }
+    };
+    // The rest of the filesystem taken: only the log file's page is left.
+    let free = 16 * 1024 - 4096;
+    std::fs::write(mnt.join("fill"), vec![b'x'; free]).unwrap();
+    let asked = 150;
+    reload(asked);
+    // Room again, and more lines: the cut one is ended first.
+    std::fs::remove_file(mnt.join("fill")).unwrap();
+    reload(3);
+    let log = || text();
+    assert!(wait_until(T, || log().contains(" log lines dropped: stderr was not writable")), "{}", log());
+    let got = log();
+    g.signal("TERM");
+    assert!(g.wait_exit(T).is_some());
+    let glued: Vec<&str> = got.lines().filter(|l| l.get(1..).is_some_and(|rest| rest.contains("going: "))).collect();
+    assert!(glued.is_empty(), "lines glued to a fragment: {glued:?}");
+    let whole = got
+        .lines()
+        .filter(|l| l.starts_with("going: reloading ") && l.ends_with("(asked on the control socket)"))
+        .count();
+    let note = got.lines().find(|l| l.ends_with(" log lines dropped: stderr was not writable")).unwrap();
+    let n: usize = note.trim_start_matches("going: ").split(' ').next().unwrap().parse().unwrap();
+    assert!(whole < asked, "the disk never filled: {whole} of {asked} lines");
+    assert_eq!(n, asked + 3 - whole, "the note counts {n}, but {} reload lines are missing:\n{got}", asked + 3 - whole);
 }

@@ -30,6 +30,12 @@ pub fn end_line() -> bool {
     OPEN.swap(NONE, Ordering::Relaxed) != NONE
 }
 
+/// A writer to the same file left a line of its own unfinished: the
+/// next line written here ends it first.
+pub fn left_open() {
+    OPEN.store(ORPHAN, Ordering::Relaxed);
+}
+
 /// The service with pipe `rfd` stops writing here.
 pub fn closed(rfd: i32) {
     if rfd >= 0 {
