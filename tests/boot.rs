@@ -368,6 +368,12 @@ c1=$(cpu_ticks "$busy"); t1=$(now)
 echo "MARK cpu: percent=$(( (c1 - c0) * 100 / (t1 - t0) ))"
 hog_gone() { [ -s /run/hog.pid ] && ! grep -q dd "/proc/$(cat /run/hog.pid)/cmdline" 2>/dev/null; }
 within 100 hog_gone || echo "MARK meter FAIL: the memory hog still runs"
+# pids_max=1: a restart has its one process reaped before it counts twice.
+pid_of() { /sbin/going status -m "$1" | sed -n 's/.* pid=\([0-9]*\) .*/\1/p'; }
+one=$(pid_of one)
+/sbin/going restart one
+moved() { p=$(pid_of one); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$one" ]; }
+within 20 moved && echo "MARK one: restarted within 2s" || echo "MARK meter FAIL: one not restarted"
 /sbin/going status -m | sed 's/^/MARK status: /'
 echo "MARK meter done"
 exec /sbin/going poweroff
@@ -386,6 +392,7 @@ fn cgroup_image(img: &mut Image) {
     img.exe("/etc/forker.sh", FORKER).service("forker", "pids_max=5\nrestart=never\ncmd=/etc/forker.sh\n");
     img.service("busy", "cpu_max=20%\ncmd=/bin/sh -c 'echo $$ >/run/busy.pid; while :; do :; done'\n");
     img.service("mem", "memory_max=32M\ncmd=/bin/sleep 1000\n");
+    img.service("one", "pids_max=1\ncmd=/bin/sleep 1000\n");
     img.exe("/etc/meter.sh", METER).service("meter", "restart=never\ncmd=/etc/meter.sh\n");
 }
 
@@ -406,6 +413,9 @@ fn expect_cgroup_limits(b: &Boot) {
     b.expect("MARK pids: child 4");
     b.expect_not("MARK pids: child 5");
     b.expect_not("MARK pids: all eight forked");
+    // pids_max=1: restarted at once, its start never refused.
+    b.expect("MARK one: restarted within 2s");
+    b.expect_not("one: cannot fork");
     // cpu_max=20%: its own cgroup named after it, the quota, and the share.
     let line = b.line("MARK cpu: cgroup=").unwrap_or_else(|| panic!("no cgroup line\n{}", b.context()));
     let fields: Vec<&str> = line.split_whitespace().collect();
