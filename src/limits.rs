@@ -37,11 +37,14 @@ pub const MAX_STOP_TIMEOUT_SECS: u32 = 86_400;
 /// Delay before retrying a config directory that could not be read.
 pub const RESCAN_RETRY_NS: u64 = SEC;
 /// Delay between attempts to reach a missing or refusing `/dev/log`.
-/// Bytes of going's own log lines held in one wake-up before they are
-/// written (`going: ` and the newline included), and how many lines.
-pub const LOG_HELD: usize = 2048;
-pub const LOG_HELD_LINES: usize = 48;
 pub const SYSLOG_RETRY_NS: u64 = 10 * SEC;
+/// Bytes of going's own log lines held in one wake-up before they are
+/// written (`going: ` and the newline included), and how many lines: a
+/// respawn or a pickup makes two or three, a cold start of 256 is
+/// written 20 lines or so at a time. Under `PIPE_BUF`, so a write to a
+/// pipe is whole or not at all.
+pub const LOG_HELD: usize = 1024;
+pub const LOG_HELD_LINES: usize = 24;
 
 /// The environment every service starts from; `env=` lines add to it.
 pub const DEFAULT_PATH: &[u8] = b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -68,3 +68,24 @@ fn check_rejects_a_bad_file_naming_dir_name_line() {
     assert!(out.contains("foo"), "{out:?}");
     assert!(!out.contains("/good"), "a valid file is reported: {out:?}");
 }
+
+/// The binary's read-write segment (`.data`, `.bss`) fits in one 4 KiB
+/// page, so going's own writable data costs one resident page, not two
+/// (`.cargo/rw-page.ld`).
+#[test]
+fn the_read_write_segment_fits_in_one_page() {
+    let b = std::fs::read(bin()).unwrap();
+    let u16_at = |o: usize| u16::from_le_bytes(b[o..o + 2].try_into().unwrap()) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    assert!(&b[..4] == b"\x7fELF" && b[4] == 2 && b[5] == 1, "not a 64-bit little-endian ELF");
+    let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
+    let writable: Vec<(u64, u64)> = (0..phnum)
+        .map(|k| phoff + k * phentsize)
+        .filter(|&h| u32_at(h) == 1 && u32_at(h + 4) & 2 != 0) // PT_LOAD, PF_W
+        .map(|h| (u64_at(h + 0x10), u64_at(h + 0x28))) // p_vaddr, p_memsz
+        .collect();
+    assert_eq!(writable.len(), 1, "writable segments: {writable:x?}");
+    let (vaddr, memsz) = writable[0];
+    assert!(vaddr % 4096 + memsz <= 4096, "the segment at {vaddr:#x}, {memsz:#x} bytes, straddles two pages");
+}
