@@ -660,7 +660,7 @@ impl<'a> Fleet<'a> {
         // A process limit reached with the zombie `reap` has not reaped
         // yet: it is reaped now and counts no more.
         let zombie = Pid::from_raw(self.zombie).filter(|_| started == Err(Errno::AGAIN));
-        let reaped = zombie.is_some_and(|z| matches!(waitpid(Some(z), WaitOptions::NOHANG), Ok(Some(_))));
+        let reaped = zombie.is_some_and(reap_now);
         if reaped {
             started = launch();
             self.zombie = 0;
@@ -825,7 +825,7 @@ impl<'a> Fleet<'a> {
                 self.exited(i, if code { Exit::Code(value) } else { Exit::Signal(value) }, now);
             }
             // Zero: a start reaped it already.
-            if core::mem::take(&mut self.zombie) != 0 && !matches!(waitpid(Some(p), WaitOptions::NOHANG), Ok(Some(_))) {
+            if core::mem::take(&mut self.zombie) != 0 && !reap_now(p) {
                 break;
             }
         }
@@ -1344,3 +1344,8 @@ pub fn signal_group(pid: i32, s: i32) {
 }
 
 const _: () = assert!(SEC > 0);
+
+/// Reaps child `p` if it has exited; whether it was reaped.
+fn reap_now(p: Pid) -> bool {
+    matches!(waitpid(Some(p), WaitOptions::NOHANG), Ok(Some(_)))
+}

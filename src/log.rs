@@ -140,15 +140,15 @@ impl Log {
         let Self { held, marks, syslog, retry_at, pid, dropped, noted, .. } = self;
         for &(start, end, level) in marks.iter() {
             let (start, end) = (usize::from(start), usize::from(end));
+            let whole = end < written;
             match level {
                 // The note of dropped lines: what it counts is told.
-                None if end < written => *dropped = dropped.saturating_sub(*noted),
+                None if whole => *dropped = dropped.saturating_sub(*noted),
                 None => {}
-                Some(_) if end < written => {}
-                Some(_) => *dropped += 1,
-            }
-            if let Some(level) = level {
-                send_syslog(syslog, retry_at, *pid, level, held.get(start..end).unwrap_or(&[]));
+                Some(level) => {
+                    *dropped += u64::from(!whole);
+                    send_syslog(syslog, retry_at, *pid, level, held.get(start..end).unwrap_or(&[]));
+                }
             }
         }
         *noted = 0;

@@ -123,6 +123,19 @@ fn running(pid: u32, argv: &[&str]) -> u32 {
     pid
 }
 
+/// Starts going on TMP as an unused uid that may have at most `nproc`
+/// processes (`RLIMIT_NPROC`); returns it and the uid.
+fn going_at_nproc(t: &Tmp, nproc: u32) -> (Going, u32) {
+    let uid = unused_uid();
+    std::os::unix::fs::chown(&t.path, Some(uid), Some(uid)).unwrap();
+    let prefix = format!(
+        "exec setpriv --reuid={uid} --regid={uid} --clear-groups prlimit --nproc={nproc}:{nproc} -- \"$0\" -d \"$1\" -s \"$2\";"
+    );
+    // The uid runs a copy it can reach: the checkout may be in a 0700 directory.
+    let bin = reachable_binary(t);
+    (Going::start_bin(t, &bin, &prefix, &[]), uid)
+}
+
 #[test]
 fn fork_failing_under_a_tiny_rlimit_nproc() {
     let test = "fork_failing_under_a_tiny_rlimit_nproc";
@@ -133,19 +146,12 @@ fn fork_failing_under_a_tiny_rlimit_nproc() {
         return;
     }
     let t = Tmp::new("fault_nproc");
-    let uid = unused_uid();
-    std::os::unix::fs::chown(&t.path, Some(uid), Some(uid)).unwrap();
     for name in ["a", "b", "c"] {
         t.write(name, &sleeper(1000));
     }
     // Three processes for the uid: going, a and b. Services start in name
     // order, so c is the one that cannot fork.
-    let prefix = format!(
-        "exec setpriv --reuid={uid} --regid={uid} --clear-groups prlimit --nproc=3:3 -- \"$0\" -d \"$1\" -s \"$2\";"
-    );
-    // The uid runs a copy it can reach: the checkout may be in a 0700 directory.
-    let bin = reachable_binary(&t);
-    let mut g = Going::start_bin(&t, &bin, &prefix, &[]);
+    let (mut g, uid) = going_at_nproc(&t, 3);
     let a = running(g.expect_started("a", 1), &["/bin/sleep", "1000"]);
     let b = running(g.expect_started("b", 1), &["/bin/sleep", "1000"]);
     let failed = "going: c: cannot fork: Resource temporarily unavailable; retrying in 1s";
@@ -868,14 +874,8 @@ fn respawn_at_the_process_limit() {
         return;
     }
     let t = Tmp::new("fault_nproc_respawn");
-    let uid = unused_uid();
-    std::os::unix::fs::chown(&t.path, Some(uid), Some(uid)).unwrap();
     t.write("a", &sleeper(1000));
-    let prefix = format!(
-        "exec setpriv --reuid={uid} --regid={uid} --clear-groups prlimit --nproc=2:2 -- \"$0\" -d \"$1\" -s \"$2\";"
-    );
-    let bin = reachable_binary(&t);
-    let mut g = Going::start_bin(&t, &bin, &prefix, &[]);
+    let (mut g, _) = going_at_nproc(&t, 2);
     let first = running(g.expect_started("a", 1), &["/bin/sleep", "1000"]);
     answers(&t);
 
