@@ -17,10 +17,12 @@ impl Default for Line {
 }
 
 impl Line {
+    #[inline(never)]
     pub const fn new() -> Self {
         Line { buf: [0; LINE], len: 0 }
     }
 
+    #[inline(never)]
     pub fn bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
     }
