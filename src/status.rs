@@ -71,19 +71,32 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
             continue;
         };
         let (k, v) = (f.get(..eq)?, f.get(eq + 1..)?);
-        let num = || crate::fmt::parse_u64(v).unwrap_or(0);
-        match k {
-            b"name" => r.name = v,
-            b"state" => r.state = v,
-            b"pid" => r.pid = num(),
-            b"uptime" => r.uptime = num(),
-            b"restarts" => r.restarts = v,
-            b"last" => r.last = v,
-            b"wait" => r.wait = num(),
-            b"ready" => r.ready = v,
-            b"waiting" => r.waiting = v,
-            b"cpu_usec" => r.cpu_usec = Some(num()),
-            b"memory_current" => r.memory = Some(num()),
+        let n = crate::fmt::parse_u64(v).unwrap_or(0);
+        const KEYS: [&[u8]; 11] = [
+            b"name",
+            b"state",
+            b"pid",
+            b"uptime",
+            b"restarts",
+            b"last",
+            b"wait",
+            b"ready",
+            b"waiting",
+            b"cpu_usec",
+            b"memory_current",
+        ];
+        match KEYS.iter().position(|&key| key == k) {
+            Some(0) => r.name = v,
+            Some(1) => r.state = v,
+            Some(2) => r.pid = n,
+            Some(3) => r.uptime = n,
+            Some(4) => r.restarts = v,
+            Some(5) => r.last = v,
+            Some(6) => r.wait = n,
+            Some(7) => r.ready = v,
+            Some(8) => r.waiting = v,
+            Some(9) => r.cpu_usec = Some(n),
+            Some(10) => r.memory = Some(n),
             _ => {}
         }
     }
