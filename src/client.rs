@@ -268,11 +268,14 @@ fn print_status(answer: &[u8], machine: bool) {
         l.s(b"\n");
         print(1, l.bytes());
     }
-    if !machine && notes {
+    // After the table its notes; after `-m` lines the `rejected=` lines as they are.
+    if machine || notes {
         for line in lines() {
-            let note = match status::parse_row(line) {
-                Some(r) => r.error,
-                None => line.strip_prefix(b"rejected=").unwrap_or(b""),
+            let note = match (status::parse_row(line), line.strip_prefix(b"rejected=")) {
+                (Some(r), _) if !machine => r.error,
+                (None, Some(_)) if machine => line,
+                (None, Some(why)) => why,
+                _ => b"",
             };
             if !note.is_empty() {
                 let mut l = Line::new();
@@ -281,34 +284,22 @@ fn print_status(answer: &[u8], machine: bool) {
             }
         }
     }
-    if machine {
-        for line in lines().filter(|l| l.starts_with(b"rejected=")) {
-            let mut l = Line::new();
-            l.s(line).s(b"\n");
-            print(1, l.bytes());
-        }
-    }
 }
 
 fn table_row(l: &mut Line, r: &Row, width: usize, u: Option<Usage>, hz: u64, page_kib: u64, color: bool) {
     l.s(r.name);
     status::pad(l, 0, width);
-    let paint: &[u8] = match r.state {
-        b"up" => b"\x1b[32m",
-        b"backoff" | b"stopping" => b"\x1b[33m",
-        b"failed" => b"\x1b[31m",
-        _ => b"",
-    };
+    const PAINT: [(&[u8], &[u8]); 4] =
+        [(b"up", b"\x1b[32m"), (b"backoff", b"\x1b[33m"), (b"stopping", b"\x1b[33m"), (b"failed", b"\x1b[31m")];
+    let paint = PAINT.iter().find(|p| color && p.0 == r.state).map_or(&b""[..], |p| p.1);
     let start = l.bytes().len();
-    if color && !paint.is_empty() {
-        l.s(paint);
-    }
+    l.s(paint);
     l.s(r.state);
     if r.state == b"backoff" {
         l.s(b" ").u(r.wait).s(b"s");
     }
     let shown = l.bytes().len() - start;
-    if color && !paint.is_empty() {
+    if !paint.is_empty() {
         l.s(b"\x1b[0m");
     }
     let start = l.bytes().len() - shown;
