@@ -363,11 +363,7 @@ pub fn parse(src: &[u8]) -> Result<Config<'_>, ConfigError<'_>> {
 /// Stores one value, or says why it is bad (and which part).
 fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), (Kind, &'a [u8])> {
     let bad = (Kind::Bad(k), v);
-    let yes = |v: &[u8]| match v {
-        b"yes" => Ok(true),
-        b"no" => Ok(false),
-        _ => Err(bad),
-    };
+    let yes = |v: &[u8]| pick(v, &[(b"yes", true), (b"no", false)]).ok_or(bad);
     match k {
         CMD => {
             cmdline::split(v, |_| {}).map_err(|e| (Kind::Cmd(e), v))?;
@@ -393,31 +389,27 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), (Kind, &'a [
             c.umask = Some(n).filter(|n| *n <= 0o777).ok_or(bad)?;
         }
         RESTART => {
-            c.restart = match v {
-                b"always" => Restart::Always,
-                b"on-failure" => Restart::OnFailure,
-                b"never" => Restart::Never,
-                _ => return Err(bad),
-            }
+            let words: [(&[u8], _); 3] =
+                [(b"always", Restart::Always), (b"on-failure", Restart::OnFailure), (b"never", Restart::Never)];
+            c.restart = pick(v, &words).ok_or(bad)?;
         }
         8 => c.stop_signal = sig::parse(v).ok_or(bad)?,
         9 => c.stop_timeout = seconds(v).ok_or(bad)?,
         LOG => {
-            c.log = match v {
-                b"inherit" => Log::Inherit,
-                b"null" => Log::Null,
-                b"prefix" => Log::Prefix,
-                b"syslog" => Log::Syslog,
-                _ => Log::File(
+            let words: [(&[u8], _); 4] =
+                [(b"inherit", Log::Inherit), (b"null", Log::Null), (b"prefix", Log::Prefix), (b"syslog", Log::Syslog)];
+            c.log = match pick(v, &words) {
+                Some(log) => log,
+                None => Log::File(
                     absolute(v).filter(|p| !p.ends_with(b"/") && p.len() <= crate::limits::MAX_LOG_PATH).ok_or(bad)?,
                 ),
             }
         }
         11 => c.log_size = size(v, 1 << 40).ok_or(bad)?,
-        12 => c.log_keep = parse_u64(v).filter(|&n| n <= 99).ok_or(bad)? as u32,
+        12 => c.log_keep = within(v, 0, 99).ok_or(bad)? as u32,
         13 => {
             let (neg, digits) = v.strip_prefix(b"-").map_or((false, v), |d| (true, d));
-            let n = parse_u64(digits).filter(|&n| n <= if neg { 20 } else { 19 }).ok_or(bad)? as i32;
+            let n = within(digits, 0, if neg { 20 } else { 19 }).ok_or(bad)? as i32;
             c.nice = Some(if neg { -n } else { n });
         }
         LIMIT0..READY => {
@@ -425,12 +417,11 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), (Kind, &'a [
             *slot = Some(limit(v).ok_or(bad)?);
         }
         READY => {
-            c.ready = match v {
-                b"start" => Ready::Start,
-                b"notify" => Ready::Notify,
-                b"exit" => Ready::Exit,
-                _ => {
-                    let n = v.strip_prefix(b"fd:").and_then(parse_u64).filter(|n| (3..=255).contains(n));
+            let words: [(&[u8], _); 3] = [(b"start", Ready::Start), (b"notify", Ready::Notify), (b"exit", Ready::Exit)];
+            c.ready = match pick(v, &words) {
+                Some(ready) => ready,
+                None => {
+                    let n = v.strip_prefix(b"fd:").and_then(|d| within(d, 3, 255));
                     Ready::Fd(n.ok_or(bad)? as u8)
                 }
             }
@@ -443,19 +434,15 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), (Kind, &'a [
         }
         26 => c.critical = yes(v)?,
         27 => c.memory_max = Some(size(v, 1 << 50).filter(|&n| n >= 4096).ok_or(bad)?),
-        28 => c.pids_max = Some(parse_u64(v).filter(|&n| (1..=4_194_304).contains(&n)).ok_or(bad)?),
+        28 => c.pids_max = Some(within(v, 1, 4_194_304).ok_or(bad)?),
         29 => {
             let digits = v.strip_suffix(b"%").unwrap_or(v);
-            c.cpu_max = Some(parse_u64(digits).filter(|n| (1..=100_000).contains(n)).ok_or(bad)? as u32);
+            c.cpu_max = Some(within(digits, 1, 100_000).ok_or(bad)? as u32);
         }
-        30 => c.cpu_weight = Some(parse_u64(v).filter(|n| (1..=10_000).contains(n)).ok_or(bad)? as u32),
+        30 => c.cpu_weight = Some(within(v, 1, 10_000).ok_or(bad)? as u32),
         LOG_TIME => {
-            c.log_time = match v {
-                b"none" => LogTime::None,
-                b"utc" => LogTime::Utc,
-                b"boot" => LogTime::Boot,
-                _ => return Err(bad),
-            }
+            let words: [(&[u8], _); 3] = [(b"none", LogTime::None), (b"utc", LogTime::Utc), (b"boot", LogTime::Boot)];
+            c.log_time = pick(v, &words).ok_or(bad)?;
         }
         32 => c.no_new_privs = yes(v)?,
         33 => c.capabilities = Some(caps::parse(v).map_err(|name| (Kind::UnknownCapability, name))?),
@@ -482,7 +469,18 @@ fn absolute(v: &[u8]) -> Option<&[u8]> {
 
 /// Seconds from 0 to one day.
 fn seconds(v: &[u8]) -> Option<u32> {
-    parse_u64(v).filter(|&n| n <= u64::from(MAX_STOP_TIMEOUT_SECS)).map(|n| n as u32)
+    within(v, 0, u64::from(MAX_STOP_TIMEOUT_SECS)).map(|n| n as u32)
+}
+
+/// The value paired with the word `v`.
+fn pick<T: Copy>(v: &[u8], words: &[(&[u8], T)]) -> Option<T> {
+    words.iter().find(|w| w.0 == v).map(|w| w.1)
+}
+
+/// A number from `lo` to `hi`.
+#[inline(never)]
+fn within(v: &[u8], lo: u64, hi: u64) -> Option<u64> {
+    parse_u64(v).filter(|n| (lo..=hi).contains(n))
 }
 
 /// A user or group: a number, or a name of `A-Z a-z 0-9 . _ -` not
