@@ -18,12 +18,7 @@ pub fn run(dir: &CStr) -> i32 {
     let d = d.strip_suffix(b"/").unwrap_or(d);
     let fd = match scan::open_dir(dir) {
         Ok(fd) => fd,
-        Err(e) => {
-            let mut l = Line::new();
-            l.s(b"going: cannot open ").s(d).s(b": ").s(sys::strerror(e)).s(b"\n");
-            print(2, l.bytes());
-            return EX_CONFIG;
-        }
+        Err(e) => return cannot(b"open ", d, e),
     };
     let (mut services, mut problems) = (0u64, 0u64);
     let mut table = Table::new();
@@ -65,20 +60,37 @@ pub fn run(dir: &CStr) -> i32 {
     });
     let (cycles, warnings) = order(&table, d);
     problems += cycles;
-    let mut l = Line::new();
     if let Err(e) = walked {
-        l.s(b"going: cannot read ").s(d).s(b": ").s(sys::strerror(e)).s(b"\n");
-        print(2, l.bytes());
-        return EX_CONFIG;
+        return cannot(b"read ", d, e);
     }
-    l.s(d).s(b": ").u(services).s(if services == 1 { b" valid service, " } else { b" valid services, " });
-    l.u(problems).s(if problems == 1 { b" problem" } else { b" problems" });
+    let mut l = Line::new();
+    l.s(d).s(b": ");
+    count(&mut l, services, b" valid service");
+    l.s(b", ");
+    count(&mut l, problems, b" problem");
     if warnings > 0 {
-        l.s(b", ").u(warnings).s(if warnings == 1 { b" warning" } else { b" warnings" });
+        l.s(b", ");
+        count(&mut l, warnings, b" warning");
     }
     l.s(b"\n");
     print(1, l.bytes());
     if problems == 0 { EX_OK } else { EX_CONFIG }
+}
+
+/// Says on stderr that the directory cannot be opened or read.
+fn cannot(what: &[u8], d: &[u8], e: rustix::io::Errno) -> i32 {
+    let mut l = Line::new();
+    l.s(b"going: cannot ").s(what).s(d).s(b": ").s(sys::strerror(e)).s(b"\n");
+    print(2, l.bytes());
+    EX_CONFIG
+}
+
+/// Appends `N thing`, or `N things` when N is not 1.
+fn count(l: &mut Line, n: u64, thing: &[u8]) {
+    l.u(n).s(thing);
+    if n != 1 {
+        l.s(b"s");
+    }
 }
 
 /// Checks the `after=` graph of the valid files: prints each dependency
