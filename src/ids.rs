@@ -62,7 +62,7 @@ fn id(v: &[u8]) -> Option<u32> {
 
 /// Calls `f` on every line of a file until it returns `true`. A missing
 /// file has no lines.
-fn lines(path: &CStr, mut f: impl FnMut(&[u8]) -> bool) -> Result<(), Errno> {
+fn lines(path: &CStr, f: &mut dyn FnMut(&[u8]) -> bool) -> Result<(), Errno> {
     let fd = match open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Ok(()),
@@ -112,7 +112,7 @@ pub fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Ids, (IdErro
     if let Some(u) = user {
         let numeric = id(u);
         let mut found = false;
-        lines(c"/etc/passwd", |line| {
+        lines(c"/etc/passwd", &mut |line| {
             let Some((name, uid, gid, home)) = passwd_line(line) else { return false };
             if name != u && Some(uid) != numeric {
                 return false;
@@ -134,7 +134,7 @@ pub fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Ids, (IdErro
         if let (true, Some(gid)) = (found && numeric.is_none(), ids.gid) {
             let _ = groups.push(gid);
             let mut full = false;
-            lines(c"/etc/group", |line| {
+            lines(c"/etc/group", &mut |line| {
                 let Some((_, g, members)) = group_line(line) else { return false };
                 if g != gid && members.split(|&b| b == b',').any(|m| m == u) {
                     full |= groups.push(g).is_err();
@@ -151,7 +151,7 @@ pub fn resolve(user: Option<&[u8]>, group: Option<&[u8]>) -> Result<Ids, (IdErro
     if let Some(g) = group {
         let numeric = id(g);
         let mut gid = None;
-        lines(c"/etc/group", |line| match group_line(line) {
+        lines(c"/etc/group", &mut |line| match group_line(line) {
             Some((name, n, _)) if name == g || Some(n) == numeric => {
                 gid = Some(n);
                 true
