@@ -41,6 +41,12 @@ fn blank(c: u8) -> bool {
 /// Splits `v`, feeding every argument byte and every argument end to
 /// `emit`; returns the number of arguments.
 pub fn split(v: &[u8], mut emit: impl FnMut(Tok)) -> Result<usize, CmdError> {
+    split_to(v, &mut emit)
+}
+
+/// `split`, one copy for every caller.
+#[inline(never)]
+fn split_to(v: &[u8], emit: &mut dyn FnMut(Tok)) -> Result<usize, CmdError> {
     let mut it = v.iter().copied().peekable();
     let mut args = 0;
     loop {
