@@ -79,8 +79,17 @@ pub fn open_dir(dir: &CStr) -> Result<OwnedFd, Errno> {
     openat(rustix::fs::CWD, dir, flags, Mode::empty())
 }
 
+/// An entry's bytes, or why it has none.
+pub type Contents<'a> = Result<&'a [u8], Problem>;
+
 /// Calls `found` for every entry of `dir` but `.`, `..` and ignored names.
-pub fn each(dir: &OwnedFd, mut found: impl FnMut(&[u8], Result<&[u8], Problem>)) -> Result<(), Errno> {
+pub fn each(dir: &OwnedFd, mut found: impl FnMut(&[u8], Contents<'_>)) -> Result<(), Errno> {
+    each_to(dir, &mut found)
+}
+
+/// `each`, one copy for every caller.
+#[inline(never)]
+fn each_to(dir: &OwnedFd, found: &mut dyn FnMut(&[u8], Contents<'_>)) -> Result<(), Errno> {
     let mut dents = [MaybeUninit::<u8>::uninit(); 4096];
     let mut file = [0u8; MAX_FILE + 1];
     let mut it = RawDir::new(dir.as_fd(), &mut dents);
