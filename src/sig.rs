@@ -41,13 +41,8 @@ pub fn parse(v: &[u8]) -> Option<i32> {
     }
     let up = up.get(..n).filter(|_| v.len() <= 16)?;
     let bare = up.strip_prefix(b"SIG").unwrap_or(up);
-    let alias = match bare {
-        b"IOT" => Some(6),
-        b"CLD" => Some(CHLD),
-        b"POLL" => Some(29),
-        _ => None,
-    };
-    alias.or_else(|| (1..=31).find(|&i| name(i) == Some(bare))).or_else(|| realtime(bare))
+    let alias = [(&b"IOT"[..], 6), (b"CLD", CHLD), (b"POLL", 29)].into_iter().find(|a| a.0 == bare).map(|a| a.1);
+    alias.or_else(|| NAMES.iter().position(|&n| n == bare).map(|i| i as i32 + 1)).or_else(|| realtime(bare))
 }
 
 /// `RTMIN`, `RTMIN+N`, `RTMAX`, `RTMAX-N` (upper case, without `SIG`).
