@@ -34,7 +34,7 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, timeout: Option<u32>, args:
     for a in args {
         let a = a.to_bytes();
         if a.is_empty() || a.iter().any(|&b| b == b' ' || b == b'\n' || b == b'\t') {
-            return fail(EX_USAGE, b"names and signals cannot be empty or hold blanks", b"");
+            return fail(EX_USAGE, b"names and signals cannot be empty or hold blanks");
         }
     }
     let mut answer = [0u8; ANSWER];
@@ -55,14 +55,12 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, timeout: Option<u32>, args:
                 return EX_FAIL;
             }
             Err(why) => {
-                let mut l = Line::new();
                 let (what, e) = match why {
                     Asked::Late => (&b"no answer in 5s from "[..], Errno::TIMEDOUT),
                     Asked::Unreachable(e) => (&b"no supervisor answers on "[..], e),
                     Asked::Lost(e) => (&b"lost the connection to "[..], e),
                 };
-                l.s(b"going: ").s(what).s(socket.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"\n");
-                print(2, l.bytes());
+                say(2, &[b"going: ", what, socket.to_bytes(), b": ", sys::strerror(e)]);
                 return EX_UNAVAILABLE;
             }
         };
@@ -77,30 +75,38 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, timeout: Option<u32>, args:
     let mut code = EX_OK;
     for line in answer.split(|&b| b == b'\n') {
         if let Some(err) = line.strip_prefix(b"error=") {
-            code = fail(EX_FAIL, err, b"");
+            code = fail(EX_FAIL, err);
         }
     }
     match verb {
         Verb::Status => {
-            print_status(answer, machine);
-            let down = answer.split(|&b| b == b'\n').filter_map(status::parse_row).any(|r| r.ready != b"yes");
+            let down = print_status(answer, machine);
             if code == EX_OK && !args.is_empty() && down {
                 code = EX_NOT_RUNNING;
             }
         }
         Verb::Wait if code == EX_OK && !answer.starts_with(b"ok") => {
-            code = fail(EX_FAIL, b"the supervisor ended the wait without an answer", b"");
+            code = fail(EX_FAIL, b"the supervisor ended the wait without an answer");
         }
         _ => {}
     }
     code
 }
 
-fn fail(code: i32, what: &[u8], arg: &[u8]) -> i32 {
-    let mut l = Line::new();
-    l.s(b"going: ").s(what).s(arg).s(b"\n");
-    print(2, l.bytes());
+fn fail(code: i32, what: &[u8]) -> i32 {
+    say(2, &[b"going: ", what]);
     code
+}
+
+/// Prints the pieces and a newline, as one write, on `fd`.
+#[inline(never)]
+fn say(fd: i32, pieces: &[&[u8]]) {
+    let mut l = Line::new();
+    for p in pieces {
+        l.s(p);
+    }
+    l.s(b"\n");
+    print(fd, l.bytes());
 }
 
 /// Sleeps about `ms` milliseconds (a poll on nothing).
@@ -209,9 +215,15 @@ fn ask(
     }
 }
 
-fn print_status(answer: &[u8], machine: bool) {
+/// Prints the status answer; says whether a service in it is not ready.
+fn print_status(answer: &[u8], machine: bool) -> bool {
     let lines = || answer.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-    let width = lines().filter_map(status::parse_row).map(|r| r.name.len()).max().unwrap_or(0).max(4) + 2;
+    let (mut width, mut down) = (4, false);
+    for r in lines().filter_map(status::parse_row) {
+        width = width.max(r.name.len());
+        down |= r.ready != b"yes";
+    }
+    let width = width + 2;
     let (hz, page_kib) = (sys::clock_ticks(), sys::page_size() / 1024);
     let color = !machine && sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty());
     if !machine {
@@ -278,12 +290,11 @@ fn print_status(answer: &[u8], machine: bool) {
                 _ => b"",
             };
             if !note.is_empty() {
-                let mut l = Line::new();
-                l.s(note).s(b"\n");
-                print(1, l.bytes());
+                say(1, &[note]);
             }
         }
     }
+    down
 }
 
 fn table_row(l: &mut Line, r: &Row, width: usize, u: Option<Usage>, hz: u64, page_kib: u64, color: bool) {
