@@ -239,7 +239,8 @@ fn is_blank(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r')
 }
 
-fn trim(v: &[u8]) -> &[u8] {
+/// `v` without blanks (space, tab, CR) around it.
+pub fn trim(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|&c| !is_blank(c)).unwrap_or(v.len());
     let end = v.iter().rposition(|&c| !is_blank(c)).map_or(start, |e| e + 1);
     v.get(start..end).unwrap_or(&[])

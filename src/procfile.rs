@@ -4,16 +4,11 @@
 //! name. Pure: a line becomes a config file's text, which then goes the
 //! way of every config.
 
+use crate::config::trim;
+
 /// One meaningful line: its number and its name and command, or what is
 /// wrong with it.
 pub type Entry<'a> = (usize, Result<(&'a [u8], &'a [u8]), &'static [u8]>);
-
-fn trim(v: &[u8]) -> &[u8] {
-    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
-    let start = v.iter().position(|b| !blank(b)).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !blank(b)).map_or(start, |e| e + 1);
-    v.get(start..end).unwrap_or(&[])
-}
 
 pub fn entries(src: &[u8]) -> impl Iterator<Item = Entry<'_>> {
     src.split(|&b| b == b'\n').enumerate().filter_map(|(n, raw)| {
