@@ -29,10 +29,13 @@ pub fn row(l: &mut Line, name: &[u8], s: &Service, now: u64) {
     match s.last {
         None => l.s(b"none"),
         Some(Exit::Code(c)) => l.s(b"exit:").i(i64::from(c)),
-        Some(Exit::Signal(n)) => match sig::name(n) {
-            Some(nm) => l.s(b"signal:").s(nm),
-            None => l.s(b"signal:").i(i64::from(n)),
-        },
+        Some(Exit::Signal(n)) => {
+            l.s(b"signal:");
+            match sig::name(n) {
+                Some(nm) => l.s(nm),
+                None => l.i(i64::from(n)),
+            }
+        }
     };
     let wait = if s.state == State::Backoff { s.deadline.saturating_sub(now).div_ceil(SEC) } else { 0 };
     l.s(b" wait=").u(wait).s(if s.ready() { b" ready=yes" } else { b" ready=no" });
