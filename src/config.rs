@@ -363,59 +363,73 @@ pub fn parse(src: &[u8]) -> Result<Config<'_>, ConfigError<'_>> {
 
 /// Stores one value, or says why it is bad (and which part).
 fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), (Kind, &'a [u8])> {
-    let bad = (Kind::Bad(k), v);
-    let yes = |v: &[u8]| pick(v, &[(b"yes", true), (b"no", false)]).ok_or(bad);
     match k {
         CMD => {
             cmdline::split(v, |_| {}).map_err(|e| (Kind::Cmd(e), v))?;
             c.cmd = v;
         }
-        1 => c.cwd = absolute(v).ok_or(bad)?,
-        ENV => {
-            let name = v.get(..v.iter().position(|&b| b == b'=').unwrap_or(v.len())).ok_or(bad)?;
-            if name.is_empty() || name.iter().any(|&b| is_blank(b)) {
-                return Err(bad);
+        ENV if env_named(v) => c.env.push(v).map_err(|_| (Kind::TooManyEnv, v))?,
+        AFTER => {
+            if let Some(n) = names(v).find(|n| !crate::table::valid_name(n)) {
+                return Err((Kind::BadAfterName, n));
             }
-            c.env.push(v).map_err(|_| (Kind::TooManyEnv, v))?;
         }
-        3 => c.user = Some(id(v).ok_or(bad)?),
-        4 => c.group = Some(id(v).ok_or(bad)?),
-        5 => c.chroot = Some(absolute(v).ok_or(bad)?),
+        33 => c.capabilities = Some(caps::parse(v).map_err(|name| (Kind::UnknownCapability, name))?),
+        _ => value(c, k, v).ok_or((Kind::Bad(k), v))?,
+    }
+    Ok(())
+}
+
+/// Does an `env=` value start with a name, not empty and without blanks?
+fn env_named(v: &[u8]) -> bool {
+    let name = v.get(..v.iter().position(|&b| b == b'=').unwrap_or(v.len())).unwrap_or(v);
+    !name.is_empty() && !name.iter().any(|&b| is_blank(b))
+}
+
+/// Stores a value of any other key; `None` when it is bad.
+#[inline(never)] // smaller called from set than inlined into parse
+fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
+    let yes = |v: &[u8]| pick(v, &[(b"yes", true), (b"no", false)]);
+    match k {
+        1 => c.cwd = absolute(v)?,
+        3 => c.user = Some(id(v)?),
+        4 => c.group = Some(id(v)?),
+        5 => c.chroot = Some(absolute(v)?),
         6 => {
             let ok = (1..=4).contains(&v.len()) && v.iter().all(|b| (b'0'..=b'7').contains(b));
             if !ok {
-                return Err(bad);
+                return None;
             }
             let n = v.iter().fold(0u32, |n, &b| n * 8 + u32::from(b - b'0'));
-            c.umask = Some(n).filter(|n| *n <= 0o777).ok_or(bad)?;
+            c.umask = Some(n).filter(|n| *n <= 0o777)?;
         }
         RESTART => {
             let words: [(&[u8], _); 3] =
                 [(b"always", Restart::Always), (b"on-failure", Restart::OnFailure), (b"never", Restart::Never)];
-            c.restart = pick(v, &words).ok_or(bad)?;
+            c.restart = pick(v, &words)?;
         }
-        8 => c.stop_signal = sig::parse(v).ok_or(bad)?,
-        9 => c.stop_timeout = seconds(v).ok_or(bad)?,
+        8 => c.stop_signal = sig::parse(v)?,
+        9 => c.stop_timeout = seconds(v)?,
         LOG => {
             let words: [(&[u8], _); 4] =
                 [(b"inherit", Log::Inherit), (b"null", Log::Null), (b"prefix", Log::Prefix), (b"syslog", Log::Syslog)];
             c.log = match pick(v, &words) {
                 Some(log) => log,
-                None => Log::File(
-                    absolute(v).filter(|p| !p.ends_with(b"/") && p.len() <= crate::limits::MAX_LOG_PATH).ok_or(bad)?,
-                ),
+                None => {
+                    Log::File(absolute(v).filter(|p| !p.ends_with(b"/") && p.len() <= crate::limits::MAX_LOG_PATH)?)
+                }
             }
         }
-        11 => c.log_size = size(v, 1 << 40).ok_or(bad)?,
-        12 => c.log_keep = within(v, 0, 99).ok_or(bad)? as u32,
+        11 => c.log_size = size(v, 1 << 40)?,
+        12 => c.log_keep = within(v, 0, 99)? as u32,
         13 => {
             let (neg, digits) = v.strip_prefix(b"-").map_or((false, v), |d| (true, d));
-            let n = within(digits, 0, if neg { 20 } else { 19 }).ok_or(bad)? as i32;
+            let n = within(digits, 0, if neg { 20 } else { 19 })? as i32;
             c.nice = Some(if neg { -n } else { n });
         }
         LIMIT0..READY => {
-            let slot = c.limits.get_mut(k - LIMIT0).ok_or(bad)?;
-            *slot = Some(limit(v).ok_or(bad)?);
+            let slot = c.limits.get_mut(k - LIMIT0)?;
+            *slot = Some(limit(v)?);
         }
         READY => {
             let words: [(&[u8], _); 3] = [(b"start", Ready::Start), (b"notify", Ready::Notify), (b"exit", Ready::Exit)];
@@ -423,40 +437,33 @@ fn set<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Result<(), (Kind, &'a [
                 Some(ready) => ready,
                 None => {
                     let n = v.strip_prefix(b"fd:").and_then(|d| within(d, 3, 255));
-                    Ready::Fd(n.ok_or(bad)? as u8)
+                    Ready::Fd(n? as u8)
                 }
             }
         }
-        24 => c.ready_timeout = seconds(v).ok_or(bad)?,
-        AFTER => {
-            if let Some(n) = names(v).find(|n| !crate::table::valid_name(n)) {
-                return Err((Kind::BadAfterName, n));
-            }
-        }
+        24 => c.ready_timeout = seconds(v)?,
         26 => c.critical = yes(v)?,
-        27 => c.memory_max = Some(size(v, 1 << 50).filter(|&n| n >= 4096).ok_or(bad)?),
-        28 => c.pids_max = Some(within(v, 1, 4_194_304).ok_or(bad)?),
+        27 => c.memory_max = Some(size(v, 1 << 50).filter(|&n| n >= 4096)?),
+        28 => c.pids_max = Some(within(v, 1, 4_194_304)?),
         29 => {
             let digits = v.strip_suffix(b"%").unwrap_or(v);
-            c.cpu_max = Some(within(digits, 1, 100_000).ok_or(bad)? as u32);
+            c.cpu_max = Some(within(digits, 1, 100_000)? as u32);
         }
-        30 => c.cpu_weight = Some(within(v, 1, 10_000).ok_or(bad)? as u32),
+        30 => c.cpu_weight = Some(within(v, 1, 10_000)? as u32),
         LOG_TIME => {
             let words: [(&[u8], _); 3] = [(b"none", LogTime::None), (b"utc", LogTime::Utc), (b"boot", LogTime::Boot)];
-            c.log_time = pick(v, &words).ok_or(bad)?;
+            c.log_time = pick(v, &words)?;
         }
         32 => c.no_new_privs = yes(v)?,
-        33 => c.capabilities = Some(caps::parse(v).map_err(|name| (Kind::UnknownCapability, name))?),
         34 => c.private_network = yes(v)?,
         35 => {
             let ok = !v.is_empty() && names_blank(v).all(|p| absolute(p).is_some());
-            c.read_only = Some(v).filter(|_| ok);
-            c.read_only.ok_or(bad)?;
+            c.read_only = Some(ok.then_some(v)?);
         }
         36 => c.private_tmp = yes(v)?,
-        _ => return Err(bad),
+        _ => return None,
     }
-    Ok(())
+    Some(())
 }
 
 /// The paths of a `read_only=` value.
