@@ -68,7 +68,9 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
         Some(i) => (line.get(..i)?, line.get(i + 7..)?),
         None => (line, &b""[..]),
     };
-    let mut r = Row { error, ..Row::default() };
+    // Filled in place in the answer, not copied there at the end.
+    let mut row = Some(Row { error, ..Row::default() });
+    let r = row.as_mut()?;
     for f in fields.split(|&b| b == b' ') {
         let Some(eq) = f.iter().position(|&b| b == b'=') else {
             continue;
@@ -103,7 +105,7 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
             _ => {}
         }
     }
-    Some(r)
+    row
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
