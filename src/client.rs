@@ -303,8 +303,10 @@ fn table_row(l: &mut Line, r: &Row, width: usize, u: Option<Usage>, hz: u64, pag
     const PAINT: [(&[u8], &[u8]); 4] =
         [(b"up", b"\x1b[32m"), (b"backoff", b"\x1b[33m"), (b"stopping", b"\x1b[33m"), (b"failed", b"\x1b[31m")];
     let paint = PAINT.iter().find(|p| color && p.0 == r.state).map_or(&b""[..], |p| p.1);
-    let start = l.bytes().len();
+    // The colour codes take no room on the terminal: only what follows
+    // them counts in the column's width.
     l.s(paint);
+    let start = l.bytes().len();
     l.s(r.state);
     if r.state == b"backoff" {
         l.s(b" ").u(r.wait).s(b"s");

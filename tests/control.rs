@@ -115,6 +115,50 @@ fn the_status_table_has_a_header_and_a_row_per_service() {
     assert_eq!(lines.len(), 7, "{}", out.stdout);
 }
 
+/// `going status` on a terminal: its states are coloured, and the colour
+/// codes take no room, so every column starts where its header does.
+#[test]
+fn the_status_table_in_colour_keeps_its_columns() {
+    let t = Tmp::new("ctl_colour");
+    let g = supervise(&t, &[("a", &sleeper(1000)), ("d", &sleeper(1000)), ("f", "cmd=/bin/false\n")]);
+    g.expect_started("a", 1);
+    let d = g.expect_started("d", 1);
+    assert_eq!(client(&t, "stop", &["d"]).code, 0);
+    assert!(wait_dead(d));
+    expect_state(&t, "d", "down");
+    expect_state(&t, "f", "backoff");
+    // util-linux script(1) gives the command a terminal for its stdout.
+    let argv: Vec<String> = going_argv()
+        .into_iter()
+        .map(str::to_string)
+        .chain(["status".to_string(), "-s".to_string(), t.sock().to_str().unwrap().to_string()])
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let out = Command::new("script").args(["-qec", &argv.join(" "), "/dev/null"]).env_remove("NO_COLOR").output();
+    let out = out.expect("script(1) (util-linux) runs");
+    assert!(out.status.success(), "{out:?}");
+    let tty = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(tty.contains("\x1b[32mup\x1b[0m"), "up is not green: {tty:?}");
+    assert!(tty.contains("\x1b[33mbackoff "), "backoff is not yellow: {tty:?}");
+    // What the terminal shows: the text without its escape sequences.
+    let mut shown = String::new();
+    let mut rest = tty.as_str();
+    while let Some(at) = rest.find('\x1b') {
+        shown.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        rest = tail.find('m').map_or("", |m| &tail[m + 1..]);
+    }
+    shown.push_str(rest);
+    let lines: Vec<&str> = shown.lines().collect();
+    let header = lines[0];
+    let pid_at = header.find("PID").unwrap();
+    for name in ["a", "d", "f"] {
+        let l = lines.iter().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("no {name} row"));
+        assert_eq!(&l[pid_at - 1..pid_at], " ", "PID column misaligned: {l:?}\n{header:?}");
+        assert_ne!(&l[pid_at..pid_at + 1], " ", "PID column misaligned: {l:?}\n{header:?}");
+    }
+}
+
 #[test]
 fn status_m_prints_every_key() {
     let t = Tmp::new("ctl_m");
