@@ -390,26 +390,28 @@ impl<'a> Control<'a> {
                 }
                 return;
             }
-            Verb::Signal if s.running() => {
-                signal_group(s.pid, c.signal);
-                l.s(b"ok=").s(word);
-            }
-            Verb::Signal => {
-                l.s(b"error=").s(word).s(b": not running");
-            }
-            _ if halting => {
-                l.s(b"error=").s(word).s(b": going is shutting down");
-            }
-            _ if ev != Some(Event::Stop)
-                && s.state == crate::service::State::Failed(crate::service::Fault::Invalid) =>
-            {
-                l.s(b"error=").s(word).s(b": its config is invalid");
-            }
             _ => {
-                if let Some(ev) = ev {
-                    fleet.act(i, ev, now);
-                }
-                l.s(b"ok=").s(word);
+                // Why it is refused; empty when it is done.
+                let why: &[u8] = match verb {
+                    Verb::Signal if s.running() => {
+                        signal_group(s.pid, c.signal);
+                        b""
+                    }
+                    Verb::Signal => b": not running",
+                    _ if halting => b": going is shutting down",
+                    _ if ev != Some(Event::Stop)
+                        && s.state == crate::service::State::Failed(crate::service::Fault::Invalid) =>
+                    {
+                        b": its config is invalid"
+                    }
+                    _ => {
+                        if let Some(ev) = ev {
+                            fleet.act(i, ev, now);
+                        }
+                        b""
+                    }
+                };
+                l.s(if why.is_empty() { b"ok=" } else { b"error=" }).s(word).s(why);
             }
         }
         if let Some(c) = self.clients.get_mut(slot) {
