@@ -184,12 +184,7 @@ impl<'a> ConfDir<'a> {
             Err(e) => {
                 let gone = matches!(e, Errno::NOENT | Errno::NOTDIR);
                 if !gone || !self.missing {
-                    fleet.log.error(|l| {
-                        l.s(b"cannot open ").s(self.path.to_bytes()).s(b": ").s(sys::strerror(e));
-                        if !gone {
-                            l.s(b"; trying again in 1s");
-                        }
-                    });
+                    cannot(&mut fleet.log, b"cannot open ", self.path, e, !gone);
                 }
                 if gone {
                     self.missing = true;
@@ -211,10 +206,7 @@ impl<'a> ConfDir<'a> {
         drop(dir);
         let Fleet { table, log, .. } = fleet;
         for r in table.rejected.iter().filter(|r| r.why == Why::Full) {
-            log.error(|l| {
-                l.file(self.path.to_bytes(), r.name()).s(b": ");
-                Why::Full.describe(l);
-            });
+            rejected(log, self.path, r.name(), Why::Full);
         }
         if table.more_rejected > 0 {
             let more = u64::from(table.more_rejected);
@@ -223,9 +215,7 @@ impl<'a> ConfDir<'a> {
             });
         }
         if let Err(e) = walked {
-            log.error(|l| {
-                l.s(b"cannot read ").s(self.path.to_bytes()).s(b": ").s(sys::strerror(e)).s(b"; trying again in 1s");
-            });
+            cannot(log, b"cannot read ", self.path, e, true);
             return self.again_in_a_second(now);
         }
         self.sweep(fleet, now);
@@ -269,16 +259,9 @@ impl<'a> ConfDir<'a> {
         }
         let dir = self.path.to_bytes();
         let Fleet { table, log, .. } = fleet;
-        let file = |l: &mut Line| {
-            l.file(dir, name);
-        };
         if !valid_name(name) {
             if table.reject(name, Why::BadName) || !self.scanning {
-                log.error(|l| {
-                    file(l);
-                    l.s(b": ");
-                    Why::BadName.describe(l);
-                });
+                rejected(log, self.path, name, Why::BadName);
             }
             return;
         }
@@ -303,19 +286,14 @@ impl<'a> ConfDir<'a> {
         let running = entry.is_some_and(|e| e.svc.running());
         match outcome {
             Outcome::Invalid | Outcome::InvalidKept => log.error(|l| {
-                file(l);
-                l.s(err);
+                l.file(dir, name).s(err);
                 match (outcome, running) {
                     (Outcome::InvalidKept, true) => l.s(b" (still running the previous config)"),
                     (Outcome::InvalidKept, false) => l.s(b" (keeping the previous config)"),
                     _ => l,
                 };
             }),
-            Outcome::Full if !self.scanning => log.error(|l| {
-                file(l);
-                l.s(b": ");
-                Why::Full.describe(l);
-            }),
+            Outcome::Full if !self.scanning => rejected(log, self.path, name, Why::Full),
             _ => {}
         }
         if !matches!(outcome, Outcome::Unchanged | Outcome::Invalid | Outcome::InvalidKept | Outcome::Full) {
@@ -336,5 +314,23 @@ impl<'a> ConfDir<'a> {
 fn procfile_error(fleet: &mut Fleet, path: &CStr, line: usize, why: &[u8]) {
     fleet.log.error(|l| {
         l.s(path.to_bytes()).s(b":").u(line as u64).s(b": ").s(why);
+    });
+}
+
+/// Logs why the file `name` of `dir` is rejected.
+fn rejected(log: &mut crate::log::Log, dir: &CStr, name: &[u8], why: Why) {
+    log.error(|l| {
+        l.file(dir.to_bytes(), name).s(b": ");
+        why.describe(l);
+    });
+}
+
+/// Logs that `what` failed on `path`, and whether it is tried again.
+fn cannot(log: &mut crate::log::Log, what: &[u8], path: &CStr, e: Errno, again: bool) {
+    log.error(|l| {
+        l.s(what).s(path.to_bytes()).s(b": ").s(sys::strerror(e));
+        if again {
+            l.s(b"; trying again in 1s");
+        }
     });
 }
