@@ -623,24 +623,20 @@ impl Cgroups {
 
     /// Removes service `name`'s cgroup (it is empty).
     pub fn remove(&self, name: &[u8]) {
+        let _ = self.rmdir(name);
+    }
+
+    fn rmdir(&self, name: &[u8]) -> Result<(), Errno> {
+        let tree = self.tree().ok_or(Errno::NOENT)?;
         let mut p = [0u8; 192];
-        if let (Some(tree), Ok(dir)) = (self.tree(), join(&mut p, name, b"")) {
-            let _ = unlinkat(tree, dir, AtFlags::REMOVEDIR);
-        }
+        unlinkat(tree, join(&mut p, name, b"")?, AtFlags::REMOVEDIR)
     }
 
     /// Removes service `name`'s cgroup if it can; returns whether no
-    /// process is left in it (no cgroups, or none for it, count as empty).
+    /// process is left in it (no cgroups, or none for it, count as empty;
+    /// a cgroup not removed has processes left, or a cgroup below it).
     pub fn remove_if_empty(&self, name: &[u8]) -> bool {
-        let mut p = [0u8; 192];
-        let (Some(tree), Ok(dir)) = (self.tree(), join(&mut p, name, b"")) else {
-            return !self.populated(name);
-        };
-        match unlinkat(tree, dir, AtFlags::REMOVEDIR) {
-            Ok(()) | Err(Errno::NOENT) => true,
-            // Processes left, or a cgroup of its own below it.
-            Err(_) => !populated(tree, name),
-        }
+        matches!(self.rmdir(name), Ok(()) | Err(Errno::NOENT)) || !self.populated(name)
     }
 
     /// `memory.events` `oom_kill` of service `name`, where the memory
