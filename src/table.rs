@@ -493,13 +493,13 @@ impl Table {
 
     /// Drops an entry and its bytes.
     pub fn forget(&mut self, i: usize) {
-        let Some(e) = self.entries.get(i).copied() else {
+        if i >= self.entries.len() {
             return;
-        };
+        }
+        let e = self.entries.remove(i);
         for s in [e.err, e.next, e.cfg, e.name] {
             self.release(s);
         }
-        self.entries.remove(i);
     }
 
     /// The earliest deadline of any service, if one is pending.
