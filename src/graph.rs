@@ -176,8 +176,7 @@ impl Graph {
                     }
                     Some(1) => {
                         let from = path.iter().position(|&(p, _)| usize::from(p) == j).unwrap_or(0);
-                        let members: Vec<Ix, MAX_SERVICES> = path.iter().skip(from).map(|&(p, _)| p).collect();
-                        for m in members {
+                        for &(m, _) in path.iter().skip(from) {
                             self.mark(usize::from(m));
                         }
                     }
