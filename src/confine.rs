@@ -189,21 +189,26 @@ impl Step {
 /// Names a failed step after "cannot ", with the `read_only=` value of
 /// the config for the path at fault.
 pub fn describe(l: &mut Line, step: Step, read_only: Option<&[u8]>) {
-    match step {
-        Step::Network => l.s(b"create a private network"),
-        Step::Loopback => l.s(b"bring up lo in the private network"),
-        Step::MountNs => l.s(b"create a private mount namespace"),
+    let last: &[u8] = match step {
+        Step::Network => b"create a private network",
+        Step::Loopback => b"bring up lo in the private network",
+        Step::MountNs => b"create a private mount namespace",
         Step::ReadOnly(i) => {
             let path = read_only.and_then(|v| names_blank(v).nth(usize::from(i)));
-            l.s(b"make ").masked(path.unwrap_or(b"?")).s(b" read-only")
+            l.s(b"make ").masked(path.unwrap_or(b"?"));
+            b" read-only"
         }
-        Step::Tmp => l.s(b"mount a private /tmp"),
-        Step::NoNewPrivs => l.s(b"set no_new_privs"),
-        Step::Bounding => l.s(b"drop capabilities from the bounding set"),
-        Step::KeepCaps => l.s(b"keep capabilities across setuid"),
-        Step::Caps => l.s(b"set capabilities"),
-        Step::Ambient(n) => l.s(b"raise the ambient capability cap_").s(caps::name(u32::from(n)).unwrap_or(b"?")),
+        Step::Tmp => b"mount a private /tmp",
+        Step::NoNewPrivs => b"set no_new_privs",
+        Step::Bounding => b"drop capabilities from the bounding set",
+        Step::KeepCaps => b"keep capabilities across setuid",
+        Step::Caps => b"set capabilities",
+        Step::Ambient(n) => {
+            l.s(b"raise the ambient capability cap_");
+            caps::name(u32::from(n)).unwrap_or(b"?")
+        }
     };
+    l.s(last);
 }
 
 type Done = Result<(), (Step, Errno)>;
