@@ -88,9 +88,18 @@ pub fn utc(secs: i64, usec: u32) -> Stamp {
     if y < 0 {
         s.push(b'-');
     }
-    s.num(y.unsigned_abs(), 4, false).s(b"-").num(u64::from(m), 2, false).s(b"-").num(u64::from(d), 2, false);
-    s.s(b"T").num(t / 3600, 2, false).s(b":").num(t / 60 % 60, 2, false).s(b":").num(t % 60, 2, false);
-    s.s(b".").num(u64::from(usec.min(999_999)), 6, false).s(b"Z ");
+    let fields = [
+        (y.unsigned_abs(), 4, b'-'),
+        (u64::from(m), 2, b'-'),
+        (u64::from(d), 2, b'T'),
+        (t / 3600, 2, b':'),
+        (t / 60 % 60, 2, b':'),
+        (t % 60, 2, b'.'),
+    ];
+    for (n, width, after) in fields {
+        s.num(n, width, false).push(after);
+    }
+    s.num(u64::from(usec.min(999_999)), 6, false).s(b"Z ");
     s
 }
 
