@@ -509,10 +509,7 @@ impl<'a> Control<'a> {
                 if !l.bytes().is_empty() {
                     break;
                 }
-                let Some(s) = fleet.table.entries.get(i).filter(|e| e.waiters & bit != 0).map(|e| e.svc) else {
-                    continue;
-                };
-                if s.ready() {
+                if !fleet.table.entries.get(i).is_some_and(|e| e.waiters & bit != 0 && !e.svc.ready()) {
                     continue;
                 }
                 all_ready = false;
@@ -634,17 +631,17 @@ fn status_rows(c: &mut Client, fleet: &mut Fleet, mut k: usize, now: u64) -> Opt
 /// it is failed or what is wrong with its file.
 fn status_row(l: &mut Line, fleet: &mut Fleet, i: usize, now: u64) {
     let Some(e) = fleet.table.entries.get(i) else { return };
-    let (svc, err) = (e.svc, e.err);
-    status::row(l, fleet.table.name(i), &svc, now);
+    let (state, err) = (e.svc.state, e.err);
+    status::row(l, fleet.table.name(i), &e.svc, now);
     fleet.cgroup_fields(l, i);
-    if svc.state == crate::service::State::Waiting {
+    if state == crate::service::State::Waiting {
         l.s(b" waiting=");
         fleet.waiting_for(l, i);
     }
     if !err.is_empty() {
         let name = fleet.table.name(i);
         l.s(b" error=").file(fleet.dir.to_bytes(), name).s(fleet.table.bytes(err));
-    } else if let crate::service::State::Failed(_) = svc.state {
+    } else if let crate::service::State::Failed(_) = state {
         l.s(b" error=").s(fleet.table.name(i)).s(b": ");
         fleet.describe(l, i);
     }
