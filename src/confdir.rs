@@ -282,7 +282,11 @@ impl<'a> ConfDir<'a> {
         // The stored text, else the one just made, else the one reason a
         // valid file has none: the arena was too full to keep even that.
         let stored = entry.map_or(&[][..], |e| table.bytes(e.err));
-        let err = [stored, text.bytes(), crate::table::NO_ROOM].into_iter().find(|t| !t.is_empty()).unwrap_or(b"");
+        let err = match (stored, text.bytes()) {
+            ([], []) => crate::table::NO_ROOM,
+            ([], made) => made,
+            (stored, _) => stored,
+        };
         let running = entry.is_some_and(|e| e.svc.running());
         match outcome {
             Outcome::Invalid | Outcome::InvalidKept => log.error(|l| {
