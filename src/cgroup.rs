@@ -52,6 +52,8 @@ const CGROUP2_MAGIC: u64 = 0x6367_7270;
 const MOUNTS: [&CStr; 2] = [c"/sys/fs/cgroup", c"/sys/fs/cgroup/unified"];
 /// The leaf going moves itself into when it must leave its own cgroup.
 const SUPERVISOR: &[u8] = b".supervisor";
+/// How services run without cgroups, as every message says it.
+const TRACKED: &[u8] = b"services are tracked by their process groups";
 /// Longest file name (`NAME_MAX`).
 const NAME_MAX: usize = 255;
 /// The period of `cpu.max`, µs.
@@ -341,7 +343,7 @@ impl Cgroups {
         let is_cgroup2 = |m: &&CStr| statfs(*m).is_ok_and(|s| s.f_type as u64 == CGROUP2_MAGIC);
         let Some(mount) = MOUNTS.into_iter().find(is_cgroup2) else {
             log.info(|l| {
-                l.s(b"no cgroup2 mounted: services are tracked by their process groups");
+                l.s(b"no cgroup2 mounted: ").s(TRACKED);
             });
             return cg;
         };
@@ -350,7 +352,7 @@ impl Cgroups {
         if !name_for(socket, &mut name) {
             log.error(|l| {
                 l.s(b"the control socket's path is too long to name a cgroup after it; ");
-                l.s(b"services are tracked by their process groups");
+                l.s(TRACKED);
             });
             return cg;
         }
@@ -364,7 +366,7 @@ impl Cgroups {
             }
             Err((what, e)) => log.error(|l| {
                 l.s(b"cgroup2 at ").s(mount.to_bytes()).s(b": ").s(what).s(b" ").s(&name).s(b": ");
-                l.s(sys::strerror(e)).s(b"; services are tracked by their process groups");
+                l.s(sys::strerror(e)).s(b"; ").s(TRACKED);
             }),
         }
         cg
