@@ -221,6 +221,7 @@ impl Table {
         Table { arena: Vec::new(), entries: Vec::new(), rejected: Vec::new(), more_rejected: 0 }
     }
 
+    #[inline(never)]
     pub fn bytes(&self, s: Span) -> &[u8] {
         let off = usize::from(s.off);
         self.arena.get(off..off + usize::from(s.len)).unwrap_or(&[])
