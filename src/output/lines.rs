@@ -35,6 +35,7 @@ pub struct Lines {
 }
 
 impl Lines {
+    #[inline(never)]
     pub fn new(line_len: u16, per_line: bool, hold: bool) -> Self {
         Lines { pos: 0, len: usize::from(line_len).min(LOG_LINE_MAX), per_line, hold }
     }
@@ -49,6 +50,7 @@ impl Lines {
         self.len as u16
     }
 
+    #[inline(never)]
     fn give(&mut self, end: usize, cut: bool) -> Option<Piece> {
         let p = Piece { head: self.len == 0, start: self.pos, end, cut };
         self.pos = end;
