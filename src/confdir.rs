@@ -80,6 +80,7 @@ impl<'a> ConfDir<'a> {
         }
     }
 
+    #[inline(never)]
     fn again_in_a_second(&mut self, now: u64) {
         if self.rescan_at == 0 {
             self.rescan_at = now + RESCAN_RETRY_NS;
