@@ -38,6 +38,7 @@ impl Syslog {
     }
 
     /// Sends one message.
+    #[inline(never)]
     fn send(&mut self, msg: &[u8], now: u64) -> Result<(), Errno> {
         if now < self.paused_until {
             return Err(self.why);
