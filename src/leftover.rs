@@ -45,6 +45,7 @@ pub fn paths<'a>(socket: &CStr, buf: &'a mut [u8; 512]) -> Option<(&'a CStr, &'a
 
 /// Now in clock ticks since boot, the unit of a process's start time in
 /// `/proc`: read before a fork, it is no later than the child's.
+#[inline(never)]
 pub fn boot_ticks() -> u64 {
     let (sec, nsec) = crate::sys::boottime();
     let hz = crate::sys::clock_ticks();
