@@ -707,16 +707,22 @@ pub fn loopback_up() -> Result<(), Errno> {
 /// The caller passes a value whose bytes in those pages are zeros or
 /// uninitialised (an empty `heapless::Vec`'s buffer), so it is unchanged.
 pub fn release_zero_pages<T>(v: &mut T) {
-    let start = core::ptr::from_mut(v) as usize;
-    let end = start + core::mem::size_of::<T>();
+    release_pages(core::ptr::from_mut(v) as usize, core::mem::size_of::<T>());
+}
+
+/// `release_zero_pages` on the `len` bytes at `start`: one copy for
+/// every type.
+#[inline(never)]
+fn release_pages(start: usize, len: usize) {
+    let end = start + len;
     let page = page_size() as usize;
     let from = start.div_ceil(page) * page;
     let to = end / page * page;
     if to > from {
-        // SAFETY: the range is inside `*v`, which the caller owns
-        // exclusively; private anonymous pages advised away read back as
-        // zeros, which is what they hold (see above), so `*v` keeps its
-        // value.
+        // SAFETY: the range is inside the `*v` of `release_zero_pages`,
+        // which its caller owns exclusively; private anonymous pages
+        // advised away read back as zeros, which is what they hold (see
+        // above), so `*v` keeps its value.
         unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED) };
     }
 }
