@@ -1128,13 +1128,7 @@ impl<'a> Fleet<'a> {
             State::Failed(f) => self.fault_text(l, i, f),
             State::Waiting => {
                 l.s(b"waiting for");
-                let mut sep: &[u8] = b" ";
-                for j in self.graph.deps(i) {
-                    if self.table.entries.get(j).is_some_and(|e| !e.svc.ready()) {
-                        l.s(sep).s(self.table.name(j));
-                        sep = b", ";
-                    }
-                }
+                self.unready_deps(l, i, b" ", b", ");
             }
             State::Down if s.want == Want::Down => {
                 l.s(b"stopped (going stop)");
@@ -1156,11 +1150,17 @@ impl<'a> Fleet<'a> {
         if self.graph_dirty {
             self.rebuild();
         }
-        let mut sep = &b""[..];
+        self.unready_deps(l, i, b"", b",");
+    }
+
+    /// The names of what service `i` is after and is not ready, `first`
+    /// before the first and `sep` between them.
+    fn unready_deps(&self, l: &mut Line, i: usize, first: &[u8], sep: &'static [u8]) {
+        let mut before = first;
         for j in self.graph.deps(i) {
             if self.table.entries.get(j).is_some_and(|e| !e.svc.ready()) {
-                l.s(sep).s(self.table.name(j));
-                sep = b",";
+                l.s(before).s(self.table.name(j));
+                before = sep;
             }
         }
     }
