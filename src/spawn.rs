@@ -290,37 +290,28 @@ impl Prepared {
         }
         if c.private_tmp {
             // The service's /tmp: it is mounted before chroot.
-            let at = p.used as u16;
-            for &b in c.chroot.unwrap_or(b"").iter().chain(b"/tmp\0") {
-                p.put(b).then_some(())?;
-            }
-            p.confine.tmp = Some(at);
+            p.confine.tmp = Some(p.string_of(&[c.chroot.unwrap_or(b""), b"/tmp"])?);
         }
         (!full).then_some(())
     }
 
     /// Adds `KEY=VALUE` (the key with its `=`) to the environment.
     fn env_var(&mut self, k: &[u8], v: &[u8]) -> Option<()> {
-        let at = self.used as u16;
-        for &b in k.iter().chain(v).chain(&[0]) {
-            self.put(b).then_some(())?;
-        }
-        self.env.push(at).ok()?;
-        if k == b"PATH=" {
-            self.path = (at + 5, v.len() as u16);
-        }
-        Some(())
+        self.env_parts(&[k, v], k == b"PATH=")
     }
 
     /// Adds `NAME=VALUE` from a name without its `=`.
     fn env_name(&mut self, k: &[u8], v: &[u8]) -> Option<()> {
-        let at = self.used as u16;
-        for &b in k.iter().chain(b"=").chain(v).chain(&[0]) {
-            self.put(b).then_some(())?;
-        }
+        self.env_parts(&[k, b"=", v], k == b"PATH")
+    }
+
+    /// Adds the variable that is `parts` joined, whose last part is its
+    /// value; `path`: it is PATH.
+    fn env_parts(&mut self, parts: &[&[u8]], path: bool) -> Option<()> {
+        let at = self.string_of(parts)?;
         self.env.push(at).ok()?;
-        if k == b"PATH" {
-            self.path = (at + 5, v.len() as u16);
+        if path {
+            self.path = (at + 5, parts.last().map_or(0, |v| v.len()) as u16);
         }
         Some(())
     }
@@ -336,8 +327,13 @@ impl Prepared {
 
     /// Adds a NUL-terminated copy of `s` and returns its offset.
     fn string(&mut self, s: &[u8]) -> Option<u16> {
+        self.string_of(&[s])
+    }
+
+    /// Adds `parts` joined and NUL-terminated; returns its offset.
+    fn string_of(&mut self, parts: &[&[u8]]) -> Option<u16> {
         let at = self.used as u16;
-        for &b in s.iter().chain(&[0]) {
+        for &b in parts.iter().copied().flatten().chain(&[0]) {
             self.put(b).then_some(())?;
         }
         Some(at)
