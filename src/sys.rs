@@ -176,26 +176,10 @@ pub fn spawn_into<F: FnMut() -> Infallible>(
         let child = unsafe { &mut *arg };
         match child() {}
     }
-    use rustix::fd::AsRawFd;
-    let range = stack.as_mut_ptr_range();
-    let (low, high) = (range.start as u64, range.end as u64);
-    let size = (high - high % 16).saturating_sub(low);
-    let args = CloneArgs {
-        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
-        pidfd: 0,
-        child_tid: 0,
-        parent_tid: 0,
-        exit_signal: libc::SIGCHLD as u64,
-        stack: low,
-        stack_size: size,
-        tls: 0,
-        set_tid: 0,
-        set_tid_size: 0,
-        cgroup: cgroup.as_raw_fd() as u64,
-    };
     let run = entry::<F> as extern "C" fn(*mut F) -> !;
     let arg = child as *mut F;
-    let ret = clone3(&args, run as usize, arg as usize);
+    let flags = (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
+    let ret = clone_on(stack, flags, 0, Some(cgroup), run as usize, arg as usize);
     if ret < 0 { Err(Errno::from_raw_os_error(-ret as i32)) } else { Ok(ret as i32) }
 }
 
@@ -300,7 +284,6 @@ impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
     /// was refused with `EPERM` when no cgroup was asked for); the caller
     /// starts the child another way.
     pub fn start(&mut self, k: usize, cgroup: Option<BorrowedFd<'_>>, wait: bool) -> Result<i32, Errno> {
-        use rustix::fd::AsRawFd;
         #[allow(unreachable_code)] // `run` never returns: it execs or exits
         extern "C" fn entry<T: Child>(arg: *const T) -> ! {
             // SAFETY: `arg` points at the slot's data, initialised before
@@ -319,33 +302,15 @@ impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
         if self.no_clone3 {
             return Err(Errno::NOSYS);
         }
-        let range = stack.as_mut_ptr_range();
-        let (low, high) = (range.start as u64, range.end as u64);
         let mut flags = libc::CLONE_VM as u64;
         if wait {
             flags |= libc::CLONE_VFORK as u64;
         } else {
             flags |= (libc::CLONE_PARENT_SETTID | libc::CLONE_CHILD_CLEARTID) as u64;
         }
-        if cgroup.is_some() {
-            flags |= CLONE_INTO_CGROUP;
-        }
         let tid = if wait { 0 } else { word.as_ptr() as u64 };
-        let args = CloneArgs {
-            flags,
-            pidfd: 0,
-            child_tid: tid,
-            parent_tid: tid,
-            exit_signal: libc::SIGCHLD as u64,
-            stack: low,
-            stack_size: (high - high % 16).saturating_sub(low),
-            tls: 0,
-            set_tid: 0,
-            set_tid_size: 0,
-            cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
-        };
         let run = entry::<T> as extern "C" fn(*const T) -> !;
-        let ret = clone3(&args, run as usize, data.as_ptr() as usize);
+        let ret = clone_on(stack, flags, tid, cgroup, run as usize, data.as_ptr() as usize);
         if ret < 0 {
             let e = Errno::from_raw_os_error(-ret as i32);
             if e == Errno::NOSYS || (e == Errno::PERM && cgroup.is_none()) {
@@ -392,6 +357,38 @@ impl<T: Child, const N: usize, const S: usize> Alongside<T, N, S> {
         self.inited = [false; N];
         self.dirty = false;
     }
+}
+
+/// `clone3` with `flags` (and `CLONE_INTO_CGROUP` when there is a
+/// `cgroup`) of a child on `stack` that calls `run(arg)`; `tid` is the
+/// word of `CLONE_PARENT_SETTID` and `CLONE_CHILD_CLEARTID` (0: none).
+/// The parent gets the pid or `-errno`.
+#[inline(never)]
+fn clone_on(
+    stack: &mut [MaybeUninit<u8>],
+    flags: u64,
+    tid: u64,
+    cgroup: Option<BorrowedFd<'_>>,
+    run: usize,
+    arg: usize,
+) -> isize {
+    use rustix::fd::AsRawFd;
+    let range = stack.as_mut_ptr_range();
+    let (low, high) = (range.start as u64, range.end as u64);
+    let args = CloneArgs {
+        flags: flags | if cgroup.is_some() { CLONE_INTO_CGROUP } else { 0 },
+        pidfd: 0,
+        child_tid: tid,
+        parent_tid: tid,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: low,
+        stack_size: (high - high % 16).saturating_sub(low),
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
+    };
+    clone3(&args, run, arg)
 }
 
 /// The raw `clone3` of `spawn_into`: the parent returns the pid or
