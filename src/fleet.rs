@@ -550,7 +550,7 @@ impl<'a> Fleet<'a> {
     fn fork_exec(&mut self, i: usize, fresh: bool, mut place: Place<'_>) -> Result<(i32, OwnedFd, u64), Failure> {
         let fail = Failure::Transient;
         let e = self.table.entries.get(i).ok_or(fail(b"cannot find it", Errno::NOENT))?;
-        let (sink, ready) = (e.sink, e.svc.policy.ready);
+        let (sink, ready, mut out) = (e.sink, e.svc.policy.ready, e.out);
         let c = config::parse(self.table.bytes(e.cfg)).map_err(|_| fail(b"its config is invalid: ", Errno::INVAL))?;
         let ids = match (c.user, c.group) {
             (None, None) => None,
@@ -583,9 +583,6 @@ impl<'a> Fleet<'a> {
         drop(c);
         let mut pipe = None;
         if sink.captured() {
-            let Some(mut out) = self.table.entries.get(i).map(|e| e.out) else {
-                return Err(fail(b"cannot find it", Errno::NOENT));
-            };
             let made = output::ensure_pipe(&mut out);
             if let Ok(Some(r)) = made {
                 watch(&self.epoll, r, OUTPUT);
@@ -607,17 +604,19 @@ impl<'a> Fleet<'a> {
             })?;
             pipe = Some(out.wfd);
         }
-        if self.devnull.is_none() {
-            let null = open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty());
-            self.devnull = Some(null.map_err(|e| fail(b"cannot open /dev/null: ", e))?);
-        }
+        let null = match &mut self.devnull {
+            Some(null) => &*null,
+            none => {
+                let null = open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty());
+                &*none.insert(null.map_err(|e| fail(b"cannot open /dev/null: ", e))?)
+            }
+        };
         let ready_pipe = match ready {
             Ready::Fd(_) => Some(
                 pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?,
             ),
             _ => None,
         };
-        let null = self.devnull.as_ref().ok_or(fail(b"cannot open /dev/null: ", Errno::NOENT))?;
         let (r, w) =
             pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(|e| fail(b"cannot create a pipe: ", e))?;
         let start = leftover::boot_ticks();
