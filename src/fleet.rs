@@ -489,48 +489,51 @@ impl<'a> Fleet<'a> {
                 // started alongside is watched until it reports.
                 self.exec_report(i, now);
             }
-            Err(Failure::Setup(why)) => {
-                let fault = Fault::Setup(why);
-                let first = self.table.entries.get(i).is_some_and(|e| e.svc.state != State::Failed(fault));
-                if let Some(e) = self.table.entries.get_mut(i) {
-                    e.svc.on_event(Event::Fault(fault), Ctx::alone(now));
-                }
-                self.close_output(i);
-                if first {
-                    self.say_fault(i, fault);
-                }
-            }
-            Err(why @ (Failure::Transient(..) | Failure::Ids(_))) => {
+            Err(why) => {
                 let mut first = false;
                 if let Some(e) = self.table.entries.get_mut(i) {
-                    first = e.svc.failed_spawns == 0;
-                    e.svc.on_event(Event::SpawnFailed, Ctx::alone(now));
+                    let ev = match why {
+                        Failure::Setup(why) => {
+                            first = e.svc.state != State::Failed(Fault::Setup(why));
+                            Event::Fault(Fault::Setup(why))
+                        }
+                        _ => {
+                            first = e.svc.failed_spawns == 0;
+                            Event::SpawnFailed
+                        }
+                    };
+                    e.svc.on_event(ev, Ctx::alone(now));
                 }
                 // A service that cannot start holds no descriptor while it
                 // waits (they may be what it lacks); the pipe is made again
                 // at the next try.
                 self.close_output(i);
-                // Logged when the fault starts; the line that says it
-                // started again tells how many tries it took.
-                if first {
-                    let Self { table, log, .. } = self;
-                    let c = config::parse(table.cfg(i)).ok();
-                    log.error(|l| {
-                        l.s(table.name(i)).s(b": ");
-                        match why {
-                            Failure::Ids(what) => {
-                                let who = c
-                                    .as_ref()
-                                    .and_then(|c| if what == IdError::UnknownGroup { c.group } else { c.user });
-                                l.s(b"cannot start: ").s(what.text()).quoted(who.unwrap_or(b""));
+                // Logged when the fault starts; after a passing shortage
+                // the line that says it started again tells how many tries
+                // it took.
+                match why {
+                    _ if !first => {}
+                    Failure::Setup(why) => self.say_fault(i, Fault::Setup(why)),
+                    _ => {
+                        let Self { table, log, .. } = self;
+                        let c = config::parse(table.cfg(i)).ok();
+                        log.error(|l| {
+                            l.s(table.name(i)).s(b": ");
+                            match why {
+                                Failure::Ids(what) => {
+                                    let who = c
+                                        .as_ref()
+                                        .and_then(|c| if what == IdError::UnknownGroup { c.group } else { c.user });
+                                    l.s(b"cannot start: ").s(what.text()).quoted(who.unwrap_or(b""));
+                                }
+                                Failure::Transient(what, e) => {
+                                    l.s(what).s(sys::strerror(e));
+                                }
+                                Failure::Setup(_) => {}
                             }
-                            Failure::Transient(what, e) => {
-                                l.s(what).s(sys::strerror(e));
-                            }
-                            Failure::Setup(_) => {}
-                        }
-                        l.s(b"; retrying in 1s");
-                    });
+                            l.s(b"; retrying in 1s");
+                        });
+                    }
                 }
             }
         }
