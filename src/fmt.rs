@@ -70,16 +70,18 @@ impl Line {
     /// Appends a duration in human units: `350ms`, `45s`, `12m5s`, `3h4m`, `3d4h`.
     pub fn dur(&mut self, ns: u64) -> &mut Self {
         let s = ns / SEC;
+        // Seconds in the larger unit and in the smaller one.
         let (big, small, a, b) = match s {
             0 => return self.u(ns / 1_000_000).s(b"ms"),
             1..=59 => return self.u(s).s(b"s"),
-            60..=3599 => (s / 60, s % 60, b"m", b"s"),
-            3600..=86_399 => (s / 3600, s % 3600 / 60, b"h", b"m"),
-            _ => (s / 86_400, s % 86_400 / 3600, b"d", b"h"),
+            60..=3599 => (60, 1, b"m", b"s"),
+            3600..=86_399 => (3600, 60, b"h", b"m"),
+            _ => (86_400, 3600, b"d", b"h"),
         };
-        self.u(big).s(a);
-        if small > 0 {
-            self.u(small).s(b);
+        self.u(s / big).s(a);
+        let rest = s % big / small;
+        if rest > 0 {
+            self.u(rest).s(b);
         }
         self
     }
