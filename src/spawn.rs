@@ -333,10 +333,12 @@ impl Prepared {
     /// Adds `parts` joined and NUL-terminated; returns its offset.
     fn string_of(&mut self, parts: &[&[u8]]) -> Option<u16> {
         let at = self.used as u16;
-        for &b in parts.iter().copied().flatten().chain(&[0]) {
-            self.put(b).then_some(())?;
+        for part in parts {
+            for &b in *part {
+                self.put(b).then_some(())?;
+            }
         }
-        Some(at)
+        self.put(0).then_some(at)
     }
 
     fn cstr(&self, at: u16) -> &CStr {
