@@ -42,21 +42,14 @@ impl Line {
         }
     }
 
-    /// Appends an unsigned integer in decimal.
-    pub fn u(&mut self, mut n: u64) -> &mut Self {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || i == 0 {
-                break;
-            }
+    /// Appends an unsigned integer in decimal: its leading digits, then
+    /// the last (at most 20 calls deep).
+    pub fn u(&mut self, n: u64) -> &mut Self {
+        if n >= 10 {
+            self.u(n / 10);
         }
-        self.s(digits.get(i..).unwrap_or(&[]))
+        self.byte(b'0' + (n % 10) as u8);
+        self
     }
 
     /// Appends a signed integer in decimal.
