@@ -122,9 +122,7 @@ fn command(argc: i32, argv: *const *const u8) -> Next {
             EX_OK
         }
         Ok(Command::Version) => {
-            let mut l = Line::new();
-            l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b"\n");
-            print(1, l.bytes());
+            print(1, concat!("going ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
             EX_OK
         }
         Ok(Command::Client { verb, socket, machine, timeout, args }) => {

@@ -49,7 +49,7 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
         return crate::cli::EX_FAIL;
     };
     log.info(|l| {
-        l.s(b"going ").s(env!("CARGO_PKG_VERSION").as_bytes()).s(b" supervising ").s(dir.to_bytes());
+        l.s(concat!("going ", env!("CARGO_PKG_VERSION"), " supervising ").as_bytes()).s(dir.to_bytes());
     });
     let mut pids_buf = [0u8; 512];
     let pids = if procfile { None } else { leftover::paths(socket, &mut pids_buf) };
