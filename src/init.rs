@@ -30,15 +30,16 @@ pub fn is_machine() -> bool {
 pub fn setup(log: &mut Log) {
     let init = rustix::process::getpid().is_init();
     if init && statat(rustix::fs::CWD, c"/proc/self", AtFlags::empty()).is_err() {
-        mount_missing(c"/proc", c"/", c"proc", c"proc", None, log);
+        let [proc, ..] = &API_FILESYSTEMS;
+        mount_missing(proc, log);
     }
     let machine = init && crate::leftover::stat_of(2).is_some_and(|s| s.ppid == 0 && s.kthread);
     MACHINE.store(if machine { 2 } else { 1 }, Ordering::Relaxed);
     if !machine {
         return;
     }
-    for (dir, parent, fs, source, data) in API_FILESYSTEMS {
-        mount_missing(dir, parent, fs, source, data, log);
+    for api in &API_FILESYSTEMS {
+        mount_missing(api, log);
     }
     console();
     let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
@@ -58,7 +59,7 @@ const API_FILESYSTEMS: [Api; 5] = [
 /// Mounts `fs` on `dir` unless something is mounted there already (its
 /// device differs from its parent's). Failures are logged: the services
 /// that need it will say what is wrong.
-fn mount_missing(dir: &CStr, parent: &CStr, fs: &CStr, source: &CStr, data: Option<&CStr>, log: &mut Log) {
+fn mount_missing(&(dir, parent, fs, source, data): &Api, log: &mut Log) {
     let dev = |p: &CStr| statat(rustix::fs::CWD, p, AtFlags::empty()).ok().map(|st| st.st_dev);
     if dev(dir).is_some_and(|d| Some(d) != dev(parent)) {
         return;
