@@ -46,6 +46,8 @@ pub struct Log {
     /// stderr took only part of a line (a tty or a socket that was full):
     /// the next write ends it first, so no line is glued to its end.
     cut: bool,
+    /// The line being written, empty between lines.
+    line: Line,
 }
 
 impl Log {
@@ -66,24 +68,25 @@ impl Log {
             held_len: 1,
             marks: heapless::Vec::new(),
             cut: false,
+            line: Line::new(),
         }
     }
 
     pub fn info(&mut self, f: impl FnOnce(&mut Line)) {
-        let mut body = Line::new();
-        f(&mut body);
-        self.emit(Level::Info, &body);
+        f(&mut self.line);
+        self.emit(Level::Info);
     }
 
     pub fn error(&mut self, f: impl FnOnce(&mut Line)) {
-        let mut body = Line::new();
-        f(&mut body);
-        self.emit(Level::Error, &body);
+        f(&mut self.line);
+        self.emit(Level::Error);
     }
 
-    /// One copy for every call site: only the closures above are generic.
+    /// Queues the line the caller wrote into `line`, and empties it. One
+    /// copy for every call site: only the closures above are generic.
     #[inline(never)]
-    fn emit(&mut self, level: Level, body: &Line) {
+    fn emit(&mut self, level: Level) {
+        let body = core::mem::take(&mut self.line);
         if self.dropped > 0 && self.noted == 0 {
             let mut note = Line::new();
             let n = self.dropped;
