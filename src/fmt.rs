@@ -27,6 +27,11 @@ impl Line {
         self.buf.get(..self.len).unwrap_or(&[])
     }
 
+    /// Empties it.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
     /// Appends bytes, cutting what does not fit.
     pub fn s(&mut self, b: &[u8]) -> &mut Self {
         for &c in b {

@@ -140,7 +140,7 @@ impl Log {
         if cut && self.shares_stdout {
             crate::output::prefix::left_open();
         }
-        let Self { held, marks, syslog, retry_at, pid, dropped, noted, .. } = self;
+        let Self { held, marks, syslog, retry_at, pid, dropped, noted, line, .. } = self;
         for &(start, end, level) in marks.iter() {
             let (start, end) = (usize::from(start), usize::from(end));
             let whole = end < written;
@@ -150,7 +150,7 @@ impl Log {
                 None => {}
                 Some(level) => {
                     *dropped += u64::from(!whole);
-                    send_syslog(syslog, retry_at, *pid, level, held.get(start..end).unwrap_or(&[]));
+                    send_syslog(syslog, retry_at, *pid, level, held.get(start..end).unwrap_or(&[]), line);
                 }
             }
         }
@@ -160,7 +160,9 @@ impl Log {
     }
 }
 
-fn send_syslog(syslog: &mut Option<OwnedFd>, retry_at: &mut u64, pid: u64, level: Level, body: &[u8]) {
+/// Sends one line to syslog, built in `l` (the log's own line, empty
+/// between lines, and left empty).
+fn send_syslog(syslog: &mut Option<OwnedFd>, retry_at: &mut u64, pid: u64, level: Level, body: &[u8], l: &mut Line) {
     if syslog.is_none() {
         let now = time::now();
         if now < *retry_at {
@@ -172,12 +174,12 @@ fn send_syslog(syslog: &mut Option<OwnedFd>, retry_at: &mut u64, pid: u64, level
     let Some(fd) = syslog.as_ref() else { return };
     // <PRI>: facility daemon (3) * 8 + severity info (6) or err (3).
     let pri: &[u8] = if level == Level::Error { b"<27>" } else { b"<30>" };
-    let mut l = Line::new();
     l.s(pri).s(b"going[").u(pid).s(b"]: ").s(body);
     match send(fd, l.bytes(), SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
         Ok(_) | Err(rustix::io::Errno::AGAIN) => {}
         Err(_) => *syslog = None,
     }
+    l.clear();
 }
 
 fn open_syslog() -> Option<OwnedFd> {
