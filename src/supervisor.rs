@@ -202,6 +202,9 @@ impl Supervisor<'_> {
         deadlines.into_iter().flatten().min()
     }
 
+    /// Reads the pending signals and acts on them. A call of its own: its
+    /// buffer is on the stack only while it runs, not in the loop's frame.
+    #[inline(never)]
     fn on_signals(&mut self, now: u64) {
         // Room for many at once: one read takes all that are pending.
         let mut info = [0u8; 128 * 16];
