@@ -781,7 +781,9 @@ impl<'a> Fleet<'a> {
     }
 
     /// The notify socket is readable: every `READY=1` from a process of a
-    /// `ready=notify` service makes it ready.
+    /// `ready=notify` service makes it ready. A call of its own: the
+    /// buffers of `receive` are on the stack only while it runs.
+    #[inline(never)]
     pub fn on_notify(&mut self, now: u64) {
         let Some(n) = self.notify.take() else { return };
         n.receive(|pid| {
