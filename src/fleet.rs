@@ -355,6 +355,7 @@ impl<'a> Fleet<'a> {
     /// Releases what waited for its neighbours: services whose `after=`
     /// are now ready, and in a shutdown those that nothing running is
     /// after any more. Marks dependency cycles.
+    #[inline(never)]
     pub fn settle(&mut self, now: u64) {
         for _ in 0..=MAX_SERVICES {
             if !core::mem::take(&mut self.unsettled) {
