@@ -403,7 +403,10 @@ fn clone3(args: &CloneArgs, run: usize, arg: usize) -> isize {
     // after `syscall` with every other register as the parent had it,
     // rsp at the top of its own stack, which the call aligns as the ABI
     // wants; `run` never returns, so nothing of going's frame is used.
-    // going sleeps until the child execs or exits (CLONE_VFORK).
+    // With CLONE_VFORK going sleeps until the child execs or exits;
+    // without it (`Alongside::start`) the child runs on a slot's stack
+    // and reads only that slot, which going leaves alone until the
+    // kernel clears the slot's word at the child's exec or exit.
     unsafe {
         core::arch::asm!(
             "syscall",
