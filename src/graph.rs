@@ -84,6 +84,12 @@ impl Graph {
     /// for every service `j` that `i` is after (names already resolved;
     /// repeats are fine).
     pub fn build(&mut self, n: usize, mut deps_of: impl FnMut(usize, &mut dyn FnMut(usize))) -> Result<(), Overflow> {
+        self.build_dyn(n, &mut deps_of)
+    }
+
+    /// `build`, one copy for every caller.
+    #[inline(never)]
+    fn build_dyn(&mut self, n: usize, deps_of: &mut dyn FnMut(usize, &mut dyn FnMut(usize))) -> Result<(), Overflow> {
         let n = n.min(MAX_SERVICES);
         self.n = n;
         let mut k = 0usize;
