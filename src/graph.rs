@@ -195,6 +195,12 @@ impl Graph {
     /// Calls `f` with the nodes of a shortest cycle through `i`, starting
     /// and ending with `i` (`a -> b -> a`); nothing when `i` is on none.
     pub fn cycle(&self, i: usize, mut f: impl FnMut(usize)) {
+        self.cycle_dyn(i, &mut f);
+    }
+
+    /// `cycle`, one copy for every caller.
+    #[inline(never)]
+    fn cycle_dyn(&self, i: usize, f: &mut dyn FnMut(usize)) {
         if !self.in_cycle(i) {
             return;
         }
