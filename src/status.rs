@@ -64,14 +64,19 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
     if !line.starts_with(b"name=") {
         return None;
     }
-    let (fields, error) = match find(line, b" error=") {
-        Some(i) => (line.get(..i)?, line.get(i + 7..)?),
-        None => (line, &b""[..]),
-    };
     // Filled in place in the answer, not copied there at the end.
-    let mut row = Some(Row { error, ..Row::default() });
+    let mut row = Some(Row::default());
     let r = row.as_mut()?;
-    for f in fields.split(|&b| b == b' ') {
+    let mut rest = line;
+    while !rest.is_empty() {
+        // ` error=` is last and takes the rest of the line, blanks and all.
+        if let Some(error) = rest.strip_prefix(b"error=") {
+            r.error = error;
+            break;
+        }
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        let f = rest.get(..end)?;
+        rest = rest.get(end + 1..).unwrap_or(&[]);
         let Some(eq) = f.iter().position(|&b| b == b'=') else {
             continue;
         };
@@ -106,10 +111,6 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
         }
     }
     row
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// What going reads of a process in `/proc/PID/stat`.
