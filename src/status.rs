@@ -136,8 +136,12 @@ pub struct Usage {
 pub fn parse_stat(stat: &[u8]) -> Option<Usage> {
     let close = stat.iter().rposition(|&b| b == b')')?;
     let rest = stat.get(close + 2..)?;
-    // Field k of proc(5) is at index k - 3 after ")".
-    let field = |k: usize| rest.split(|&b| b == b' ').nth(k - 3).and_then(crate::fmt::parse_u64);
+    // Field k of proc(5) is at index k - 3 after ")": fields 3 to 24, read in one pass.
+    let mut fields = [None; 22];
+    for (f, text) in fields.iter_mut().zip(rest.split(|&b| b == b' ')) {
+        *f = crate::fmt::parse_u64(text);
+    }
+    let field = |k: usize| fields.get(k - 3).copied().flatten();
     Some(Usage {
         zombie: rest.first() == Some(&b'Z'),
         ppid: field(4)?,
