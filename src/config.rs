@@ -389,7 +389,7 @@ fn env_named(v: &[u8]) -> bool {
 /// Stores a value of any other key; `None` when it is bad.
 #[inline(never)] // smaller called from set than inlined into parse
 fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
-    let yes = |v: &[u8]| pick(v, &[(b"yes", true), (b"no", false)]);
+    let yes = |v: &[u8]| pick(v, b"no yes").map(|i| i == 1);
     match k {
         1 => c.cwd = absolute(v)?,
         3 => c.user = Some(id(v)?),
@@ -404,17 +404,20 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
             c.umask = Some(n).filter(|n| *n <= 0o777)?;
         }
         RESTART => {
-            let words: [(&[u8], _); 3] =
-                [(b"always", Restart::Always), (b"on-failure", Restart::OnFailure), (b"never", Restart::Never)];
-            c.restart = pick(v, &words)?;
+            c.restart = match pick(v, b"always on-failure never")? {
+                0 => Restart::Always,
+                1 => Restart::OnFailure,
+                _ => Restart::Never,
+            };
         }
         8 => c.stop_signal = sig::parse(v)?,
         9 => c.stop_timeout = seconds(v)?,
         LOG => {
-            let words: [(&[u8], _); 4] =
-                [(b"inherit", Log::Inherit), (b"null", Log::Null), (b"prefix", Log::Prefix), (b"syslog", Log::Syslog)];
-            c.log = match pick(v, &words) {
-                Some(log) => log,
+            c.log = match pick(v, b"inherit null prefix syslog") {
+                Some(0) => Log::Inherit,
+                Some(1) => Log::Null,
+                Some(2) => Log::Prefix,
+                Some(_) => Log::Syslog,
                 None => {
                     Log::File(absolute(v).filter(|p| !p.ends_with(b"/") && p.len() <= crate::limits::MAX_LOG_PATH)?)
                 }
@@ -432,9 +435,10 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
             *slot = Some(limit(v)?);
         }
         READY => {
-            let words: [(&[u8], _); 3] = [(b"start", Ready::Start), (b"notify", Ready::Notify), (b"exit", Ready::Exit)];
-            c.ready = match pick(v, &words) {
-                Some(ready) => ready,
+            c.ready = match pick(v, b"start notify exit") {
+                Some(0) => Ready::Start,
+                Some(1) => Ready::Notify,
+                Some(_) => Ready::Exit,
                 None => {
                     let n = v.strip_prefix(b"fd:").and_then(|d| within(d, 3, 255));
                     Ready::Fd(n? as u8)
@@ -451,8 +455,11 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
         }
         30 => c.cpu_weight = Some(within(v, 1, 10_000)? as u32),
         LOG_TIME => {
-            let words: [(&[u8], _); 3] = [(b"none", LogTime::None), (b"utc", LogTime::Utc), (b"boot", LogTime::Boot)];
-            c.log_time = pick(v, &words)?;
+            c.log_time = match pick(v, b"none utc boot")? {
+                0 => LogTime::None,
+                1 => LogTime::Utc,
+                _ => LogTime::Boot,
+            };
         }
         32 => c.no_new_privs = yes(v)?,
         34 => c.private_network = yes(v)?,
@@ -480,9 +487,9 @@ fn seconds(v: &[u8]) -> Option<u32> {
     within(v, 0, u64::from(MAX_STOP_TIMEOUT_SECS)).map(|n| n as u32)
 }
 
-/// The value paired with the word `v`.
-fn pick<T: Copy>(v: &[u8], words: &[(&[u8], T)]) -> Option<T> {
-    words.iter().find(|w| w.0 == v).map(|w| w.1)
+/// Where the word `v` is among the blank-separated `words`.
+fn pick(v: &[u8], words: &[u8]) -> Option<usize> {
+    words.split(|&b| b == b' ').position(|w| w == v)
 }
 
 /// A number from `lo` to `hi`.
