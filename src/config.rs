@@ -488,7 +488,7 @@ fn seconds(v: &[u8]) -> Option<u32> {
 }
 
 /// Where the word `v` is among the blank-separated `words`.
-fn pick(v: &[u8], words: &[u8]) -> Option<usize> {
+pub fn pick(v: &[u8], words: &[u8]) -> Option<usize> {
     words.split(|&b| b == b' ').position(|w| w == v)
 }
 
