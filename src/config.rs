@@ -492,6 +492,11 @@ pub fn pick(v: &[u8], words: &[u8]) -> Option<usize> {
     words.split(|&b| b == b' ').position(|w| w == v)
 }
 
+/// Word `i` of the blank-separated `words`.
+pub fn word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
+    words.split(|&b| b == b' ').nth(i)
+}
+
 /// A number from `lo` to `hi`.
 #[inline(never)]
 fn within(v: &[u8], lo: u64, hi: u64) -> Option<u64> {

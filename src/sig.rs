@@ -1,12 +1,11 @@
 //! Signal names and numbers (Linux's generic numbering, shared by x86_64
 //! and aarch64). Pure.
 
+use crate::config::pick;
+
 /// Names of signals 1 to 31, in order, without the `SIG` prefix.
-const NAMES: [&[u8]; 31] = [
-    b"HUP", b"INT", b"QUIT", b"ILL", b"TRAP", b"ABRT", b"BUS", b"FPE", b"KILL", b"USR1", b"SEGV", b"USR2", b"PIPE",
-    b"ALRM", b"TERM", b"STKFLT", b"CHLD", b"CONT", b"STOP", b"TSTP", b"TTIN", b"TTOU", b"URG", b"XCPU", b"XFSZ",
-    b"VTALRM", b"PROF", b"WINCH", b"IO", b"PWR", b"SYS",
-];
+const NAMES: &[u8] = b"HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP \
+TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 
 pub const HUP: i32 = 1;
 pub const INT: i32 = 2;
@@ -20,7 +19,7 @@ pub const CONT: i32 = 18;
 /// The name of signal `n` without `SIG`, or `None` for real-time and
 /// unknown numbers.
 pub fn name(n: i32) -> Option<&'static [u8]> {
-    NAMES.get(usize::try_from(n).ok()?.checked_sub(1)?).copied()
+    crate::config::word(NAMES, usize::try_from(n).ok()?.checked_sub(1)?)
 }
 
 /// The real-time signals that `RTMIN` and `RTMAX` name, as kill(1) and
@@ -41,8 +40,8 @@ pub fn parse(v: &[u8]) -> Option<i32> {
     }
     let up = up.get(..n).filter(|_| v.len() <= 16)?;
     let bare = up.strip_prefix(b"SIG").unwrap_or(up);
-    let alias = [(&b"IOT"[..], 6), (b"CLD", CHLD), (b"POLL", 29)].into_iter().find(|a| a.0 == bare).map(|a| a.1);
-    alias.or_else(|| NAMES.iter().position(|&n| n == bare).map(|i| i as i32 + 1)).or_else(|| realtime(bare))
+    let alias = pick(bare, b"IOT CLD POLL").and_then(|i| [6, CHLD, 29].get(i).copied());
+    alias.or_else(|| pick(bare, NAMES).map(|i| i as i32 + 1)).or_else(|| realtime(bare))
 }
 
 /// `RTMIN`, `RTMIN+N`, `RTMAX`, `RTMAX-N` (upper case, without `SIG`).
