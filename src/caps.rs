@@ -2,53 +2,15 @@
 //! `capabilities=` key. Pure.
 
 /// Names of capabilities 0 to 40, in order, without the `cap_` prefix.
-const NAMES: [&[u8]; 41] = [
-    b"chown",
-    b"dac_override",
-    b"dac_read_search",
-    b"fowner",
-    b"fsetid",
-    b"kill",
-    b"setgid",
-    b"setuid",
-    b"setpcap",
-    b"linux_immutable",
-    b"net_bind_service",
-    b"net_broadcast",
-    b"net_admin",
-    b"net_raw",
-    b"ipc_lock",
-    b"ipc_owner",
-    b"sys_module",
-    b"sys_rawio",
-    b"sys_chroot",
-    b"sys_ptrace",
-    b"sys_pacct",
-    b"sys_admin",
-    b"sys_boot",
-    b"sys_nice",
-    b"sys_resource",
-    b"sys_time",
-    b"sys_tty_config",
-    b"mknod",
-    b"lease",
-    b"audit_write",
-    b"audit_control",
-    b"setfcap",
-    b"mac_override",
-    b"mac_admin",
-    b"syslog",
-    b"wake_alarm",
-    b"block_suspend",
-    b"audit_read",
-    b"perfmon",
-    b"bpf",
-    b"checkpoint_restore",
-];
+const NAMES: &[u8] = b"chown dac_override dac_read_search fowner fsetid kill setgid setuid setpcap linux_immutable \
+net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner sys_module sys_rawio sys_chroot \
+sys_ptrace sys_pacct sys_admin sys_boot sys_nice sys_resource sys_time sys_tty_config mknod lease \
+audit_write audit_control setfcap mac_override mac_admin syslog wake_alarm block_suspend audit_read \
+perfmon bpf checkpoint_restore";
 
 /// The highest capability number going knows.
 #[allow(dead_code)] // for confinement (issue 16), next
-pub const LAST: u32 = NAMES.len() as u32 - 1;
+pub const LAST: u32 = 40;
 
 /// The number of a capability name: case-insensitive, with or without
 /// `cap_`.
@@ -63,12 +25,12 @@ pub fn number(name: &[u8]) -> Option<u32> {
     }
     let low = low.get(..n)?;
     let bare = low.strip_prefix(b"cap_").unwrap_or(low);
-    NAMES.iter().position(|k| *k == bare).map(|i| i as u32)
+    crate::config::pick(bare, NAMES).map(|i| i as u32)
 }
 
 /// The name of capability `n`, without `cap_`.
 pub fn name(n: u32) -> Option<&'static [u8]> {
-    NAMES.get(n as usize).copied()
+    crate::config::word(NAMES, n as usize)
 }
 
 /// Parses a comma-separated list into a bit set; an empty list is the
