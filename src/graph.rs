@@ -75,6 +75,9 @@ pub struct Graph {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Overflow(pub usize);
 
+/// What `build` asks of a caller: `deps_of(i, add)`.
+type DepsOf<'a> = dyn FnMut(usize, &mut dyn FnMut(usize)) + 'a;
+
 impl Graph {
     pub const fn new() -> Self {
         Graph { n: 0, deps: Rows::new(), dependents: Rows::new(), cyclic: [0; MAX_SERVICES / 64] }
@@ -89,7 +92,7 @@ impl Graph {
 
     /// `build`, one copy for every caller.
     #[inline(never)]
-    fn build_dyn(&mut self, n: usize, deps_of: &mut dyn FnMut(usize, &mut dyn FnMut(usize))) -> Result<(), Overflow> {
+    fn build_dyn(&mut self, n: usize, deps_of: &mut DepsOf<'_>) -> Result<(), Overflow> {
         let n = n.min(MAX_SERVICES);
         self.n = n;
         let mut k = 0usize;
