@@ -106,58 +106,55 @@ pub struct Limit {
 /// The resources of the `limit_*` keys, in key order.
 pub const LIMITS: [&[u8]; 9] = [b"as", b"core", b"cpu", b"data", b"fsize", b"memlock", b"nofile", b"nproc", b"stack"];
 
-/// A key and what it accepts, said after a bad value.
-struct Key {
-    name: &'static [u8],
-    hint: &'static [u8],
-}
-
-const fn key(name: &'static [u8], hint: &'static [u8]) -> Key {
-    Key { name, hint }
-}
-
 const LIMIT_HINT: &[u8] = b" (SOFT[:HARD], each a number or unlimited)";
 const YES_NO: &[u8] = b" (yes or no)";
 
-/// The keys, in the order of going(5). The index is the key's identity.
-const KEYS: [Key; 37] = [
-    key(b"cmd", b""),
-    key(b"cwd", b" (an absolute path)"),
-    key(b"env", b" (NAME=VALUE, or NAME for going's own value)"),
-    key(b"user", b" (a user name or uid)"),
-    key(b"group", b" (a group name or gid)"),
-    key(b"chroot", b" (an absolute path)"),
-    key(b"umask", b" (octal, such as 022)"),
-    key(b"restart", b" (always, on-failure or never)"),
-    key(b"stop_signal", b" (a signal name such as TERM, or 1 to 64)"),
-    key(b"stop_timeout", b" (seconds, 0 to 86400)"),
-    key(b"log", b" (inherit, null, prefix, syslog or an absolute file path of at most 1024 bytes)"),
-    key(b"log_size", b" (bytes, with k or M suffix)"),
-    key(b"log_keep", b" (0 to 99)"),
-    key(b"nice", b" (-20 to 19)"),
-    key(b"limit_as", LIMIT_HINT),
-    key(b"limit_core", LIMIT_HINT),
-    key(b"limit_cpu", LIMIT_HINT),
-    key(b"limit_data", LIMIT_HINT),
-    key(b"limit_fsize", LIMIT_HINT),
-    key(b"limit_memlock", LIMIT_HINT),
-    key(b"limit_nofile", LIMIT_HINT),
-    key(b"limit_nproc", LIMIT_HINT),
-    key(b"limit_stack", LIMIT_HINT),
-    key(b"ready", b" (start, fd:N with N from 3 to 255, notify or exit)"),
-    key(b"ready_timeout", b" (seconds, 0 to 86400)"),
-    key(b"after", b" (service names, separated by blanks or commas)"),
-    key(b"critical", YES_NO),
-    key(b"memory_max", b" (bytes, with k, M or G suffix)"),
-    key(b"pids_max", b" (a count from 1)"),
-    key(b"cpu_max", b" (percent of one CPU, such as 50%)"),
-    key(b"cpu_weight", b" (1 to 10000)"),
-    key(b"log_time", b" (none, utc or boot)"),
-    key(b"no_new_privs", YES_NO),
-    key(b"capabilities", b" (capability names separated by commas, or empty)"),
-    key(b"private_network", YES_NO),
-    key(b"read_only", b" (absolute paths separated by blanks)"),
-    key(b"private_tmp", YES_NO),
+/// The keys, blank-separated, in the order of going(5). A key's place is
+/// its identity.
+const KEYS: &[u8] = b"cmd cwd env user group chroot umask restart stop_signal stop_timeout log log_size log_keep nice \
+limit_as limit_core limit_cpu limit_data limit_fsize limit_memlock limit_nofile limit_nproc \
+limit_stack ready ready_timeout after critical memory_max pids_max cpu_max cpu_weight log_time \
+no_new_privs capabilities private_network read_only private_tmp";
+
+/// What each key accepts, said after a bad value.
+const HINTS: [&[u8]; 37] = [
+    b"",
+    b" (an absolute path)",
+    b" (NAME=VALUE, or NAME for going's own value)",
+    b" (a user name or uid)",
+    b" (a group name or gid)",
+    b" (an absolute path)",
+    b" (octal, such as 022)",
+    b" (always, on-failure or never)",
+    b" (a signal name such as TERM, or 1 to 64)",
+    b" (seconds, 0 to 86400)",
+    b" (inherit, null, prefix, syslog or an absolute file path of at most 1024 bytes)",
+    b" (bytes, with k or M suffix)",
+    b" (0 to 99)",
+    b" (-20 to 19)",
+    LIMIT_HINT,
+    LIMIT_HINT,
+    LIMIT_HINT,
+    LIMIT_HINT,
+    LIMIT_HINT,
+    LIMIT_HINT,
+    LIMIT_HINT,
+    LIMIT_HINT,
+    LIMIT_HINT,
+    b" (start, fd:N with N from 3 to 255, notify or exit)",
+    b" (seconds, 0 to 86400)",
+    b" (service names, separated by blanks or commas)",
+    YES_NO,
+    b" (bytes, with k, M or G suffix)",
+    b" (a count from 1)",
+    b" (percent of one CPU, such as 50%)",
+    b" (1 to 10000)",
+    b" (none, utc or boot)",
+    YES_NO,
+    b" (capability names separated by commas, or empty)",
+    YES_NO,
+    b" (absolute paths separated by blanks)",
+    YES_NO,
 ];
 
 /// Key indices, named where the parser or its callers need one.
@@ -228,11 +225,11 @@ impl ConfigError<'_> {
 }
 
 fn key_name(k: usize) -> &'static [u8] {
-    KEYS.get(k).map_or(b"?", |k| k.name)
+    word(KEYS, k).unwrap_or(b"?")
 }
 
 fn key_hint(k: usize) -> &'static [u8] {
-    KEYS.get(k).map_or(b"", |k| k.hint)
+    HINTS.get(k).copied().unwrap_or(b"")
 }
 
 fn is_blank(c: u8) -> bool {
@@ -266,7 +263,7 @@ fn entries(src: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, ConfigError<'_>
         };
         let key = trim(t.get(..eq).unwrap_or(&[]));
         let value = trim(t.get(eq + 1..).unwrap_or(&[]));
-        match KEYS.iter().position(|k| k.name == key) {
+        match pick(key, KEYS) {
             Some(k) => Some(Ok((line, k, value))),
             None => err(Kind::UnknownKey, key),
         }
