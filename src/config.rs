@@ -116,46 +116,17 @@ limit_as limit_core limit_cpu limit_data limit_fsize limit_memlock limit_nofile 
 limit_stack ready ready_timeout after critical memory_max pids_max cpu_max cpu_weight log_time \
 no_new_privs capabilities private_network read_only private_tmp";
 
-/// What each key accepts, said after a bad value.
-const HINTS: [&[u8]; 37] = [
-    b"",
-    b" (an absolute path)",
-    b" (NAME=VALUE, or NAME for going's own value)",
-    b" (a user name or uid)",
-    b" (a group name or gid)",
-    b" (an absolute path)",
-    b" (octal, such as 022)",
-    b" (always, on-failure or never)",
-    b" (a signal name such as TERM, or 1 to 64)",
-    b" (seconds, 0 to 86400)",
-    b" (inherit, null, prefix, syslog or an absolute file path of at most 1024 bytes)",
-    b" (bytes, with k or M suffix)",
-    b" (0 to 99)",
-    b" (-20 to 19)",
-    LIMIT_HINT,
-    LIMIT_HINT,
-    LIMIT_HINT,
-    LIMIT_HINT,
-    LIMIT_HINT,
-    LIMIT_HINT,
-    LIMIT_HINT,
-    LIMIT_HINT,
-    LIMIT_HINT,
-    b" (start, fd:N with N from 3 to 255, notify or exit)",
-    b" (seconds, 0 to 86400)",
-    b" (service names, separated by blanks or commas)",
-    YES_NO,
-    b" (bytes, with k, M or G suffix)",
-    b" (a count from 1)",
-    b" (percent of one CPU, such as 50%)",
-    b" (1 to 10000)",
-    b" (none, utc or boot)",
-    YES_NO,
-    b" (capability names separated by commas, or empty)",
-    YES_NO,
-    b" (absolute paths separated by blanks)",
-    YES_NO,
-];
+/// What each key accepts, said after a bad value, `|`-separated in key
+/// order; empty for the keys whose hint is shared (`key_hint`).
+const HINTS: &[u8] = b"| (an absolute path)| (NAME=VALUE, or NAME for going's own value)| (a user name or uid)\
+| (a group name or gid)| (an absolute path)| (octal, such as 022)| (always, on-failure or never)\
+| (a signal name such as TERM, or 1 to 64)| (seconds, 0 to 86400)\
+| (inherit, null, prefix, syslog or an absolute file path of at most 1024 bytes)\
+| (bytes, with k or M suffix)| (0 to 99)| (-20 to 19)|||||||||\
+| (start, fd:N with N from 3 to 255, notify or exit)| (seconds, 0 to 86400)\
+| (service names, separated by blanks or commas)|| (bytes, with k, M or G suffix)| (a count from 1)\
+| (percent of one CPU, such as 50%)| (1 to 10000)| (none, utc or boot)|\
+| (capability names separated by commas, or empty)|| (absolute paths separated by blanks)|";
 
 /// Key indices, named where the parser or its callers need one.
 const CMD: usize = 0;
@@ -229,7 +200,11 @@ fn key_name(k: usize) -> &'static [u8] {
 }
 
 fn key_hint(k: usize) -> &'static [u8] {
-    HINTS.get(k).copied().unwrap_or(b"")
+    match k {
+        LIMIT0..READY => LIMIT_HINT,
+        26 | 32 | 34 | 36 => YES_NO,
+        _ => HINTS.split(|&b| b == b'|').nth(k).unwrap_or(b""),
+    }
 }
 
 fn is_blank(c: u8) -> bool {
