@@ -209,11 +209,10 @@ pub fn valid_name(name: &[u8]) -> bool {
 /// Is `name` one going skips without a word: hidden, backup, editor and
 /// package-manager files?
 pub fn ignored_name(name: &[u8]) -> bool {
-    const SUFFIXES: [&[u8]; 10] =
-        [b"~", b".swp", b".tmp", b".bak", b".dpkg-new", b".dpkg-old", b".dpkg-dist", b".rpmnew", b".rpmsave", b".swx"];
+    const SUFFIXES: &[u8] = b"~ .swp .tmp .bak .dpkg-new .dpkg-old .dpkg-dist .rpmnew .rpmsave .swx";
     // `.x` hidden (editors' and tools' temp files), `#x#` Emacs auto-save.
     let emacs = name.len() > 1 && name.starts_with(b"#") && name.ends_with(b"#");
-    name.first() == Some(&b'.') || emacs || SUFFIXES.iter().any(|s| name.ends_with(s))
+    name.first() == Some(&b'.') || emacs || SUFFIXES.split(|&b| b == b' ').any(|s| name.ends_with(s))
 }
 
 impl Table {
