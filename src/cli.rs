@@ -78,22 +78,24 @@ fn options<'a>(rest: &mut &'a [&'static CStr], at: Place, o: &mut Opts) -> Resul
         }
         let value = || tail.first().copied().ok_or(Usage(b"option needs an argument", Some(*opt)));
         let client = matches!(at, Place::Client(_));
-        match b {
-            b"-h" | b"--help" => return Ok(Step::Done(Command::Help)),
-            b"-V" | b"--version" => return Ok(Step::Done(Command::Version)),
-            b"-d" if !client => o.dir = Some(value()?),
-            b"-s" if at != Place::Check => o.socket = Some(value()?),
-            b"-f" if at == Place::Front => o.procfile = Some(value()?),
-            b"-m" if at == Place::Client(Verb::Status) => o.machine = true,
-            b"-t" if at == Place::Client(Verb::Wait) => {
+        // The options that take a value are 4 to 7.
+        let k = crate::config::pick(b, b"-h --help -V --version -d -s -f -t -m");
+        match k {
+            Some(0 | 1) => return Ok(Step::Done(Command::Help)),
+            Some(2 | 3) => return Ok(Step::Done(Command::Version)),
+            Some(4) if !client => o.dir = Some(value()?),
+            Some(5) if at != Place::Check => o.socket = Some(value()?),
+            Some(6) if at == Place::Front => o.procfile = Some(value()?),
+            Some(7) if at == Place::Client(Verb::Wait) => {
                 let v = value()?;
                 let secs = crate::fmt::parse_u64(v.to_bytes()).filter(|&n| n <= u64::from(u32::MAX));
                 o.timeout = Some(secs.ok_or(Usage(b"-t needs whole seconds", Some(v)))? as u32);
             }
-            b"-d" | b"-s" | b"-f" | b"-m" | b"-t" => return Err(Usage(b"option not allowed here", Some(*opt))),
-            _ => return Err(Usage(b"unknown option", Some(*opt))),
+            Some(8) if at == Place::Client(Verb::Status) => o.machine = true,
+            Some(_) => return Err(Usage(b"option not allowed here", Some(*opt))),
+            None => return Err(Usage(b"unknown option", Some(*opt))),
         }
-        if matches!(b, b"-d" | b"-s" | b"-f" | b"-t") {
+        if matches!(k, Some(4..=7)) {
             *rest = rest.get(1..).unwrap_or(&[]);
         }
     }
