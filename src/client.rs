@@ -300,9 +300,12 @@ fn print_status(answer: &[u8], machine: bool) -> bool {
 fn table_row(l: &mut Line, r: &Row, width: usize, u: Option<Usage>, hz: u64, page_kib: u64, color: bool) {
     l.s(r.name);
     status::pad(l, 0, width);
-    const PAINT: [(&[u8], &[u8]); 4] =
-        [(b"up", b"\x1b[32m"), (b"backoff", b"\x1b[33m"), (b"stopping", b"\x1b[33m"), (b"failed", b"\x1b[31m")];
-    let paint = PAINT.iter().find(|p| color && p.0 == r.state).map_or(&b""[..], |p| p.1);
+    let paint: &[u8] = match crate::config::pick(r.state, b"up backoff stopping failed").filter(|_| color) {
+        Some(0) => b"\x1b[32m",
+        Some(1 | 2) => b"\x1b[33m",
+        Some(_) => b"\x1b[31m",
+        None => b"",
+    };
     // The colour codes take no room on the terminal: only what follows
     // them counts in the column's width.
     l.s(paint);
