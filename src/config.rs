@@ -485,13 +485,14 @@ fn id(v: &[u8]) -> Option<&[u8]> {
 
 /// A number with an optional `k`, `M` or `G` suffix (powers of 1024).
 fn scaled(v: &[u8]) -> Option<u64> {
-    let (digits, unit) = match v.last()? {
-        b'k' | b'K' => (v.get(..v.len() - 1)?, 1u64 << 10),
-        b'M' | b'm' => (v.get(..v.len() - 1)?, 1 << 20),
-        b'G' | b'g' => (v.get(..v.len() - 1)?, 1 << 30),
-        _ => (v, 1),
+    let (&last, head) = v.split_last()?;
+    let shift = match last.to_ascii_uppercase() {
+        b'K' => 10,
+        b'M' => 20,
+        b'G' => 30,
+        _ => return parse_u64(v),
     };
-    parse_u64(digits)?.checked_mul(unit)
+    parse_u64(head)?.checked_mul(1 << shift)
 }
 
 /// Bytes, 1 to `max`.
