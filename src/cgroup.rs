@@ -213,10 +213,7 @@ impl Pids {
 /// `a/b` (or `a` alone when `b` is empty) as a C string in `buf`.
 fn join<'b>(buf: &'b mut [u8; 192], a: &[u8], b: &[u8]) -> Result<&'b CStr, Errno> {
     let sep: &[u8] = if b.is_empty() { b"" } else { b"/" };
-    for (n, &c) in a.iter().chain(sep).chain(b).chain(&[0]).enumerate() {
-        *buf.get_mut(n).ok_or(Errno::NAMETOOLONG)? = c;
-    }
-    CStr::from_bytes_until_nul(buf).map_err(|_| Errno::INVAL)
+    crate::safefile::c_string(buf, &[a, sep, b]).ok_or(Errno::NAMETOOLONG)
 }
 
 /// Reads a small file below `dir`, up to the size of `buf`. A cgroup's

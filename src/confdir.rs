@@ -107,8 +107,7 @@ impl<'a> ConfDir<'a> {
     /// Reads one directory entry again after inotify spoke of it.
     fn entry_changed(&mut self, fleet: &mut Fleet, name: &[u8], what: What, now: u64) {
         let mut c = [0u8; 256];
-        let cname = c.get_mut(..name.len()).map(|d| d.copy_from_slice(name));
-        let Some(cname) = cname.and_then(|_| CStr::from_bytes_until_nul(&c).ok()) else {
+        let Some(cname) = crate::safefile::c_string(&mut c, &[name]) else {
             return;
         };
         if fleet.halt.is_some() || ignored_name(name) {

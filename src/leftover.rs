@@ -32,15 +32,7 @@ const MAX: usize = crate::limits::MAX_SERVICES;
 pub fn paths<'a>(socket: &CStr, buf: &'a mut [u8; 512]) -> Option<(&'a CStr, &'a CStr)> {
     let s = socket.to_bytes();
     let (a, b) = buf.split_at_mut(256);
-    let put = |dst: &mut [u8], suffix: &[u8]| -> Option<()> {
-        for (d, c) in dst.iter_mut().zip(s.iter().chain(suffix).chain(&[0])) {
-            *d = *c;
-        }
-        (s.len() + suffix.len() < dst.len()).then_some(())
-    };
-    put(a, b".pids")?;
-    put(b, b".pids.new")?;
-    Some((CStr::from_bytes_until_nul(a).ok()?, CStr::from_bytes_until_nul(b).ok()?))
+    Some((safefile::c_string(a, &[s, b".pids"])?, safefile::c_string(b, &[s, b".pids.new"])?))
 }
 
 /// Now in clock ticks since boot, the unit of a process's start time in

@@ -97,6 +97,15 @@ pub fn open_private(dir: &impl AsFd, name: &CStr) -> Result<OwnedFd, Errno> {
     Ok(fd)
 }
 
+/// `parts` one after another and a NUL, as a C string in `buf` (it ends
+/// at the first NUL); `None` when they do not fit.
+pub fn c_string<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> Option<&'b CStr> {
+    for (n, &c) in parts.iter().flat_map(|p| p.iter()).chain(&[0]).enumerate() {
+        *buf.get_mut(n)? = c;
+    }
+    CStr::from_bytes_until_nul(buf).ok()
+}
+
 /// Splits a path into its directory (`/` for a top-level name) and last
 /// component, each NUL-terminated in `buf`.
 pub fn split<'a>(path: &[u8], buf: &'a mut [u8; 4352]) -> Option<(&'a CStr, &'a CStr)> {
@@ -107,11 +116,7 @@ pub fn split<'a>(path: &[u8], buf: &'a mut [u8; 4352]) -> Option<(&'a CStr, &'a 
         return None;
     }
     let (a, b) = buf.split_at_mut(dir.len() + 1);
-    a.get_mut(..dir.len())?.copy_from_slice(dir);
-    *a.last_mut()? = 0;
-    b.get_mut(..base.len())?.copy_from_slice(base);
-    *b.get_mut(base.len())? = 0;
-    Some((CStr::from_bytes_until_nul(a).ok()?, CStr::from_bytes_until_nul(b).ok()?))
+    Some((c_string(a, &[dir])?, c_string(b, &[base])?))
 }
 
 #[cfg(test)]

@@ -48,11 +48,9 @@ pub fn load(bytes: &[u8], canon: &mut [u8], err: &mut Line) -> Option<usize> {
         let dir = path.get(..path.iter().rposition(|&b| b == b'/').unwrap_or(0)).unwrap_or(&[]);
         let dir = if dir.is_empty() { &b"/"[..] } else { dir };
         let mut buf = [0u8; crate::limits::MAX_LOG_PATH + 1];
-        let is_dir = buf.get_mut(..dir.len()).map(|d| d.copy_from_slice(dir)).is_some()
-            && CStr::from_bytes_until_nul(&buf)
-                .ok()
-                .and_then(|p| statat(rustix::fs::CWD, p, AtFlags::empty()).ok())
-                .is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory);
+        let is_dir = crate::safefile::c_string(&mut buf, &[dir])
+            .and_then(|p| statat(rustix::fs::CWD, p, AtFlags::empty()).ok())
+            .is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory);
         if !is_dir {
             err.s(b":").u(c.log_line as u64).s(b": log directory ").masked(dir).s(b" does not exist");
             return None;

@@ -100,10 +100,7 @@ fn split_parent<'a>(dir: &'a [u8], buf: &'a mut [u8; 4096]) -> Option<(&'a CStr,
     if base.is_empty() {
         return None;
     }
-    buf.get_mut(..parent.len())?.copy_from_slice(parent);
-    *buf.get_mut(parent.len())? = 0;
-    let parent = CStr::from_bytes_until_nul(buf).ok()?;
-    Some((parent, base))
+    Some((crate::safefile::c_string(buf, &[parent])?, base))
 }
 
 impl Watch {
