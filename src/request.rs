@@ -38,7 +38,8 @@ const VERBS: [(Verb, &[u8]); 10] = [
 
 impl Verb {
     pub fn word(self) -> &'static [u8] {
-        VERBS.iter().find(|(v, _)| *v == self).map_or(b"?", |(_, w)| w)
+        // `VERBS` is in the order of `Verb`.
+        VERBS.get(self as usize).map_or(b"?", |(_, w)| w)
     }
 
     /// Does it take service names?
