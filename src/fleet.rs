@@ -977,9 +977,14 @@ impl<'a> Fleet<'a> {
             return;
         };
         let u = self.cgroups.usage(self.table.bytes(e.name));
-        let now = if e.svc.running() { [u.cpu_usec, u.memory] } else { [None, None] };
-        let keys: [&[u8]; 4] = [b" cpu_usec=", b" memory_current=", b" memory_peak=", b" oom_kills="];
-        for (k, v) in keys.into_iter().zip(now.into_iter().chain([u.peak, u.oom_kills])) {
+        let run = e.svc.running();
+        let fields: [(&[u8], Option<u64>); 4] = [
+            (b" cpu_usec=", u.cpu_usec.filter(|_| run)),
+            (b" memory_current=", u.memory.filter(|_| run)),
+            (b" memory_peak=", u.peak),
+            (b" oom_kills=", u.oom_kills),
+        ];
+        for (k, v) in fields {
             if let Some(v) = v {
                 l.s(k).u(v);
             }
