@@ -267,30 +267,30 @@ impl<'a> Fleet<'a> {
         let Some(e) = self.table.entries.get(i) else {
             return false;
         };
-        let (pid, svc) = (e.svc.pid, e.svc);
+        let (pid, policy, state, draining) = (e.svc.pid, e.svc.policy, e.svc.state, e.svc.draining());
         match action {
             Action::Nothing => {}
             Action::Spawn => self.spawn(i, now),
             Action::Stop => {
-                self.signal_all(i, [i32::from(svc.policy.stop_signal), sig::CONT]);
+                self.signal_all(i, [i32::from(policy.stop_signal), sig::CONT]);
                 let Self { table, log, .. } = self;
                 log.info(|l| {
                     l.s(table.name(i));
-                    if svc.state == (State::Stopping { timeout: true }) {
-                        l.s(b": not ready after ").u(u64::from(svc.policy.ready_timeout)).s(b"s;");
+                    if state == (State::Stopping { timeout: true }) {
+                        l.s(b": not ready after ").u(u64::from(policy.ready_timeout)).s(b"s;");
                     } else {
                         l.s(b":");
                     }
                     l.s(b" stopping pid ").i(i64::from(pid)).s(b" with ");
-                    signal_name(l, i32::from(svc.policy.stop_signal));
+                    signal_name(l, i32::from(policy.stop_signal));
                 });
             }
             Action::Kill => {
-                if ev == Event::Due && !svc.draining() {
+                if ev == Event::Due && !draining {
                     let Self { table, log, .. } = self;
                     log.error(|l| {
                         l.s(table.name(i)).s(b": pid ").i(i64::from(pid)).s(b" did not stop within ");
-                        l.u(u64::from(svc.policy.stop_timeout)).s(b"s, sending SIGKILL");
+                        l.u(u64::from(policy.stop_timeout)).s(b"s, sending SIGKILL");
                     });
                 }
                 return self.kill(i, now);
