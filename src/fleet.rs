@@ -517,13 +517,14 @@ impl<'a> Fleet<'a> {
                     Failure::Setup(why) => self.say_fault(i, Fault::Setup(why)),
                     _ => {
                         let Self { table, log, .. } = self;
-                        let c = config::parse(table.cfg(i)).ok();
+                        let c = config::parse(table.cfg(i));
                         log.error(|l| {
                             l.s(table.name(i)).s(b": ");
                             match why {
                                 Failure::Ids(what) => {
                                     let who = c
                                         .as_ref()
+                                        .ok()
                                         .and_then(|c| if what == IdError::UnknownGroup { c.group } else { c.user });
                                     l.s(b"cannot start: ").s(what.text()).quoted(who.unwrap_or(b""));
                                 }
@@ -734,10 +735,10 @@ impl<'a> Fleet<'a> {
         };
         let Self { table, log, .. } = self;
         let Some(e) = table.entries.get(i) else { return };
-        let cfg = config::parse(table.bytes(e.cfg)).ok();
+        let cfg = config::parse(table.bytes(e.cfg));
         log.error(|l| {
             l.s(table.bytes(e.name)).s(b": cannot ");
-            describe_step(l, step, cfg.as_ref());
+            describe_step(l, step, cfg.as_ref().ok());
             l.s(b": ").s(sys::strerror(err));
         });
     }
