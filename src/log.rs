@@ -11,7 +11,7 @@ use crate::limits::{LOG_HELD, LOG_HELD_LINES, SYSLOG_RETRY_NS};
 use crate::output::Console;
 use crate::{sys, time};
 use rustix::fd::OwnedFd;
-use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, connect, send, socket_with};
+use rustix::net::{SendFlags, send};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -169,7 +169,7 @@ fn send_syslog(syslog: &mut Option<OwnedFd>, retry_at: &mut u64, pid: u64, level
             return;
         }
         *retry_at = now + SYSLOG_RETRY_NS;
-        *syslog = open_syslog();
+        *syslog = crate::output::syslog::connected().ok();
     }
     let Some(fd) = syslog.as_ref() else { return };
     // <PRI>: facility daemon (3) * 8 + severity info (6) or err (3).
@@ -180,14 +180,6 @@ fn send_syslog(syslog: &mut Option<OwnedFd>, retry_at: &mut u64, pid: u64, level
         Err(_) => *syslog = None,
     }
     l.clear();
-}
-
-fn open_syslog() -> Option<OwnedFd> {
-    let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
-    let fd = socket_with(AddressFamily::UNIX, SocketType::DGRAM, flags, None).ok()?;
-    let addr = SocketAddrUnix::new(c"/dev/log").ok()?;
-    connect(&fd, &addr).ok()?;
-    Some(fd)
 }
 
 /// Writes all of `b` to standard output (1) or error (2), for the

@@ -112,8 +112,9 @@ impl Syslog {
     }
 }
 
-/// A datagram socket connected to `/dev/log`, non-blocking.
-fn connected() -> Result<OwnedFd, Errno> {
+/// A datagram socket connected to `/dev/log`, non-blocking; going's own
+/// lines (`log`) use one too.
+pub fn connected() -> Result<OwnedFd, Errno> {
     let fd = socket_with(AddressFamily::UNIX, SocketType::DGRAM, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK, None)?;
     connect(&fd, &SocketAddrUnix::new(c"/dev/log")?)?;
     Ok(fd)
