@@ -329,6 +329,9 @@ impl Service {
         }
     }
 
+    /// Stopping, with the deadline for SIGKILL. Called, not inlined at
+    /// each of its sites.
+    #[inline(never)]
     fn begin_stop(&mut self, now: u64, timeout: bool) -> Action {
         self.state = State::Stopping { timeout };
         self.deadline = now.saturating_add(u64::from(self.policy.stop_timeout) * SEC).max(1);
@@ -526,6 +529,9 @@ impl Service {
         }
     }
 
+    /// The main process exited: what follows. A call of its own, not
+    /// inlined into `on_event`.
+    #[inline(never)]
     fn exited(&mut self, how: Exit, ctx: Ctx) -> Action {
         let now = ctx.now;
         let ran = now.saturating_sub(self.since);
