@@ -80,7 +80,9 @@ pub enum Step {
     Cgroup,
 }
 
-/// A child's failure report, as read from the exec-error pipe.
+/// A child's failure report, as read from the exec-error pipe. A call
+/// of its own, not inlined into `exec_report`.
+#[inline(never)]
 pub fn decode(b: &[u8]) -> Option<(Step, Errno)> {
     let [step, arg, arg1, _, e0, e1, e2, e3] = *b else { return None };
     let step = match step {
