@@ -320,7 +320,9 @@ fn procfile_error(log: &mut Log, path: &CStr, line: usize, why: &[u8]) {
 }
 
 /// Checks a Procfile before anything starts: its problems are printed and
-/// nothing runs, as befits a developer's tool.
+/// nothing runs, as befits a developer's tool. A call of its own, not
+/// inlined into `run`.
+#[inline(never)]
 fn procfile_valid(path: &CStr) -> bool {
     let mut buf = [0u8; MAX_FILE + 1];
     let mut log = Log::new();
