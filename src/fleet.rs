@@ -1255,7 +1255,9 @@ fn restart_word(r: config::Restart) -> &'static [u8] {
     }
 }
 
-/// Names a child's failed step with the config values it used.
+/// Names a child's failed step with the config values it used. A call
+/// of its own, not inlined into `exec_report`.
+#[inline(never)]
 fn describe_step(l: &mut Line, step: Step, c: Option<&config::Config>) {
     let Some(c) = c else {
         l.s(b"start");
