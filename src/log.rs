@@ -161,7 +161,9 @@ impl Log {
 }
 
 /// Sends one line to syslog, built in `l` (the log's own line, empty
-/// between lines, and left empty).
+/// between lines, and left empty). A call of its own, not inlined into
+/// `flush`.
+#[inline(never)]
 fn send_syslog(syslog: &mut Option<OwnedFd>, retry_at: &mut u64, pid: u64, level: Level, body: &[u8], l: &mut Line) {
     if syslog.is_none() {
         let now = time::now();
