@@ -240,7 +240,7 @@ impl<'a> Fleet<'a> {
         if self.graph_dirty {
             self.rebuild();
         }
-        let svc = |j: usize| self.table.entries.get(j).map(|e| e.svc);
+        let svc = |j: usize| self.table.entries.get(j).map(|e| &e.svc);
         Ctx {
             now,
             deps_ready: self.graph.deps(i).all(|j| svc(j).is_some_and(|s| s.ready())),
@@ -1112,7 +1112,7 @@ impl<'a> Fleet<'a> {
         let mut todo: heapless::Vec<u16, MAX_SERVICES> = heapless::Vec::new();
         let _ = todo.push(i as u16);
         while let Some(j) = todo.pop().map(usize::from) {
-            let Some(s) = self.table.entries.get(j).map(|e| e.svc) else { continue };
+            let Some(s) = self.table.entries.get(j).map(|e| &e.svc) else { continue };
             if s.stuck() {
                 return Some(j);
             }
