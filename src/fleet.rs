@@ -554,7 +554,7 @@ impl<'a> Fleet<'a> {
     /// its start time, or why it could not be started.
     fn fork_exec(&mut self, i: usize, fresh: bool, mut place: Place<'_>) -> Result<(i32, OwnedFd, u64), Failure> {
         let fail = Failure::Transient;
-        let e = self.table.entries.get(i).ok_or(fail(b"cannot find it", Errno::NOENT))?;
+        let e = self.table.entries.get(i).ok_or(fail(b"cannot find it: ", Errno::NOENT))?;
         let (sink, ready, mut out) = (e.sink, e.svc.policy.ready, e.out);
         let c = config::parse(self.table.bytes(e.cfg)).map_err(|_| fail(b"its config is invalid: ", Errno::INVAL))?;
         let ids = match (c.user, c.group) {
@@ -576,7 +576,7 @@ impl<'a> Fleet<'a> {
         };
         let p = match &mut place {
             Place::Here(p) => &mut **p,
-            Place::Slot(k, _) => &mut self.pool.slot(*k).ok_or(fail(b"cannot find it", Errno::NOENT))?.prep,
+            Place::Slot(k, _) => &mut self.pool.slot(*k).ok_or(fail(b"cannot find it: ", Errno::NOENT))?.prep,
         };
         p.set_own(self.own);
         p.fill(&c, ids.as_ref(), self.procfile, notify)
@@ -1179,8 +1179,12 @@ impl<'a> Fleet<'a> {
     fn fault_text(&mut self, l: &mut Line, i: usize, f: Fault) {
         match f {
             Fault::Invalid => {
-                let err = self.table.entries.get(i).map_or(&[][..], |e| self.table.bytes(e.err));
-                l.s(b"its config is invalid").s(err);
+                // The error is kept as `:LINE: message`: named with its
+                // file, as `going status` names it.
+                l.s(b"its config is invalid");
+                if let Some(e) = self.table.entries.get(i).filter(|e| !e.err.is_empty()) {
+                    l.s(b": ").file(self.dir.to_bytes(), self.table.bytes(e.name)).s(self.table.bytes(e.err));
+                }
             }
             Fault::Cycle => {
                 if self.graph_dirty {

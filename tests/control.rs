@@ -405,6 +405,10 @@ fn a_failed_service_shows_its_error_and_cannot_be_started() {
         let out = client(&t, verb, &["bad"]);
         assert_eq!((out.code, out.stderr.as_str()), (1, "going: bad: its config is invalid\n"), "{verb}");
     }
+    // A wait on it is refused with the file's error, named as status names it.
+    let out = client(&t, "wait", &["-t", "5", "bad"]);
+    let want = format!("going: bad: its config is invalid: {}/bad:2: bad restart \"sometimes\"", t.conf_str());
+    assert!(out.code != 0 && out.stderr.starts_with(&want), "{out:?}");
     assert_eq!(g.starts("bad"), 0);
 }
 
