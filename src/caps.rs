@@ -25,12 +25,12 @@ pub fn number(name: &[u8]) -> Option<u32> {
     }
     let low = low.get(..n)?;
     let bare = low.strip_prefix(b"cap_").unwrap_or(low);
-    crate::config::pick(bare, NAMES).map(|i| i as u32)
+    crate::fmt::pick(bare, NAMES).map(|i| i as u32)
 }
 
 /// The name of capability `n`, without `cap_`.
 pub fn name(n: u32) -> Option<&'static [u8]> {
-    crate::config::word(NAMES, n as usize)
+    crate::fmt::word(NAMES, n as usize)
 }
 
 /// Parses a comma-separated list into a bit set; an empty list is the

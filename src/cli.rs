@@ -79,7 +79,7 @@ fn options<'a>(rest: &mut &'a [&'static CStr], at: Place, o: &mut Opts) -> Resul
         let value = || tail.first().copied().ok_or(Usage(b"option needs an argument", Some(*opt)));
         let client = matches!(at, Place::Client(_));
         // The options that take a value are 4 to 7.
-        let k = crate::config::pick(b, b"-h --help -V --version -d -s -f -t -m");
+        let k = crate::fmt::pick(b, b"-h --help -V --version -d -s -f -t -m");
         match k {
             Some(0 | 1) => return Ok(Step::Done(Command::Help)),
             Some(2 | 3) => return Ok(Step::Done(Command::Version)),

@@ -300,7 +300,7 @@ fn print_status(answer: &[u8], machine: bool) -> bool {
 fn table_row(l: &mut Line, r: &Row, width: usize, u: Option<Usage>, hz: u64, page_kib: u64, color: bool) {
     l.s(r.name);
     status::pad(l, 0, width);
-    let paint: &[u8] = match crate::config::pick(r.state, b"up backoff stopping failed").filter(|_| color) {
+    let paint: &[u8] = match crate::fmt::pick(r.state, b"up backoff stopping failed").filter(|_| color) {
         Some(0) => b"\x1b[32m",
         Some(1 | 2) => b"\x1b[33m",
         Some(_) => b"\x1b[31m",

@@ -7,7 +7,7 @@
 //! so is a trailing `\r`. Every key but `env` and `after` may appear once.
 
 use crate::cmdline::{self, CmdError};
-use crate::fmt::{Line, parse_u64};
+use crate::fmt::{Line, parse_u64, pick, word};
 use crate::limits::{MAX_ENV, MAX_STOP_TIMEOUT_SECS, STOP_TIMEOUT_SECS};
 use crate::{caps, sig};
 use heapless::Vec;
@@ -459,16 +459,6 @@ fn seconds(v: &[u8]) -> Option<u32> {
     within(v, 0, u64::from(MAX_STOP_TIMEOUT_SECS)).map(|n| n as u32)
 }
 
-/// Where the word `v` is among the blank-separated `words`.
-pub fn pick(v: &[u8], words: &[u8]) -> Option<usize> {
-    words.split(|&b| b == b' ').position(|w| w == v)
-}
-
-/// Word `i` of the blank-separated `words`.
-pub fn word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
-    words.split(|&b| b == b' ').nth(i)
-}
-
 /// A number from `lo` to `hi`.
 #[inline(never)]
 fn within(v: &[u8], lo: u64, hi: u64) -> Option<u64> {
@@ -539,6 +529,25 @@ pub fn canonical<'a>(src: &'a [u8], out: &mut [u8]) -> Result<usize, ConfigError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_key_has_its_hint() {
+        let keys = KEYS.split(|&b| b == b' ').count();
+        assert_eq!(HINTS.split(|&b| b == b'|').count(), keys);
+        for k in 0..keys {
+            let name = key_name(k);
+            let hint = key_hint(k);
+            if name.starts_with(b"limit_") {
+                assert_eq!(hint, LIMIT_HINT, "{k}");
+            } else if [&b"critical"[..], b"no_new_privs", b"private_network", b"private_tmp"].contains(&name) {
+                assert_eq!(hint, YES_NO, "{k}");
+            } else {
+                assert_eq!(hint.is_empty(), k == CMD, "{k}");
+            }
+        }
+        assert_eq!(key_hint(7), b" (always, on-failure or never)");
+        assert_eq!(key_hint(keys - 1), YES_NO);
+    }
 
     fn err(src: &str) -> (usize, Kind, String) {
         let e = parse(src.as_bytes()).unwrap_err();

@@ -114,6 +114,17 @@ impl Line {
     }
 }
 
+/// Where the word `v` is among the blank-separated `words` (a table of
+/// names kept as one string).
+pub fn pick(v: &[u8], words: &[u8]) -> Option<usize> {
+    words.split(|&b| b == b' ').position(|w| w == v)
+}
+
+/// Word `i` of the blank-separated `words`.
+pub fn word(words: &'static [u8], i: usize) -> Option<&'static [u8]> {
+    words.split(|&b| b == b' ').nth(i)
+}
+
 /// Parses a decimal number without sign; `None` on anything else or overflow.
 pub fn parse_u64(v: &[u8]) -> Option<u64> {
     if v.is_empty() {

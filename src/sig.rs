@@ -1,7 +1,7 @@
 //! Signal names and numbers (Linux's generic numbering, shared by x86_64
 //! and aarch64). Pure.
 
-use crate::config::pick;
+use crate::fmt::pick;
 
 /// Names of signals 1 to 31, in order, without the `SIG` prefix.
 const NAMES: &[u8] = b"HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP \
@@ -19,7 +19,7 @@ pub const CONT: i32 = 18;
 /// The name of signal `n` without `SIG`, or `None` for real-time and
 /// unknown numbers.
 pub fn name(n: i32) -> Option<&'static [u8]> {
-    crate::config::word(NAMES, usize::try_from(n).ok()?.checked_sub(1)?)
+    crate::fmt::word(NAMES, usize::try_from(n).ok()?.checked_sub(1)?)
 }
 
 /// The real-time signals that `RTMIN` and `RTMAX` name, as kill(1) and

@@ -83,7 +83,7 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
         let (k, v) = (f.get(..eq)?, f.get(eq + 1..)?);
         let n = crate::fmt::parse_u64(v).unwrap_or(0);
         const KEYS: &[u8] = b"name state pid uptime restarts last wait ready waiting cpu_usec memory_current";
-        match crate::config::pick(k, KEYS) {
+        match crate::fmt::pick(k, KEYS) {
             Some(0) => r.name = v,
             Some(1) => r.state = v,
             Some(2) => r.pid = n,
