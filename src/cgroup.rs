@@ -513,7 +513,9 @@ impl Cgroups {
     /// Makes sure service `name` has its cgroup, with `c`'s limits, made
     /// afresh for a new config (`fresh`), and opens its directory for
     /// `clone3`. `Ok(None)`: no cgroups. The flag says the cgroup is new
-    /// (its counters start at 0).
+    /// (its counters start at 0). A call of its own, not inlined into
+    /// fleet's `fork_exec`.
+    #[inline(never)]
     pub fn prepare(&mut self, name: &[u8], c: &Limits, fresh: bool) -> Result<Option<(OwnedFd, bool)>, Setup> {
         let Some(tree) = self.tree.as_ref().map(|t| t.as_raw_fd()) else {
             // Never silently unlimited.
