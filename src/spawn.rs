@@ -629,17 +629,8 @@ fn exec(p: &Prepared, argv: &[*const c_char], envp: *const *const c_char) -> Err
     let mut full = [0u8; MAX_FILE + 256];
     for dir in path.split(|&b| b == b':') {
         let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-        let mut n = 0;
-        for &b in dir.iter().chain(b"/").chain(prog).chain(&[0]) {
-            if let Some(slot) = full.get_mut(n) {
-                *slot = b;
-                n += 1;
-            }
-        }
-        if full.get(n.wrapping_sub(1)) != Some(&0) {
-            continue;
-        }
-        match sys::execve(full.as_ptr().cast(), argv.as_ptr(), envp) {
+        let Some(file) = crate::safefile::c_string(&mut full, &[dir, b"/", prog]) else { continue };
+        match sys::execve(file.as_ptr(), argv.as_ptr(), envp) {
             Errno::ACCESS => denied = true,
             Errno::NOENT | Errno::NOTDIR | Errno::STALE | Errno::LOOP | Errno::NAMETOOLONG => {}
             e => return e,
