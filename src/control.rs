@@ -337,86 +337,25 @@ impl<'a> Control<'a> {
     fn take(&mut self, slot: usize, word: &[u8], fleet: &mut Fleet, now: u64) {
         let Some(c) = self.clients.get_mut(slot) else { return };
         let mut l = Line::new();
-        let Some(verb) = c.verb else {
-            match request::verb(word) {
-                Some(v) => c.verb = Some(v),
-                None => {
-                    l.s(b"error=unknown request");
-                    c.push(&l);
-                    c.closing = true;
+        match c.verb {
+            None => match request::verb(word) {
+                Some(v) => return c.verb = Some(v),
+                None => l.s(b"error=unknown request"),
+            },
+            Some(Verb::Signal) if c.signal == 0 => match request::signal(word) {
+                Some(s) => return c.signal = s,
+                None => l.s(b"error=unknown signal"),
+            },
+            Some(verb) => {
+                c.names += 1;
+                if verb.takes_names() {
+                    return answer_name(c, &mut l, verb, word, fleet, now);
                 }
+                l.s(b"error=unexpected argument ").quoted(word)
             }
-            return;
         };
-        if verb == Verb::Signal && c.signal == 0 {
-            match request::signal(word) {
-                Some(s) => c.signal = s,
-                None => {
-                    l.s(b"error=unknown signal");
-                    c.push(&l);
-                    c.closing = true;
-                }
-            }
-            return;
-        }
-        c.names += 1;
-        if !verb.takes_names() {
-            l.s(b"error=unexpected argument ").quoted(word);
-            c.push(&l);
-            c.closing = true;
-            return;
-        }
-        let Ok(i) = fleet.table.find(word) else {
-            l.s(b"error=").masked(word).s(b": no such service");
-            c.push(&l);
-            return;
-        };
-        let svc = fleet.table.entries.get(i).map(|e| e.svc);
-        let Some(s) = svc else { return };
-        let halting = fleet.halt.is_some();
-        let ev = match verb {
-            Verb::Start => Some(Event::Start),
-            Verb::Stop => Some(Event::Stop),
-            Verb::Restart => Some(Event::Restart),
-            _ => None,
-        };
-        match verb {
-            Verb::Status => {
-                status_row(&mut l, fleet, i, now);
-            }
-            Verb::Wait => {
-                if let Some(w) = c.wait_for.get_mut(i / 64) {
-                    *w |= 1 << (i % 64);
-                }
-                return;
-            }
-            _ => {
-                // Why it is refused; empty when it is done.
-                let why: &[u8] = match verb {
-                    Verb::Signal if s.running() => {
-                        signal_group(s.pid, c.signal);
-                        b""
-                    }
-                    Verb::Signal => b": not running",
-                    _ if halting => b": going is shutting down",
-                    _ if ev != Some(Event::Stop)
-                        && s.state == crate::service::State::Failed(crate::service::Fault::Invalid) =>
-                    {
-                        b": its config is invalid"
-                    }
-                    _ => {
-                        if let Some(ev) = ev {
-                            fleet.act(i, ev, now);
-                        }
-                        b""
-                    }
-                };
-                l.s(if why.is_empty() { b"ok=" } else { b"error=" }).s(word).s(why);
-            }
-        }
-        if let Some(c) = self.clients.get_mut(slot) {
-            c.push(&l);
-        }
+        c.push(&l);
+        c.closing = true;
     }
 
     /// The request line has ended: what is done once for it. The client
@@ -603,6 +542,48 @@ enum Flushed {
     Empty,
     Blocked,
     Closed,
+}
+
+/// A name in a request that takes names: acted on, and answered.
+fn answer_name(c: &mut Client, l: &mut Line, verb: Verb, word: &[u8], fleet: &mut Fleet, now: u64) {
+    let Ok(i) = fleet.table.find(word) else {
+        l.s(b"error=").masked(word).s(b": no such service");
+        c.push(l);
+        return;
+    };
+    let Some(s) = fleet.table.entries.get(i).map(|e| &e.svc) else { return };
+    let invalid = s.state == crate::service::State::Failed(crate::service::Fault::Invalid);
+    // Why it is refused; empty when it is done.
+    let why: &[u8] = match verb {
+        Verb::Status => {
+            status_row(l, fleet, i, now);
+            c.push(l);
+            return;
+        }
+        Verb::Wait => {
+            if let Some(w) = c.wait_for.get_mut(i / 64) {
+                *w |= 1 << (i % 64);
+            }
+            return;
+        }
+        Verb::Signal if s.running() => {
+            signal_group(s.pid, c.signal);
+            b""
+        }
+        Verb::Signal => b": not running",
+        _ if fleet.halt.is_some() => b": going is shutting down",
+        Verb::Stop => {
+            fleet.act(i, Event::Stop, now);
+            b""
+        }
+        _ if invalid => b": its config is invalid",
+        _ => {
+            fleet.act(i, if verb == Verb::Restart { Event::Restart } else { Event::Start }, now);
+            b""
+        }
+    };
+    l.s(if why.is_empty() { b"ok=" } else { b"error=" }).s(word).s(why);
+    c.push(l);
 }
 
 /// Appends the next rows of a full status to a client's buffer, from
