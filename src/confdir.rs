@@ -10,6 +10,7 @@
 use crate::fleet::{Fleet, WATCH, unwatch, watch};
 use crate::fmt::Line;
 use crate::limits::{MAX_FILE, RESCAN_RETRY_NS};
+use crate::log::Log;
 use crate::scan::{self, Problem};
 use crate::service::Event;
 use crate::table::{Outcome, Why, ignored_name, valid_name};
@@ -228,24 +229,16 @@ impl<'a> ConfDir<'a> {
     /// Re-reads the Procfile: each of its lines is a service.
     fn reload_procfile(&mut self, fleet: &mut Fleet, now: u64) {
         let mut buf = [0u8; MAX_FILE + 1];
-        let n = match scan::read_path(self.path, &mut buf) {
-            Ok(n) => n,
-            Err(p) => {
-                let mut text = Line::new();
-                p.describe(&mut text);
-                fleet.log.error(|l| {
-                    l.s(self.path.to_bytes()).s(text.bytes());
-                });
-                return;
-            }
+        let Some(n) = read_procfile(self.path, &mut buf, &mut fleet.log) else {
+            return;
         };
         fleet.table.begin_scan();
         for (line, entry) in procfile::entries(buf.get(..n).unwrap_or(&[])) {
             let mut cfg = [0u8; MAX_FILE];
             match entry.map(|(name, cmd)| (name, procfile::config(cmd, &mut cfg))) {
                 Ok((name, Some(len))) => self.found(fleet, name, Ok(cfg.get(..len).unwrap_or(&[]))),
-                Ok((_, None)) => procfile_error(fleet, self.path, line, b"command too long"),
-                Err(why) => procfile_error(fleet, self.path, line, why),
+                Ok((_, None)) => procfile_error(&mut fleet.log, self.path, line, b"command too long"),
+                Err(why) => procfile_error(&mut fleet.log, self.path, line, why),
             }
         }
         self.sweep(fleet, now);
@@ -315,14 +308,29 @@ impl<'a> ConfDir<'a> {
     }
 }
 
-fn procfile_error(fleet: &mut Fleet, path: &CStr, line: usize, why: &[u8]) {
-    fleet.log.error(|l| {
+/// Reads the Procfile `path` into `buf`; logs why it cannot be read.
+pub fn read_procfile(path: &CStr, buf: &mut [u8; MAX_FILE + 1], log: &mut Log) -> Option<usize> {
+    let p = match scan::read_path(path, buf) {
+        Ok(n) => return Some(n),
+        Err(p) => p,
+    };
+    let mut text = Line::new();
+    p.describe(&mut text);
+    log.error(|l| {
+        l.s(path.to_bytes()).s(text.bytes());
+    });
+    None
+}
+
+/// Logs what is wrong with line `line` of the Procfile `path`.
+pub fn procfile_error(log: &mut Log, path: &CStr, line: usize, why: &[u8]) {
+    log.error(|l| {
         l.s(path.to_bytes()).s(b":").u(line as u64).s(b": ").s(why);
     });
 }
 
 /// Logs why the file `name` of `dir` is rejected.
-fn rejected(log: &mut crate::log::Log, dir: &CStr, name: &[u8], why: Why) {
+fn rejected(log: &mut Log, dir: &CStr, name: &[u8], why: Why) {
     log.error(|l| {
         l.file(dir.to_bytes(), name).s(b": ");
         why.describe(l);
@@ -330,7 +338,7 @@ fn rejected(log: &mut crate::log::Log, dir: &CStr, name: &[u8], why: Why) {
 }
 
 /// Logs that `what` failed on `path`, and whether it is tried again.
-fn cannot(log: &mut crate::log::Log, what: &[u8], path: &CStr, e: Errno, again: bool) {
+fn cannot(log: &mut Log, what: &[u8], path: &CStr, e: Errno, again: bool) {
     log.error(|l| {
         l.s(what).s(path.to_bytes()).s(b": ").s(sys::strerror(e));
         if again {

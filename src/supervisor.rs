@@ -16,7 +16,6 @@ use crate::limits::{MAX_CLIENTS, MAX_FILE};
 use crate::log::Log;
 use crate::output::Console;
 use crate::ready;
-use crate::scan;
 use crate::table::Table;
 use crate::{init, leftover, procfile, sig, spawn, sys, time};
 use core::ffi::CStr;
@@ -313,12 +312,6 @@ fn events(listener: &Option<OwnedFd>, log: &mut Log) -> Option<(OwnedFd, OwnedFd
     }
 }
 
-fn procfile_error(log: &mut Log, path: &CStr, line: usize, why: &[u8]) {
-    log.error(|l| {
-        l.s(path.to_bytes()).s(b":").u(line as u64).s(b": ").s(why);
-    });
-}
-
 /// Checks a Procfile before anything starts: its problems are printed and
 /// nothing runs, as befits a developer's tool. A call of its own, not
 /// inlined into `run`.
@@ -326,16 +319,8 @@ fn procfile_error(log: &mut Log, path: &CStr, line: usize, why: &[u8]) {
 fn procfile_valid(path: &CStr) -> bool {
     let mut buf = [0u8; MAX_FILE + 1];
     let mut log = Log::new();
-    let n = match scan::read_path(path, &mut buf) {
-        Ok(n) => n,
-        Err(p) => {
-            let mut text = crate::fmt::Line::new();
-            p.describe(&mut text);
-            log.error(|l| {
-                l.s(path.to_bytes()).s(text.bytes());
-            });
-            return false;
-        }
+    let Some(n) = crate::confdir::read_procfile(path, &mut buf, &mut log) else {
+        return false;
     };
     let mut ok = true;
     let mut any = false;
@@ -345,8 +330,8 @@ fn procfile_valid(path: &CStr) -> bool {
             procfile::entries(src).take_while(|(l, _)| *l < line).any(|(_, e)| e.is_ok_and(|(n, _)| n == name))
         });
         match entry {
-            Err(why) => procfile_error(&mut log, path, line, why),
-            Ok(_) if dup => procfile_error(&mut log, path, line, b"repeated name"),
+            Err(why) => crate::confdir::procfile_error(&mut log, path, line, why),
+            Ok(_) if dup => crate::confdir::procfile_error(&mut log, path, line, b"repeated name"),
             Ok(_) => {
                 any = true;
                 continue;
@@ -355,7 +340,7 @@ fn procfile_valid(path: &CStr) -> bool {
         ok = false;
     }
     if ok && !any {
-        procfile_error(&mut log, path, 0, b"no processes");
+        crate::confdir::procfile_error(&mut log, path, 0, b"no processes");
     }
     ok && any
 }
