@@ -64,9 +64,15 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
     if !line.starts_with(b"name=") {
         return None;
     }
-    // Filled in place in the answer, not copied there at the end.
-    let mut row = Some(Row::default());
-    let r = row.as_mut()?;
+    let mut row = Row::default();
+    fill(line, &mut row);
+    Some(row)
+}
+
+/// Fills `r` from the fields of a row, in place: the fields are not held
+/// apart and copied there at the end.
+#[inline(never)]
+fn fill<'a>(line: &'a [u8], r: &mut Row<'a>) {
     let mut rest = line;
     while !rest.is_empty() {
         // ` error=` is last and takes the rest of the line, blanks and all.
@@ -75,12 +81,12 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
             break;
         }
         let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
-        let f = rest.get(..end)?;
+        let f = rest.get(..end).unwrap_or(&[]);
         rest = rest.get(end + 1..).unwrap_or(&[]);
         let Some(eq) = f.iter().position(|&b| b == b'=') else {
             continue;
         };
-        let (k, v) = (f.get(..eq)?, f.get(eq + 1..)?);
+        let (k, v) = (f.get(..eq).unwrap_or(&[]), f.get(eq + 1..).unwrap_or(&[]));
         let n = crate::fmt::parse_u64(v).unwrap_or(0);
         const KEYS: &[u8] = b"name state pid uptime restarts last wait ready waiting cpu_usec memory_current";
         match crate::fmt::pick(k, KEYS) {
@@ -98,7 +104,6 @@ pub fn parse_row(line: &[u8]) -> Option<Row<'_>> {
             _ => {}
         }
     }
-    row
 }
 
 /// What going reads of a process in `/proc/PID/stat`.
