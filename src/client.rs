@@ -281,7 +281,7 @@ fn print_status(answer: &[u8], machine: bool) -> bool {
                 l.s(b" error=").s(r.error);
             }
         } else {
-            table_row(&mut l, &r, width, use_, hz, page_kib, color);
+            table_row(&mut l, &r, width, use_.as_ref(), hz, page_kib, color);
         }
         l.s(b"\n");
         print(1, l.bytes());
@@ -303,7 +303,7 @@ fn print_status(answer: &[u8], machine: bool) -> bool {
     down
 }
 
-fn table_row(l: &mut Line, r: &Row, width: usize, u: Option<Usage>, hz: u64, page_kib: u64, color: bool) {
+fn table_row(l: &mut Line, r: &Row, width: usize, u: Option<&Usage>, hz: u64, page_kib: u64, color: bool) {
     l.s(r.name);
     status::pad(l, 0, width);
     let paint: &[u8] = match crate::fmt::pick(r.state, b"up backoff stopping failed").filter(|_| color) {
