@@ -326,8 +326,9 @@ fn procfile_valid(path: &CStr) -> bool {
     let mut any = false;
     let src = buf.get(..n).unwrap_or(&[]);
     for (line, entry) in procfile::entries(src) {
+        // A repeat: the first line with its name is an earlier one.
         let dup = entry.is_ok_and(|(name, _)| {
-            procfile::entries(src).take_while(|(l, _)| *l < line).any(|(_, e)| e.is_ok_and(|(n, _)| n == name))
+            procfile::entries(src).find(|(_, e)| e.is_ok_and(|(n, _)| n == name)).is_some_and(|(l, _)| l < line)
         });
         match entry {
             Err(why) => crate::confdir::procfile_error(&mut log, path, line, why),
