@@ -519,8 +519,9 @@ impl<'a> Control<'a> {
 
     /// The earliest client deadline, or the end of a listener pause.
     pub fn deadline(&self) -> Option<u64> {
-        let pause = Some(self.paused_until).filter(|&t| t != 0);
-        self.clients.iter().filter(|c| c.fd.is_some()).map(|c| c.deadline).chain(pause).min()
+        // 0 is no pause; a client's deadline is never 0.
+        let clients = self.clients.iter().filter(|c| c.fd.is_some()).map(|c| c.deadline);
+        clients.chain([self.paused_until]).filter(|&t| t != 0).min()
     }
 
     pub fn expire(&mut self, fleet: &mut Fleet, now: u64) {
