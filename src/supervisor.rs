@@ -198,7 +198,7 @@ impl Supervisor<'_> {
             self.confdir.deadline(),
             self.control.deadline(),
         ];
-        deadlines.into_iter().flatten().min()
+        deadlines.iter().flatten().copied().min()
     }
 
     /// Reads the pending signals and acts on them. A call of its own: its
