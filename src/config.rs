@@ -361,7 +361,6 @@ fn env_named(v: &[u8]) -> bool {
 /// Stores a value of any other key; `None` when it is bad.
 #[inline(never)] // smaller called from set than inlined into parse
 fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
-    let yes = |v: &[u8]| pick(v, b"no yes").map(|i| i == 1);
     match k {
         1 => c.cwd = absolute(v)?,
         3 => c.user = Some(id(v)?),
@@ -418,7 +417,15 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
             }
         }
         24 => c.ready_timeout = seconds(v)?,
-        26 => c.critical = yes(v)?,
+        26 | 32 | 34 | 36 => {
+            let yes = pick(v, b"no yes")? == 1;
+            *match k {
+                26 => &mut c.critical,
+                32 => &mut c.no_new_privs,
+                34 => &mut c.private_network,
+                _ => &mut c.private_tmp,
+            } = yes;
+        }
         27 => c.memory_max = Some(size(v, 1 << 50).filter(|&n| n >= 4096)?),
         28 => c.pids_max = Some(within(v, 1, 4_194_304)?),
         29 => {
@@ -433,13 +440,10 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
                 _ => LogTime::Boot,
             };
         }
-        32 => c.no_new_privs = yes(v)?,
-        34 => c.private_network = yes(v)?,
         35 => {
             let ok = !v.is_empty() && names_blank(v).all(|p| absolute(p).is_some());
             c.read_only = Some(ok.then_some(v)?);
         }
-        36 => c.private_tmp = yes(v)?,
         _ => return None,
     }
     Some(())
