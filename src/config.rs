@@ -363,8 +363,7 @@ fn env_named(v: &[u8]) -> bool {
 fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
     match k {
         1 => c.cwd = absolute(v)?,
-        3 => c.user = Some(id(v)?),
-        4 => c.group = Some(id(v)?),
+        3 | 4 => *if k == 3 { &mut c.user } else { &mut c.group } = Some(id(v)?),
         5 => c.chroot = Some(absolute(v)?),
         6 => {
             let ok = (1..=4).contains(&v.len()) && v.iter().all(|b| (b'0'..=b'7').contains(b));
@@ -382,7 +381,7 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
             };
         }
         8 => c.stop_signal = sig::parse(v)?,
-        9 => c.stop_timeout = seconds(v)?,
+        9 | 24 => *if k == 9 { &mut c.stop_timeout } else { &mut c.ready_timeout } = seconds(v)?,
         LOG => {
             c.log = match pick(v, b"inherit null prefix syslog") {
                 Some(0) => Log::Inherit,
@@ -416,7 +415,6 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
                 }
             }
         }
-        24 => c.ready_timeout = seconds(v)?,
         26 | 32 | 34 | 36 => {
             let yes = pick(v, b"no yes")? == 1;
             *match k {
