@@ -59,21 +59,13 @@ fn split_to(v: &[u8], emit: &mut dyn FnMut(Tok)) -> Result<usize, CmdError> {
         }
         while let Some(c) = it.next_if(|&c| !blank(c)) {
             match c {
-                b'\'' => loop {
+                q @ (b'\'' | b'"') => loop {
                     match it.next() {
                         None => return Err(CmdError::Unterminated),
-                        Some(b'\'') => break,
-                        Some(c) => emit(Tok::Byte(c)),
-                    }
-                },
-                b'"' => loop {
-                    match it.next() {
-                        None => return Err(CmdError::Unterminated),
-                        Some(b'"') => break,
-                        Some(b'\\') => match it.next_if(|&c| c == b'"' || c == b'\\') {
-                            Some(c) => emit(Tok::Byte(c)),
-                            None => emit(Tok::Byte(b'\\')),
-                        },
+                        Some(c) if c == q => break,
+                        Some(b'\\') if q == b'"' => {
+                            emit(Tok::Byte(it.next_if(|&c| c == b'"' || c == b'\\').unwrap_or(b'\\')))
+                        }
                         Some(c) => emit(Tok::Byte(c)),
                     }
                 },
