@@ -374,11 +374,8 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
             c.umask = Some(n).filter(|n| *n <= 0o777)?;
         }
         RESTART => {
-            c.restart = match pick(v, b"always on-failure never")? {
-                0 => Restart::Always,
-                1 => Restart::OnFailure,
-                _ => Restart::Never,
-            };
+            let i = pick(v, b"always on-failure never")?;
+            c.restart = *[Restart::Always, Restart::OnFailure, Restart::Never].get(i)?;
         }
         8 => c.stop_signal = sig::parse(v)?,
         9 | 24 => *if k == 9 { &mut c.stop_timeout } else { &mut c.ready_timeout } = seconds(v)?,
@@ -432,11 +429,8 @@ fn value<'a>(c: &mut Config<'a>, k: usize, v: &'a [u8]) -> Option<()> {
         }
         30 => c.cpu_weight = Some(within(v, 1, 10_000)? as u32),
         LOG_TIME => {
-            c.log_time = match pick(v, b"none utc boot")? {
-                0 => LogTime::None,
-                1 => LogTime::Utc,
-                _ => LogTime::Boot,
-            };
+            let i = pick(v, b"none utc boot")?;
+            c.log_time = *[LogTime::None, LogTime::Utc, LogTime::Boot].get(i)?;
         }
         35 => {
             let ok = !v.is_empty() && names_blank(v).all(|p| absolute(p).is_some());
@@ -502,9 +496,10 @@ fn limit(v: &[u8]) -> Option<Limit> {
         Some(Some(scaled(p)?))
     };
     let (soft, hard) = match v.iter().position(|&b| b == b':') {
-        Some(i) => (one(v.get(..i)?)?, one(v.get(i + 1..)?)?),
-        None => (one(v)?, one(v)?),
+        Some(i) => (v.get(..i)?, v.get(i + 1..)?),
+        None => (v, v),
     };
+    let (soft, hard) = (one(soft)?, one(hard)?);
     let fits = match (soft, hard) {
         (Some(s), Some(h)) => s <= h,
         (None, Some(_)) => false,
