@@ -46,27 +46,27 @@ pub fn setup(log: &mut Log) {
 }
 
 /// What process 1 of a machine mounts when it is missing, in order:
-/// where, its parent (to tell a mount point), type, source, options.
-type Api = (&'static CStr, &'static CStr, &'static CStr, &'static CStr, Option<&'static CStr>);
+/// where, its parent (to tell a mount point), type (its source too), options.
+type Api = (&'static CStr, &'static CStr, &'static CStr, Option<&'static CStr>);
 const API_FILESYSTEMS: [Api; 5] = [
-    (c"/proc", c"/", c"proc", c"proc", None),
-    (c"/sys", c"/", c"sysfs", c"sysfs", None),
-    (c"/dev", c"/", c"devtmpfs", c"devtmpfs", Some(c"mode=0755")),
-    (c"/run", c"/", c"tmpfs", c"tmpfs", Some(c"mode=0755")),
-    (c"/sys/fs/cgroup", c"/sys", c"cgroup2", c"cgroup2", None),
+    (c"/proc", c"/", c"proc", None),
+    (c"/sys", c"/", c"sysfs", None),
+    (c"/dev", c"/", c"devtmpfs", Some(c"mode=0755")),
+    (c"/run", c"/", c"tmpfs", Some(c"mode=0755")),
+    (c"/sys/fs/cgroup", c"/sys", c"cgroup2", None),
 ];
 
 /// Mounts `fs` on `dir` unless something is mounted there already (its
 /// device differs from its parent's). Failures are logged: the services
 /// that need it will say what is wrong.
-fn mount_missing(&(dir, parent, fs, source, data): &Api, log: &mut Log) {
+fn mount_missing(&(dir, parent, fs, data): &Api, log: &mut Log) {
     let dev = |p: &CStr| statat(rustix::fs::CWD, p, AtFlags::empty()).ok().map(|st| st.st_dev);
     if dev(dir).is_some_and(|d| Some(d) != dev(parent)) {
         return;
     }
     let _ = rustix::fs::mkdir(dir, Mode::from_bits_truncate(0o755));
     let nodev = if fs == c"devtmpfs" { MountFlags::empty() } else { MountFlags::NODEV };
-    if let Err(e) = mount(source, dir, fs, MountFlags::NOSUID | MountFlags::NOEXEC | nodev, data) {
+    if let Err(e) = mount(fs, dir, fs, MountFlags::NOSUID | MountFlags::NOEXEC | nodev, data) {
         log.error(|l| {
             l.s(b"cannot mount ").s(fs.to_bytes()).s(b" on ").s(dir.to_bytes()).s(b": ").s(crate::sys::strerror(e));
         });
