@@ -19,7 +19,11 @@ pub enum Level {
     Error,
 }
 
+#[repr(C)]
 pub struct Log {
+    /// The line being written, empty between lines; first, so that it is
+    /// where the log is (one pointer for both at each call).
+    line: Line,
     /// Where lines go first; never blocks once the loop runs.
     pub stderr: Console,
     syslog: Option<OwnedFd>,
@@ -46,8 +50,6 @@ pub struct Log {
     /// stderr took only part of a line (a tty or a socket that was full):
     /// the next write ends it first, so no line is glued to its end.
     cut: bool,
-    /// The line being written, empty between lines.
-    line: Line,
 }
 
 impl Log {
