@@ -38,12 +38,6 @@ fn in_dir<R>(path: &[u8], f: impl FnOnce(&OwnedFd, &CStr) -> R) -> Result<R, Set
     Ok(f(&dir, base))
 }
 
-fn copy_path(path: &[u8], to: &mut [u8]) {
-    for (d, s) in to.iter_mut().zip(path) {
-        *d = *s;
-    }
-}
-
 /// The longest log path `in_dir` takes.
 const _: () = assert!(MAX_FILE + 256 <= 4352);
 
@@ -119,14 +113,7 @@ pub fn follow(c: &mut Capture, path: &[u8], scratch: &mut [u8]) {
         return;
     }
     let ours = fstat(sys::borrow(c.file));
-    let theirs = scratch
-        .get_mut(..path.len() + 1)
-        .map(|d| {
-            d.fill(0);
-            copy_path(path, d);
-            &*d
-        })
-        .and_then(|p| CStr::from_bytes_until_nul(p).ok())
+    let theirs = safefile::c_string(scratch, &[path])
         .map(|p| rustix::fs::statat(rustix::fs::CWD, p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW));
     match (ours, theirs) {
         (Ok(a), Some(Ok(b))) if a.st_dev == b.st_dev && a.st_ino == b.st_ino => c.size = a.st_size as u64,
