@@ -31,11 +31,7 @@ pub struct Notify {
 
 /// Builds `SOCKET.notify` into `buf`.
 pub fn path<'a>(socket: &CStr, buf: &'a mut [u8; 256]) -> Option<&'a CStr> {
-    let s = socket.to_bytes();
-    let suffix = b".notify\0";
-    buf.get_mut(..s.len())?.copy_from_slice(s);
-    buf.get_mut(s.len()..s.len() + suffix.len())?.copy_from_slice(suffix);
-    CStr::from_bytes_until_nul(buf).ok()
+    crate::safefile::c_string(buf, &[socket.to_bytes(), b".notify"])
 }
 
 impl Notify {
