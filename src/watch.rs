@@ -88,18 +88,21 @@ pub struct Watch {
     parent: i32,
 }
 
-/// Splits `dir` into a NUL-terminated parent path in `buf` and the base
-/// name; `None` for `/` or a path too long.
-fn split_parent<'a>(dir: &'a [u8], buf: &'a mut [u8; 4096]) -> Option<(&'a CStr, &'a [u8])> {
+/// Splits `dir` into its parent path and base name; `None` for `/`.
+fn parent_and_base(dir: &[u8]) -> Option<(&[u8], &[u8])> {
     let dir = dir.strip_suffix(b"/").unwrap_or(dir);
     let (parent, base) = match dir.iter().rposition(|&b| b == b'/') {
         Some(0) => (&b"/"[..], dir.get(1..)?),
         Some(i) => (dir.get(..i)?, dir.get(i + 1..)?),
         None => (&b"."[..], dir),
     };
-    if base.is_empty() {
-        return None;
-    }
+    Some((parent, base)).filter(|_| !base.is_empty())
+}
+
+/// Splits `dir` into a NUL-terminated parent path in `buf` and the base
+/// name; `None` for `/` or a path too long.
+fn split_parent<'a>(dir: &'a [u8], buf: &'a mut [u8; 4096]) -> Option<(&'a CStr, &'a [u8])> {
+    let (parent, base) = parent_and_base(dir)?;
     Some((crate::safefile::c_string(buf, &[parent])?, base))
 }
 
@@ -173,8 +176,9 @@ impl Watch {
     /// Reads what is queued and calls `f` for each change.
     pub fn drain(&mut self, dir: &CStr, mut f: impl FnMut(Change<'_>)) {
         let mut buf = [0u8; 4096];
-        let mut pbuf = [0u8; 4096];
-        let base = split_parent(dir.to_bytes(), &mut pbuf).map_or(&b""[..], |(_, b)| b);
+        // (A parent too long for `split_parent` is not watched: its base
+        // name is never compared.)
+        let base = parent_and_base(dir.to_bytes()).map_or(&b""[..], |(_, b)| b);
         // Room for the longest event (a header and a 255-byte name) left
         // after a read: the queue was empty. What came in since wakes the
         // loop again, so no read is made only to see EAGAIN.
