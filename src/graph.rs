@@ -39,16 +39,12 @@ impl Rows {
                 }
             }
         }
-        for k in 1..=MAX_SERVICES {
-            let prev = self.first.get(k - 1).copied().unwrap_or(0);
-            if let Some(c) = self.first.get_mut(k) {
-                *c += prev;
-            }
+        let mut sum = 0;
+        for c in self.first.iter_mut() {
+            sum += *c;
+            *c = sum;
         }
-        let mut next = [0 as Ix; MAX_SERVICES];
-        for (d, s) in next.iter_mut().zip(self.first.iter()) {
-            *d = *s;
-        }
+        let mut next = self.first;
         for i in 0..n {
             for &j in fwd.of(i) {
                 let Some(at) = next.get_mut(usize::from(j)) else { continue };
