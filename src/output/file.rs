@@ -33,9 +33,15 @@ pub fn close_file(c: &mut Capture) {
 /// Calls `f` with the log file's directory (checked) and base name.
 fn in_dir<R>(path: &[u8], f: impl FnOnce(&OwnedFd, &CStr) -> R) -> Result<R, Setup> {
     let mut buf = [0u8; 4352];
-    let (dir, base) = safefile::split(path, &mut buf).ok_or(Setup::LogOpen(Errno::NAMETOOLONG))?;
-    let dir = safefile::dir(dir)?;
+    let (dir, base) = open_dir(path, &mut buf)?;
     Ok(f(&dir, base))
+}
+
+/// The log file's directory (checked), and its base name in `buf`.
+#[inline(never)]
+fn open_dir<'b>(path: &[u8], buf: &'b mut [u8; 4352]) -> Result<(OwnedFd, &'b CStr), Setup> {
+    let (dir, base) = safefile::split(path, buf).ok_or(Setup::LogOpen(Errno::NAMETOOLONG))?;
+    Ok((safefile::dir(dir)?, base))
 }
 
 /// The longest log path `in_dir` takes.
