@@ -30,13 +30,6 @@ pub fn close_file(c: &mut Capture) {
     c.size = 0;
 }
 
-/// Calls `f` with the log file's directory (checked) and base name.
-fn in_dir<R>(path: &[u8], f: impl FnOnce(&OwnedFd, &CStr) -> R) -> Result<R, Setup> {
-    let mut buf = [0u8; 4352];
-    let (dir, base) = open_dir(path, &mut buf)?;
-    Ok(f(&dir, base))
-}
-
 /// The log file's directory (checked), and its base name in `buf`.
 #[inline(never)]
 fn open_dir<'b>(path: &[u8], buf: &'b mut [u8; 4352]) -> Result<(OwnedFd, &'b CStr), Setup> {
@@ -44,7 +37,7 @@ fn open_dir<'b>(path: &[u8], buf: &'b mut [u8; 4352]) -> Result<(OwnedFd, &'b CS
     Ok((safefile::dir(dir)?, base))
 }
 
-/// The longest log path `in_dir` takes.
+/// The longest log path `open_dir` takes.
 const _: () = assert!(MAX_FILE + 256 <= 4352);
 
 /// `base.n` as a C string in `buf`.
@@ -65,7 +58,9 @@ fn reopen(c: &mut Capture, path: &[u8], gid: Option<u32>) -> Result<(), Setup> {
     if c.file >= 0 {
         return Ok(());
     }
-    let (fd, _) = in_dir(path, |dir, base| safefile::append(dir, base, gid))??;
+    let mut buf = [0u8; 4352];
+    let (dir, base) = open_dir(path, &mut buf)?;
+    let (fd, _) = safefile::append(&dir, base, gid)?;
     c.size = fstat(&fd).map(|st| st.st_size as u64).unwrap_or(0);
     c.file = fd.into_raw_fd();
     Ok(())
@@ -84,11 +79,12 @@ fn rotate(c: &mut Capture, path: &[u8], keep: u8) -> Result<(), Report> {
     if keep == 0 {
         return rustix::fs::ftruncate(sys::borrow(c.file), 0).map(|_| c.size = 0).map_err(Report::CannotRotate);
     }
-    let moved = in_dir(path, |dir, base| {
+    let mut buf = [0u8; 4352];
+    let moved = open_dir(path, &mut buf).map(|(dir, base)| {
         for k in (1..u32::from(keep)).rev() {
             let (mut a, mut b) = (Line::new(), Line::new());
             if let (Some(from), Some(to)) = (numbered(base, k, &mut a), numbered(base, k + 1, &mut b)) {
-                match safefile::rename(dir, from, to) {
+                match safefile::rename(&dir, from, to) {
                     Ok(()) | Err(Errno::NOENT) => {}
                     Err(e) => return Err(e),
                 }
@@ -96,7 +92,7 @@ fn rotate(c: &mut Capture, path: &[u8], keep: u8) -> Result<(), Report> {
         }
         let mut one = Line::new();
         let to = numbered(base, 1, &mut one).ok_or(Errno::NAMETOOLONG)?;
-        safefile::rename(dir, base, to)
+        safefile::rename(&dir, base, to)
     });
     match moved {
         Ok(Ok(())) => {}
