@@ -353,7 +353,7 @@ impl Service {
     /// Applies an event and says what to do.
     pub fn on_event(&mut self, ev: Event, ctx: Ctx) -> Action {
         let now = ctx.now;
-        let invalid = self.state == State::Failed(Fault::Invalid);
+        let invalid = matches!(self.state, State::Failed(Fault::Invalid));
         match ev {
             Event::Exited(how) => self.exited(how, ctx),
             Event::Left(how) => {
@@ -383,7 +383,7 @@ impl Service {
                 }
                 Action::Nothing
             }
-            Event::Ready if self.state == State::Starting && !self.task() => {
+            Event::Ready if matches!(self.state, State::Starting) && !self.task() => {
                 self.state = State::Up;
                 self.deadline = 0;
                 Action::Nothing
@@ -489,13 +489,13 @@ impl Service {
             }
             // Already being killed; a second signal kills again.
             State::Draining { .. } => {
-                if ev == Event::KillAll {
+                if matches!(ev, Event::KillAll) {
                     Action::Kill
                 } else {
                     Action::Nothing
                 }
             }
-            _ if ev == Event::KillAll => {
+            _ if matches!(ev, Event::KillAll) => {
                 self.state = State::Stopping { timeout: false };
                 self.deadline = 0;
                 Action::Kill
