@@ -109,12 +109,6 @@ fn say(fd: i32, pieces: &[&[u8]]) {
     print(fd, l.bytes());
 }
 
-/// Whether to colour stdout: it is a terminal and `NO_COLOR` is unset
-/// or empty. The supervisor asks it for its `log=prefix` names too.
-pub fn colour() -> bool {
-    sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
 /// Sleeps about `ms` milliseconds (a poll on nothing).
 fn pause(ms: u64) {
     let t = Timespec { tv_sec: 0, tv_nsec: (ms * 1_000_000) as i64 };
@@ -231,7 +225,7 @@ fn print_status(answer: &[u8], machine: bool) -> bool {
     }
     let width = width + 2;
     let (hz, page_kib) = (sys::clock_ticks(), sys::page_size() / 1024);
-    let color = !machine && colour();
+    let color = !machine && crate::output::colour();
     if !machine {
         let mut l = Line::new();
         l.s(b"NAME");

@@ -76,7 +76,7 @@ pub fn run(dir: &CStr, socket: Option<&CStr>, procfile: bool) -> i32 {
     let mut fleet = Fleet::new(&mut table, &mut graph, &mut pool, log, epoll, dir, procfile);
     fleet.log.stderr = Console::open(2);
     fleet.stdout = Console::open(1);
-    fleet.color = crate::client::colour();
+    fleet.color = crate::output::colour();
     fleet.pids = pids.filter(|_| !cgroups.active());
     fleet.cgroups = cgroups;
     let mut boot = [0u8; 64];

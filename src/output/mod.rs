@@ -352,6 +352,12 @@ impl Buf {
 // the buffer holds a log path for `file::follow`.
 const _: () = assert!(ROOM >= crate::limits::LINE + 64 && ROOM + LOG_LINE_MAX > crate::limits::MAX_FILE);
 
+/// Whether to colour stdout: it is a terminal and `NO_COLOR` is unset
+/// or empty. For the `log=prefix` names and the `going status` table.
+pub fn colour() -> bool {
+    sys::isatty(1) && sys::getenv(c"NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// A colour for a name: one of the six ANSI foreground colours.
 pub fn color_of(name: &[u8]) -> u8 {
     31 + (name.iter().fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 6) as u8
