@@ -36,6 +36,15 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, timeout: Option<u32>, args:
         if a.is_empty() || a.iter().any(|&b| b == b' ' || b == b'\n' || b == b'\t') {
             return fail(EX_USAGE, b"names and signals cannot be empty or hold blanks");
         }
+        // Checked here, before anything is sent: the supervisor acts on
+        // each name as it arrives, and a request line has a limit.
+        if let Some(start) = a.get(..crate::limits::MAX_NAME).filter(|_| a.len() > crate::limits::MAX_NAME) {
+            let mut l = Line::new();
+            l.s(b"going: ").s(start).s(b"...: not a service or signal name (");
+            l.u(a.len() as u64).s(b" bytes, at most 64)\n");
+            print(2, l.bytes());
+            return EX_USAGE;
+        }
     }
     let mut answer = [0u8; ANSWER];
     let started = crate::time::now();

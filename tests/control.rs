@@ -255,6 +255,27 @@ fn stop_start_restart_act_on_the_process() {
 }
 
 #[test]
+fn a_name_longer_than_any_service_is_refused_before_anything_is_done() {
+    let t = Tmp::new("ctl_long");
+    let g = supervise(&t, &[("a", &sleeper(1000))]);
+    let a = g.expect_started("a", 1);
+    // 65 bytes can name no service; 700 bytes once came to the supervisor
+    // cut, after `a` had already been stopped.
+    for len in [65, 700] {
+        let long = "b".repeat(len);
+        let out = client(&t, "stop", &["a", &long]);
+        assert_eq!(out.code, 64, "{len}: {out:?}");
+        let said = format!("going: {}...: not a service or signal name ({len} bytes, at most 64)\n", &long[..64]);
+        assert_eq!(out.stderr, said, "{len}");
+        assert!(alive(a), "{len}: a was stopped by a refused request");
+    }
+    // 64 bytes is a name the supervisor looks up.
+    let out = client(&t, "stop", &[&"c".repeat(64)]);
+    assert_eq!((out.code, out.stderr), (1, format!("going: {}: no such service\n", "c".repeat(64))));
+    assert_eq!(g.starts("a"), 1);
+}
+
+#[test]
 fn signal_goes_to_the_process_group() {
     let t = Tmp::new("ctl_signal");
     let got = t.file("got");
