@@ -1,7 +1,8 @@
 //! The config directory as an event source: a full read (at start, on
 //! SIGHUP, after lost events) or one name at a time as inotify reports
 //! it. Each file's bytes become a table update (`table::update`), whose
-//! news the fleet then hands to the service, in name order. A name that
+//! news the fleet then hands to the service, in name order (at start, a
+//! service that is after nothing as soon as its file is read). A name that
 //! is gone is only taken for gone when it is really absent: a delete
 //! followed at once by a new file (`rm f; cp f.bak f`, an editor's
 //! backup rename) leaves the service in place. Reads that fail for want
@@ -13,11 +14,11 @@ use crate::limits::{MAX_FILE, RESCAN_RETRY_NS};
 use crate::log::Log;
 use crate::scan::{self, Problem};
 use crate::service::Event;
-use crate::table::{Outcome, Why, ignored_name, valid_name};
+use crate::table::{News, Outcome, Why, ignored_name, valid_name};
 use crate::watch::{Change, Watch, What};
 use crate::{procfile, sys};
 use core::ffi::CStr;
-use rustix::fd::AsRawFd;
+use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, statat};
 use rustix::io::Errno;
 
@@ -198,13 +199,23 @@ impl<'a> ConfDir<'a> {
             }
         };
         self.missing = false;
+        let first = fleet.table.entries.is_empty();
         fleet.table.begin_scan();
         self.scanning = true;
-        let walked = scan::each(&dir, |name, read| self.found(fleet, name, read));
+        let walked = if first {
+            self.first_read(fleet, &dir, now)
+        } else {
+            scan::each(&dir, |name, read| self.found(fleet, name, read))
+        };
         self.scanning = false;
-        // Closed before any spawn, which takes the reserve back at the
-        // lowest numbers.
+        // Closed before the rest are told, whose spawns take the reserve
+        // back at the lowest numbers.
         drop(dir);
+        if first {
+            // Early starts took it back above the directory's descriptor.
+            fleet.spare = [None, None];
+            fleet.keep_spare();
+        }
         let Fleet { table, log, .. } = fleet;
         for r in table.rejected.iter().filter(|r| r.why == Why::Full) {
             rejected(log, self.path, r.name(), Why::Full);
@@ -224,6 +235,42 @@ impl<'a> ConfDir<'a> {
         if core::mem::take(&mut self.read_again) {
             self.again_in_a_second(now);
         }
+    }
+
+    /// The read of an empty table (going's start): every name first, so
+    /// that the table knows which get in and in what order, then each
+    /// file in name order, a service that is after nothing started as
+    /// soon as its file is read. Its exec then overlaps the reading of
+    /// the rest, and starts keep their name order (SPEC §3). An entry
+    /// that is not listed as a regular file is read at once, with a
+    /// `stat` first, and started in its turn.
+    fn first_read(&mut self, fleet: &mut Fleet, dir: &OwnedFd, now: u64) -> Result<(), Errno> {
+        let mut buf = [0u8; MAX_FILE + 1];
+        scan::names(dir, &mut |name, regular| {
+            let bytes = name.to_bytes();
+            if !regular || !valid_name(bytes) {
+                let read = scan::read_entry(dir, name, false, &mut buf);
+                self.found(fleet, bytes, read.map(|n| buf.get(..n).unwrap_or(&[])));
+            } else {
+                let _ = fleet.table.entry(bytes);
+            }
+        })?;
+        fleet.first_read();
+        let mut i = 0;
+        while let Some(e) = fleet.table.entries.get(i) {
+            // Not read yet: listed as a regular file, told nothing so far.
+            let unread = e.news == News::None && e.next.is_empty() && e.err.is_empty();
+            let mut c = [0u8; 256];
+            let Some(name) = crate::safefile::c_string(&mut c, &[fleet.table.name(i)]) else { break };
+            if unread {
+                let read = scan::read_entry(dir, name, true, &mut buf);
+                self.found(fleet, name.to_bytes(), read.map(|n| buf.get(..n).unwrap_or(&[])));
+            }
+            if fleet.start_early(i, now) {
+                i += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Re-reads the Procfile: each of its lines is a service.

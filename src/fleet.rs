@@ -352,6 +352,32 @@ impl<'a> Fleet<'a> {
         }
     }
 
+    /// Going's first read is under way: nothing read so far is after
+    /// anything. The graph is emptied, so that `start_early` can ask it
+    /// while the files are still being read.
+    pub fn first_read(&mut self) {
+        let _ = self.graph.build(0, |_, _| {});
+        self.graph_dirty = false;
+    }
+
+    /// At going's first read, starts service `i` as soon as its file is
+    /// read when it is after nothing: whatever the files not read yet
+    /// say, it waits for no one, and no stop is under way that would ask
+    /// who waits for it, so the graph (which has no edges yet) is not
+    /// rebuilt for it. The others are told at the end of the read, as at
+    /// any other. Returns whether the service is still in the table.
+    pub fn start_early(&mut self, i: usize, now: u64) -> bool {
+        let after = config::after_names(self.table.effective(i)).next().is_some();
+        let Some(e) = self.table.entries.get_mut(i).filter(|e| e.news == News::Config && !after) else {
+            return true;
+        };
+        e.news = News::None;
+        let dirty = core::mem::replace(&mut self.graph_dirty, false);
+        let kept = self.act(i, Event::Config, now);
+        self.graph_dirty |= dirty;
+        kept
+    }
+
     /// Releases what waited for its neighbours: services whose `after=`
     /// are now ready, and in a shutdown those that nothing running is
     /// after any more. Marks dependency cycles.

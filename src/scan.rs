@@ -88,8 +88,19 @@ pub fn each(dir: &OwnedFd, mut found: impl FnMut(&[u8], Contents<'_>)) -> Result
 /// `each`, one copy for every caller.
 #[inline(never)]
 fn each_to(dir: &OwnedFd, found: &mut dyn FnMut(&[u8], Contents<'_>)) -> Result<(), Errno> {
-    let mut dents = [MaybeUninit::<u8>::uninit(); 4096];
     let mut file = [0u8; MAX_FILE + 1];
+    names(dir, &mut |name, regular| {
+        let read = read_entry(dir, name, regular, &mut file);
+        found(name.to_bytes(), read.map(|n| file.get(..n).unwrap_or(&[])));
+    })
+}
+
+/// Calls `found` with the name of every entry of `dir` but `.`, `..` and
+/// ignored names, and whether the directory lists it as a regular file:
+/// then no `stat` is needed before opening it (`fstat` checks the file
+/// opened).
+pub fn names(dir: &OwnedFd, found: &mut dyn FnMut(&CStr, bool)) -> Result<(), Errno> {
+    let mut dents = [MaybeUninit::<u8>::uninit(); 4096];
     let mut it = RawDir::new(dir.as_fd(), &mut dents);
     while let Some(entry) = it.next() {
         let entry = entry?;
@@ -98,11 +109,7 @@ fn each_to(dir: &OwnedFd, found: &mut dyn FnMut(&[u8], Contents<'_>)) -> Result<
         if bytes == b"." || bytes == b".." || ignored_name(bytes) {
             continue;
         }
-        // The directory says the entry is a regular file: no `stat` is
-        // needed before opening it (`fstat` checks the file opened).
-        let regular = entry.file_type() == FileType::RegularFile;
-        let read = read_entry(dir, name, regular, &mut file);
-        found(bytes, read.map(|n| file.get(..n).unwrap_or(&[])));
+        found(name, entry.file_type() == FileType::RegularFile);
     }
     Ok(())
 }
@@ -120,7 +127,7 @@ pub fn read(dir: &OwnedFd, name: &CStr, buf: &mut [u8; MAX_FILE + 1]) -> Result<
 /// `read`, told whether the directory listed the entry as a regular file;
 /// anything else (a link, a FIFO, a device, a type the file system does
 /// not say) is `stat`ed first, so only a regular file is ever opened.
-fn read_entry(dir: &OwnedFd, name: &CStr, regular: bool, buf: &mut [u8; MAX_FILE + 1]) -> Result<usize, Problem> {
+pub fn read_entry(dir: &OwnedFd, name: &CStr, regular: bool, buf: &mut [u8; MAX_FILE + 1]) -> Result<usize, Problem> {
     if !regular {
         let st = statat(dir, name, AtFlags::empty()).map_err(Problem::Unreadable)?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {

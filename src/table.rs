@@ -334,15 +334,8 @@ impl Table {
     /// canonical config, or `Err` with the error text (`:LINE: message`).
     /// Leaves what the service must be told in the entry's `news`.
     pub fn update(&mut self, name: &[u8], new: Result<&[u8], &[u8]>) -> Outcome {
-        let i = match self.find(name) {
-            Ok(i) => i,
-            Err(at) => match self.insert(at, name) {
-                Some(i) => i,
-                None => {
-                    self.reject(name, Why::Full);
-                    return Outcome::Full;
-                }
-            },
+        let Some(i) = self.entry(name) else {
+            return Outcome::Full;
         };
         let Some(e) = self.entries.get_mut(i) else {
             return Outcome::Full;
@@ -363,6 +356,18 @@ impl Table {
             };
         }
         outcome
+    }
+
+    /// Where `name` is, given an entry with no config yet when it has
+    /// none; `None`, and the name rejected, when the table has no room.
+    pub fn entry(&mut self, name: &[u8]) -> Option<usize> {
+        match self.find(name) {
+            Ok(i) => Some(i),
+            Err(at) => self.insert(at, name).or_else(|| {
+                self.reject(name, Why::Full);
+                None
+            }),
+        }
     }
 
     fn apply(&mut self, i: usize, cur: Span, next: Span, new: Result<&[u8], &[u8]>) -> Outcome {

@@ -23,6 +23,39 @@ fn every_service_starts() {
 }
 
 #[test]
+fn services_start_in_name_order_whatever_order_the_directory_lists() {
+    let t = Tmp::new("name_order");
+    // Written in an order unlike their names, one a symlink (read with a
+    // stat in its turn), one invalid, one after a later one.
+    let names = ["m", "c", "q", "h", "x", "a", "k", "u", "e", "s", "b"];
+    for (k, name) in names.iter().enumerate() {
+        t.write(name, &sleeper(1000 + k as u32));
+    }
+    fs::write(t.file("link.conf"), sleeper(2000)).unwrap();
+    std::os::unix::fs::symlink(t.file("link.conf"), t.conf().join("g")).unwrap();
+    t.write("d", "cmd=/bin/sleep 2001\nafter=r\n");
+    t.write("r", &sleeper(2002));
+    t.write("f", "cmd=/bin/sleep 2003\nrestart=sometimes\n");
+    let listed: Vec<String> =
+        fs::read_dir(t.conf()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let g = Going::start(&t);
+    let mut after: Vec<&str> = names.to_vec();
+    after.extend(["g", "r"]);
+    after.sort();
+    for name in &after {
+        g.expect_started(name, 1);
+    }
+    g.expect_started("d", 1);
+    g.expect_log("f:2: bad restart");
+    let log = g.log();
+    let order: Vec<&str> =
+        log.lines().filter_map(|l| l.strip_prefix("going: ")?.split_once(": started, pid ").map(|(n, _)| n)).collect();
+    // `d` waits for `r` to run, so it comes last.
+    after.push("d");
+    assert_eq!(order, after, "the directory listed {listed:?}");
+}
+
+#[test]
 fn a_service_killed_after_5s_is_respawned_at_once() {
     let t = Tmp::new("respawn");
     t.write("a", &sleeper(1000));
