@@ -14,7 +14,7 @@ use crate::limits::{MAX_FILE, RESCAN_RETRY_NS};
 use crate::log::Log;
 use crate::scan::{self, Problem};
 use crate::service::Event;
-use crate::table::{News, Outcome, Why, ignored_name, valid_name};
+use crate::table::{News, Outcome, Staged, Why, ignored_name, valid_name};
 use crate::watch::{Change, Watch, What};
 use crate::{procfile, sys};
 use core::ffi::CStr;
@@ -246,15 +246,29 @@ impl<'a> ConfDir<'a> {
     /// `stat` first, and started in its turn.
     fn first_read(&mut self, fleet: &mut Fleet, dir: &OwnedFd, now: u64) -> Result<(), Errno> {
         let mut buf = [0u8; MAX_FILE + 1];
-        scan::names(dir, &mut |name, regular| {
+        // A directory lists its names in any order (tmpfs: newest first),
+        // and an entry put in its place in the table moves every entry
+        // after it: the names wait in `staged` and go in at the end.
+        let mut staged = Staged::new();
+        let listed = scan::names(dir, &mut |name, regular| {
             let bytes = name.to_bytes();
-            if !regular || !valid_name(bytes) {
+            let plain = regular && valid_name(bytes);
+            if plain && fleet.table.stage(&mut staged, bytes) {
+                return;
+            }
+            // What follows may release arena bytes the staged names are in.
+            fleet.table.flush(&mut staged);
+            if plain {
+                let _ = fleet.table.entry(bytes);
+            } else {
                 let read = scan::read_entry(dir, name, false, &mut buf);
                 self.found(fleet, bytes, read.map(|n| buf.get(..n).unwrap_or(&[])));
-            } else {
-                let _ = fleet.table.entry(bytes);
             }
-        })?;
+        });
+        // Even after an error: what was listed is in the table, as it
+        // would have been had each name gone in at once.
+        fleet.table.flush(&mut staged);
+        listed?;
         fleet.first_read();
         let mut i = 0;
         while let Some(e) = fleet.table.entries.get(i) {

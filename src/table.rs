@@ -190,6 +190,10 @@ pub enum Outcome {
     Full,
 }
 
+/// Names a first read has listed and not yet put in the table
+/// (`Table::stage`).
+pub type Staged = Vec<Span, MAX_SERVICES>;
+
 pub struct Table {
     /// Only the bytes in use are ever written (no up-front zeroing, so
     /// an unused arena costs no resident memory).
@@ -425,6 +429,11 @@ impl Table {
             }
         }
         let name = self.store(name)?;
+        self.put(at, name)
+    }
+
+    /// Puts a new entry named by `name`, already in the arena, at `at`.
+    fn put(&mut self, at: usize, name: Span) -> Option<usize> {
         let e = Entry {
             name,
             cfg: Span::default(),
@@ -442,6 +451,36 @@ impl Table {
         };
         self.entries.insert(at, e).ok()?;
         Some(at)
+    }
+
+    /// Takes a listed name into `staged`, kept in name order, and its
+    /// bytes into the arena: putting a name in place there moves 4 bytes
+    /// a name after it, not an entry of the table. `false` when the table
+    /// and `staged` together are full, or the arena is: the caller then
+    /// flushes and goes on by `entry`, which knows what to evict.
+    pub fn stage(&mut self, staged: &mut Staged, name: &[u8]) -> bool {
+        if self.entries.len() + staged.len() >= MAX_SERVICES {
+            return false;
+        }
+        if self.find(name).is_ok() {
+            return true;
+        }
+        match staged.binary_search_by(|s| self.bytes(*s).cmp(name)) {
+            Ok(_) => true,
+            Err(at) => self.store(name).is_some_and(|s| staged.insert(at, s).is_ok()),
+        }
+    }
+
+    /// Puts the staged names into the table, each where it sorts: at the
+    /// end when the table held none before them. The arena must not have
+    /// moved since they were staged (nothing released).
+    pub fn flush(&mut self, staged: &mut Staged) {
+        for &s in staged.iter() {
+            if let Err(at) = self.find(self.bytes(s)) {
+                let _ = self.put(at, s);
+            }
+        }
+        staged.clear();
     }
 
     /// The first entry the scan did not see, from index `from` on.
@@ -660,6 +699,72 @@ mod tests {
         assert_eq!(t.update(b"0", Ok(b"cmd=x\n")), Outcome::Full);
         // An existing service can still change.
         assert_eq!(t.update(b"s000", Ok(b"cmd=y\n")), Outcome::Added);
+    }
+
+    /// What `stage` and `flush` make of names in a listing's order, and
+    /// then `entry` once they are full, as a first read does.
+    fn staged_table(order: &[std::string::String]) -> Box<Table> {
+        let mut t = table();
+        let mut staged = Staged::new();
+        for n in order {
+            if !t.stage(&mut staged, n.as_bytes()) {
+                t.flush(&mut staged);
+                let _ = t.entry(n.as_bytes());
+            }
+        }
+        t.flush(&mut staged);
+        t
+    }
+
+    #[test]
+    fn staged_names_make_the_table_entry_makes_in_any_order() {
+        for count in [0, 1, 5, MAX_SERVICES, MAX_SERVICES + 9] {
+            let sorted: std::vec::Vec<_> = (0..count).map(|i| format!("s{i:03}")).collect();
+            let reversed: std::vec::Vec<_> = sorted.iter().rev().cloned().collect();
+            // A fixed shuffle: i * 7919 mod a prime above count.
+            let mut shuffled = sorted.clone();
+            shuffled.sort_by_key(|n| n[1..].parse::<usize>().unwrap_or(0) * 7919 % 277);
+            let mut with_dup = reversed.clone();
+            if let Some(first) = sorted.first() {
+                with_dup.insert(with_dup.len() / 2, first.clone());
+            }
+            let mut by_entry = table();
+            for n in &reversed {
+                let _ = by_entry.entry(n.as_bytes());
+            }
+            for order in [&sorted, &reversed, &shuffled, &with_dup] {
+                let t = staged_table(order);
+                let all = |t: &Table| t.entries.iter().map(|e| t.bytes(e.name).to_vec()).collect::<std::vec::Vec<_>>();
+                assert_eq!(all(&t), all(&by_entry), "{count} names");
+                assert_eq!(t.entries.len(), count.min(MAX_SERVICES));
+                // Each name once in the arena and no other: an evicted one
+                // or a duplicate leaves nothing behind.
+                let kept: usize = t.entries.iter().map(|e| usize::from(e.name.len)).sum();
+                assert_eq!(t.used(), kept, "{count} names");
+            }
+        }
+    }
+
+    #[test]
+    fn staging_stops_at_what_the_table_holds() {
+        let mut t = table();
+        let mut staged = Staged::new();
+        assert!(t.stage(&mut staged, b"b"));
+        t.flush(&mut staged);
+        assert!(staged.is_empty());
+        // A name already in the table is not staged again.
+        assert!(t.stage(&mut staged, b"b"));
+        assert!(staged.is_empty());
+        for i in 0..MAX_SERVICES - 1 {
+            assert!(t.stage(&mut staged, format!("n{i:03}").as_bytes()));
+        }
+        assert!(!t.stage(&mut staged, b"a"), "the table and the staged names are full");
+        t.flush(&mut staged);
+        assert_eq!(t.entries.len(), MAX_SERVICES);
+        assert_eq!(t.name(0), b"b");
+        // `entry` then evicts the last that never ran for a name before it.
+        assert_eq!(t.entry(b"a"), Some(0));
+        assert_eq!(t.name(MAX_SERVICES - 1), b"n253");
     }
 
     #[test]
