@@ -3,7 +3,7 @@
 # original C going and the floor (bench/floor.c), on the same static service
 # program as bench/run.sh. Prints Markdown; asserts nothing.
 #
-#   bench/profile.sh [--only "memory frames size syscalls cpu instructions phases"]
+#   bench/profile.sh [--only "memory frames size syscalls cpu instructions order phases"]
 #
 #   memory        /proc/PID/smaps of going and C going with 64 services, and
 #                 going's stack RSS with 0, 1, 64 and 256 services
@@ -14,6 +14,9 @@
 #   cpu           supervisor CPU (schedstat) and page faults per respawn
 #   instructions  callgrind: user-space instructions per respawn, and for a
 #                 cold start of 64 (valgrind)
+#   order         a cold start of 256 from a directory listed newest first
+#                 (as tmpfs lists files made in name order) and from one
+#                 listed in name order, 7 starts of each, alternating
 #   phases        ftrace (tracefs, root): a respawn and a cold start of 256
 #                 cut into phases — the dying service's exit, the supervisor
 #                 waking, its work before clone/fork, the child until execve,
@@ -28,7 +31,7 @@
 set -u -o pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-ONLY="memory frames size syscalls cpu instructions phases"
+ONLY="memory frames size syscalls cpu instructions order phases"
 while (($#)); do
 	case $1 in
 	--only) ONLY=${2:?--only needs a list}; shift ;;
@@ -126,6 +129,7 @@ start() { # kind n [wrapper...]
 	SUP=$!
 	read -r -t 130 res <&"$cfd"
 	exec {cfd}<&-
+	STARTED=$res
 	[[ $res =~ ^[0-9]+\ [0-9]+$ ]] || { say "$k: the $n services did not all start ($res)"; return 1; }
 	# under a wrapper (strace, valgrind) the supervisor is its child
 	if (($#)); then SUP=$(pgrep -P "$SUP" | head -n1); fi
@@ -333,6 +337,38 @@ if want instructions && [[ -n $GSYM ]] && command -v valgrind >/dev/null && comm
 		echo '```'
 		echo
 	fi
+fi
+
+# ---------------------------------------------------------------- order
+# s000 ... s255 made in name order (tmpfs lists them newest first, the
+# reverse) or in reverse name order (listed in name order)
+if want order; then
+	say "order"
+	echo "## A cold start of 256 by the order its directory lists the files ($(stat -f -c %T "$W"), 7 starts each, alternating)"
+	echo
+	echo "| listed | first service running, median (ms) | all 256 running, median (ms) |"
+	echo "|---|---:|---:|"
+	: >"$W/ord-newest"; : >"$W/ord-sorted"
+	declare -A LISTED=()
+	for ((r = 0; r < 7; r++)); do
+		for o in newest sorted; do
+			rm -rf "$W/d"; mkdir -p "$W/d"
+			for ((i = 0; i < 256; i++)); do
+				j=$i; [[ $o == sorted ]] && j=$((255 - i))
+				printf -v name 's%03d' "$j"
+				printf 'cmd=%s\n' "$B/svc-sleep" >"$W/d/$name"
+			done
+			LISTED[$o]=$(ls -U "$W/d" | head -n 3 | tr '\n' ' ')
+			STARTED=""
+			start going 256 && echo "$STARTED" >>"$W/ord-$o"
+			stop
+		done
+	done
+	for o in newest sorted; do
+		label="in name order"; [[ $o == newest ]] && label="newest first (the reverse of name order)"
+		echo "| $label: ${LISTED[$o]}… ($(wc -l <"$W/ord-$o") starts) | $(awk '{print $2}' "$W/ord-$o" | sort -n | awk '{v[NR]=$1} END{if (NR) printf "%.2f", v[int((NR+1)/2)] / 1000}') | $(awk '{print $1}' "$W/ord-$o" | sort -n | awk '{v[NR]=$1} END{if (NR) printf "%.1f", v[int((NR+1)/2)] / 1000}') |"
+	done
+	echo
 fi
 
 # ---------------------------------------------------------------- phases (ftrace)
