@@ -108,10 +108,18 @@ if want frames || want size || want instructions; then
 fi
 
 # ---------------------------------------------------------------- helpers
-svcdir() { # n: a fresh directory of n going-format services
+svcdir() { # n [reverse]: a fresh directory of n going-format services,
+	# s000 ... made in name order (tmpfs lists them newest first) or,
+	# with "reverse", in reverse name order (tmpfs lists them in name order)
 	rm -rf "$W/d"; mkdir -p "$W/d"
-	local i
-	for ((i = 0; i < $1; i++)); do printf 'cmd=%s\n' "$B/svc-sleep" >"$W/d/s$i"; done
+	local i name
+	for ((i = 0; i < $1; i++)); do
+		if [[ ${2:-} == reverse ]]; then printf -v name 's%03d' $(($1 - 1 - i)); else printf -v name 's%03d' "$i"; fi
+		printf 'cmd=%s\n' "$B/svc-sleep" >"$W/d/$name"
+	done
+}
+median() { # divisor format: the median of stdin's numbers, divided
+	sort -n | awk -v d="$1" -v f="$2" '{v[NR]=$1} END{if (NR) printf f, v[int((NR+1)/2)] / d}'
 }
 # start KIND (going | going-c | floor) on $W/d with N services under
 # an optional wrapper; sets SUP and leaves the stamps in $W/recs
@@ -293,7 +301,7 @@ if want cpu; then
 		while read -r ns pid; do "$TOOL" respawn "$FIFO" "$pid" "$ns" 5200 5000 >>"$W/resp"; done < <(head -n 40 "$W/recs")
 		s1=$(awk '{print $1}' "/proc/$SUP/schedstat"); f1=$(awk '{print $10}' "/proc/$SUP/stat")
 		n=$(grep -c '^[0-9]' "$W/resp")
-		echo "| $k | $(( (s1 - s0) / n / 1000 )) | $(awk -v a="$f0" -v b="$f1" -v n="$n" 'BEGIN{printf "%.1f", (b - a) / n}') | $(awk '{print $1}' "$W/resp" | sort -n | awk '{v[NR]=$1} END{printf "%.2f", v[int((NR+1)/2)] / 1000}') |"
+		echo "| $k | $(( (s1 - s0) / n / 1000 )) | $(awk -v a="$f0" -v b="$f1" -v n="$n" 'BEGIN{printf "%.1f", (b - a) / n}') | $(awk '{print $1}' "$W/resp" | median 1000 %.2f) |"
 		stop
 	done
 	echo
@@ -340,8 +348,6 @@ if want instructions && [[ -n $GSYM ]] && command -v valgrind >/dev/null && comm
 fi
 
 # ---------------------------------------------------------------- order
-# s000 ... s255 made in name order (tmpfs lists them newest first, the
-# reverse) or in reverse name order (listed in name order)
 if want order; then
 	say "order"
 	echo "## A cold start of 256 by the order its directory lists the files ($(stat -f -c %T "$W"), 7 starts each, alternating)"
@@ -352,12 +358,7 @@ if want order; then
 	declare -A LISTED=()
 	for ((r = 0; r < 7; r++)); do
 		for o in newest sorted; do
-			rm -rf "$W/d"; mkdir -p "$W/d"
-			for ((i = 0; i < 256; i++)); do
-				j=$i; [[ $o == sorted ]] && j=$((255 - i))
-				printf -v name 's%03d' "$j"
-				printf 'cmd=%s\n' "$B/svc-sleep" >"$W/d/$name"
-			done
+			svcdir 256 "$([[ $o == sorted ]] && echo reverse)"
 			LISTED[$o]=$(ls -U "$W/d" | head -n 3 | tr '\n' ' ')
 			STARTED=""
 			start going 256 && echo "$STARTED" >>"$W/ord-$o"
@@ -366,7 +367,7 @@ if want order; then
 	done
 	for o in newest sorted; do
 		label="in name order"; [[ $o == newest ]] && label="newest first (the reverse of name order)"
-		echo "| $label: ${LISTED[$o]}… ($(wc -l <"$W/ord-$o") starts) | $(awk '{print $2}' "$W/ord-$o" | sort -n | awk '{v[NR]=$1} END{if (NR) printf "%.2f", v[int((NR+1)/2)] / 1000}') | $(awk '{print $1}' "$W/ord-$o" | sort -n | awk '{v[NR]=$1} END{if (NR) printf "%.1f", v[int((NR+1)/2)] / 1000}') |"
+		echo "| $label: ${LISTED[$o]}… ($(wc -l <"$W/ord-$o") starts) | $(awk '{print $2}' "$W/ord-$o" | median 1000 %.2f) | $(awk '{print $1}' "$W/ord-$o" | median 1000 %.1f) |"
 	done
 	echo
 fi
