@@ -1027,13 +1027,16 @@ impl<'a> Fleet<'a> {
 
     /// Moves what service `i` wrote into its log file or to stdout.
     pub fn drain(&mut self, i: usize, now: u64) {
+        // Nothing captured, nothing to order: the lines stay held (a start
+        // with a new config drains, and would write each line of a burst
+        // on its own).
+        if self.table.entries.get(i).is_none_or(|e| e.out.rfd < 0) {
+            return;
+        }
         // going's own lines so far go out before what the service wrote.
         self.log.flush();
         let Self { table, log, color, stdout, syslog, .. } = self;
         let Some(e) = table.entries.get(i) else { return };
-        if e.out.rfd < 0 {
-            return;
-        }
         let name = table.bytes(e.name);
         let path = table.log_path(i);
         let color = color.then(|| output::color_of(name));

@@ -1,7 +1,9 @@
 //! SPEC §7: going's own log — one `going: ` line per event, never blocking.
 
 mod common;
+mod extra;
 use common::*;
+use extra::{have, skip};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -134,6 +136,52 @@ fn going_lines_come_before_the_output_they_led_to() {
             assert!(exited < at(format!("a | up {next}")), "run {k}: next run's output before its exit line:\n{log}");
         }
     }
+}
+
+/// The lines of one wake-up go out together: a cold start writes the
+/// "started" lines of its services in a few writes, not one write each
+/// (a start flushed the log before it, to order it before output that
+/// the service had not captured).
+#[test]
+fn a_cold_start_writes_its_lines_together() {
+    let test = "a_cold_start_writes_its_lines_together";
+    if emulated(test, "strace of going would trace the emulator") {
+        return;
+    }
+    if !have("strace") {
+        return skip(test, "strace is not installed");
+    }
+    let t = Tmp::new("log_together");
+    let n = 64;
+    for i in 0..n {
+        t.write(&format!("s{i:02}"), &sleeper(1000));
+    }
+    let trace = t.file("trace");
+    let log = std::fs::File::create(t.file("going.log")).unwrap();
+    let mut strace = Command::new("strace")
+        .args(["-e", "trace=write", "-o"])
+        .arg(&trace)
+        .args(going_argv())
+        .arg("-d")
+        .arg(t.conf())
+        .arg("-s")
+        .arg(t.sock())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let going = || children(strace.id()).first().copied();
+    assert!(wait_until(T, || going().is_some_and(|g| children(g).len() == n)), "services did not start");
+    let started = || fs_read(&t.file("going.log")).matches(": started, pid ").count();
+    assert!(wait_until(T, || started() == n), "{}", fs_read(&t.file("going.log")));
+    signal(going().unwrap(), "TERM");
+    assert!(wait_until(Duration::from_secs(10), || strace.try_wait().unwrap().is_some()));
+    let writes = fs_read(&trace).lines().filter(|l| l.starts_with("write(") && l.contains(": started, pid")).count();
+    assert!(writes > 0 && writes <= n / 8, "{writes} writes for {n} started lines:\n{}", fs_read(&trace));
+}
+
+fn fs_read(p: &std::path::Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
 }
 
 /// A control client's answer comes after the lines of what it waited
