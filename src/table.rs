@@ -392,14 +392,15 @@ impl Table {
             return Outcome::Unchanged;
         }
         let waiting = if next.is_empty() { cur } else { next };
-        if !waiting.is_empty() && config::same_but_order(self.bytes(waiting), valid) {
+        // In place only where the new text fits once the old is gone: a
+        // `replace` that fails has released the old one.
+        let fits = self.arena.len().saturating_sub(usize::from(waiting.len)) + valid.len() <= ARENA_BYTES;
+        if fits && !waiting.is_empty() && config::same_but_order(self.bytes(waiting), valid) {
             let which: fn(&mut Entry) -> &mut Span = if next.is_empty() { |e| &mut e.cfg } else { |e| &mut e.next };
             if self.replace(i, which, valid) {
                 self.read_sink(i);
                 return Outcome::Reordered;
             }
-            // No room for the new text: the old one is back in place.
-            self.replace(i, which, b"");
         }
         if !self.replace(i, |e| &mut e.next, valid) {
             self.replace(i, |e| &mut e.err, NO_ROOM);
@@ -643,6 +644,32 @@ mod tests {
         assert_eq!(t.effective(0), b"cmd=two\nafter=c\n");
         assert_eq!(t.cfg(0), b"cmd=one\nafter=b\n");
         assert_eq!(t.entries[0].news, News::Config);
+    }
+
+    #[test]
+    fn a_reorder_that_does_not_fit_keeps_what_runs() {
+        let mut t = table();
+        t.update(b"a", Ok(b"cmd=one\n"));
+        t.swap_in_next(0);
+        t.entries[0].news = News::None;
+        // Fill the arena to a few bytes short of its end.
+        let mut n = 0;
+        while t.used() + 4100 < ARENA_BYTES {
+            t.update(format!("f{n}").as_bytes(), Ok(&[b'x'; 4000]));
+            n += 1;
+        }
+        let free = ARENA_BYTES - t.used();
+        let names = vec![b'b'; free + 64];
+        let new = [&b"cmd=one\nafter="[..], &names, b"\n"].concat();
+        assert!(config::same_but_order(b"cmd=one\n", &new));
+        assert_eq!(t.update(b"a", Ok(&new)), Outcome::InvalidKept);
+        assert_eq!(t.cfg(0), b"cmd=one\n");
+        assert!(t.bytes(t.entries[0].err).starts_with(b": no room"));
+        // On a waiting config, the waiting one is what is kept.
+        assert_eq!(t.update(b"a", Ok(b"cmd=two\n")), Outcome::Changed);
+        let new = [&b"cmd=two\nafter="[..], &names, b"\n"].concat();
+        assert_eq!(t.update(b"a", Ok(&new)), Outcome::InvalidKept);
+        assert_eq!(t.cfg(0), b"cmd=one\n");
     }
 
     #[test]
