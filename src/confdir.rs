@@ -10,7 +10,7 @@
 
 use crate::fleet::{Fleet, WATCH, unwatch, watch};
 use crate::fmt::Line;
-use crate::limits::{MAX_FILE, RESCAN_RETRY_NS};
+use crate::limits::{GONE_GRACE_NS, MAX_FILE, RESCAN_RETRY_NS};
 use crate::log::Log;
 use crate::scan::{self, Problem};
 use crate::service::Event;
@@ -145,16 +145,27 @@ impl<'a> ConfDir<'a> {
         if matches!(read, Err(Problem::Unreadable(e)) if fleet.spend_spare(e)) {
             read = scan::read(&dir, cname, &mut buf);
         }
+        // A symlink to nothing reads as absent too, but it is an entry
+        // that cannot be read, as a full read says. (A name back already
+        // is read with the directory, below.)
+        let link = |st: rustix::fs::Stat| FileType::from_raw_mode(st.st_mode) == FileType::Symlink;
+        let absent = matches!(read, Err(Problem::Unreadable(Errno::NOENT)))
+            && !statat(&dir, cname, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(link);
         // Closed before any spawn, which takes the reserve back at the
         // lowest numbers.
         drop(dir);
         match read {
-            Err(Problem::Unreadable(Errno::NOENT)) => {
+            _ if absent => {
                 let listed = fleet.table.rejected.iter().any(|r| r.name() == name);
                 fleet.table.forget_rejected(name);
                 match fleet.table.find(name) {
-                    Ok(i) => {
-                        fleet.act(i, Event::Gone, now);
+                    // Taken for removed only if it is still absent a moment
+                    // later, when the whole directory is read: a file
+                    // saved again through a gap (an editor's backup
+                    // rename, `rm f; cp f.bak f`) never stops its service.
+                    Ok(_) => {
+                        let at = now + GONE_GRACE_NS;
+                        self.rescan_at = if self.rescan_at == 0 { at } else { self.rescan_at.min(at) };
                     }
                     // Perhaps one of the rejected entries only counted:
                     // a re-read, at most once a second, counts them anew.

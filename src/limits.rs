@@ -36,6 +36,10 @@ pub const STOP_TIMEOUT_SECS: u32 = 10;
 pub const MAX_STOP_TIMEOUT_SECS: u32 = 86_400;
 /// Delay before retrying a config directory that could not be read.
 pub const RESCAN_RETRY_NS: u64 = SEC;
+/// How long a service's file may be absent before the service is taken
+/// for removed: the directory is then read in full. `rm f; cp f.bak f`
+/// and an editor's backup rename put the name back well within it.
+pub const GONE_GRACE_NS: u64 = SEC / 10;
 /// Delay between attempts to reach a missing or refusing `/dev/log`.
 pub const SYSLOG_RETRY_NS: u64 = 10 * SEC;
 /// Bytes of going's own log lines held in one wake-up before they are

@@ -52,6 +52,68 @@ fn a_removed_file_stops_its_service() {
     assert_eq!(g.starts("a"), 1, "a came back; log:\n{}", g.log());
 }
 
+/// The same bytes saved again by a tool that takes the name away first:
+/// vim's backup rename (the file renamed to `a~`, a new `a` written, the
+/// backup removed) and `rm a; cp a.bak a`. The file did not change, so
+/// the service is never stopped, however soon going sees the name gone.
+#[test]
+fn the_same_file_saved_again_through_a_gap_keeps_its_service() {
+    let t = Tmp::new("ino_same_again");
+    t.write("a", &sleeper(1000));
+    t.write("b", &sleeper(1001));
+    let g = Going::start(&t);
+    let a = g.expect_started("a", 1);
+    let b = g.expect_started("b", 1);
+    let (file, backup) = (t.conf().join("a"), t.conf().join("a~"));
+    fs::copy(t.conf().join("b"), t.conf().join("b.bak")).unwrap();
+    for _ in 0..10 {
+        fs::rename(&file, &backup).unwrap();
+        let mut new = fs::File::create(&file).unwrap();
+        new.write_all(sleeper(1000).as_bytes()).unwrap();
+        new.sync_all().unwrap();
+        drop(new);
+        fs::remove_file(&backup).unwrap();
+        let script = "cd \"$1\" && rm b && cp b.bak b";
+        let cp = std::process::Command::new("sh").args(["-c", script, "sh"]).arg(t.conf()).status().unwrap();
+        assert!(cp.success());
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    // Any stop would be logged within a second.
+    std::thread::sleep(Duration::from_secs(1));
+    let log = g.log();
+    assert!(!log.contains("stopping"), "a service was stopped:\n{log}");
+    assert!(alive(a) && alive(b), "log:\n{log}");
+    assert_eq!((g.starts("a"), g.starts("b")), (1, 1), "log:\n{log}");
+}
+
+/// A name that turns into a symlink to nothing is an entry that cannot
+/// be read, as a full read says: reported, and a running service keeps
+/// its config. A new one is reported too.
+#[test]
+fn a_dangling_symlink_is_reported_and_keeps_what_runs() {
+    let t = Tmp::new("ino_dangling");
+    t.write("a", &sleeper(1000));
+    let g = Going::start(&t);
+    ready(&t, &g);
+    let a = g.expect_started("a", 1);
+    let dir = t.conf_str();
+    std::os::unix::fs::symlink("/nonexistent/x", t.conf().join("new")).unwrap();
+    g.expect_log(&format!("going: {dir}/new: cannot read: No such file or directory"));
+    let moved = t.conf().join("a.tmp");
+    std::os::unix::fs::symlink("/nonexistent/y", &moved).unwrap();
+    fs::rename(&moved, t.conf().join("a")).unwrap();
+    g.expect_log(&format!(
+        "going: {dir}/a: cannot read: No such file or directory (still running the previous config)"
+    ));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(alive(a), "log:\n{}", g.log());
+    assert!(!g.log().contains("stopping"), "log:\n{}", g.log());
+    // Read again in full, it says the same and keeps it.
+    g.reload();
+    assert!(wait_until(T, || g.count_log(&format!("{dir}/a: cannot read")) == 2), "log:\n{}", g.log());
+    assert!(alive(a) && g.starts("a") == 1, "log:\n{}", g.log());
+}
+
 #[test]
 fn a_file_moved_away_stops_its_service() {
     let t = Tmp::new("ino_moved_away");
