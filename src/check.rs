@@ -8,7 +8,7 @@ use crate::fmt::Line;
 use crate::graph::Graph;
 use crate::limits::{MAX_FILE, MAX_SERVICES};
 use crate::log::print;
-use crate::table::{Table, Why, valid_name};
+use crate::table::{Table, Why, name_fault};
 use crate::{scan, sys};
 use core::ffi::CStr;
 
@@ -27,9 +27,9 @@ pub fn run(dir: &CStr) -> i32 {
         l.file(d, name);
         let mut canon = [0u8; MAX_FILE + 1];
         let before = l.bytes().len();
-        if !valid_name(name) {
+        if let Some(why) = name_fault(name) {
             l.s(b": ");
-            Why::BadName.describe(&mut l);
+            why.describe(&mut l);
         } else {
             match read.map(|b| scan::load(b, &mut canon, &mut l)) {
                 Ok(Some(_)) if services as usize >= MAX_SERVICES => {

@@ -324,9 +324,9 @@ impl<'a> ConfDir<'a> {
         }
         let dir = self.path.to_bytes();
         let Fleet { table, log, .. } = fleet;
-        if !valid_name(name) {
-            if table.reject(name, Why::BadName) || !self.scanning {
-                rejected(log, self.path, name, Why::BadName);
+        if let Some(why) = crate::table::name_fault(name) {
+            if table.reject(name, why) || !self.scanning {
+                rejected(log, self.path, name, why);
             }
             return;
         }

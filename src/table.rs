@@ -143,6 +143,8 @@ pub struct Entry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Why {
     BadName,
+    /// The name of a file the kernel keeps in a cgroup.
+    Reserved,
     Full,
 }
 
@@ -150,6 +152,7 @@ impl Why {
     pub fn describe(self, l: &mut Line) {
         match self {
             Why::BadName => l.s(b"invalid service name"),
+            Why::Reserved => l.s(b"invalid service name: cgroup., cpu., io., memory., pids. and the other controllers' prefixes name the kernel's cgroup files"),
             Why::Full => l.s(b"too many services (limit ").u(MAX_SERVICES as u64).s(b")"),
         };
     }
@@ -204,10 +207,25 @@ pub struct Table {
     pub more_rejected: u32,
 }
 
-/// Is `name` a service name: 1 to 64 bytes of `A-Z a-z 0-9 . _ - @ +`?
+/// Is `name` a service name: 1 to 64 bytes of `A-Z a-z 0-9 . _ - @ +`,
+/// not a reserved one?
 pub fn valid_name(name: &[u8]) -> bool {
+    name_fault(name).is_none()
+}
+
+/// What is wrong with `name` as a service name. A service's cgroup has
+/// its name, beside the files the kernel puts in every cgroup of the
+/// subtree: `cgroup.procs`, `memory.max`, `cpu.pressure`… A service named
+/// so could have no cgroup, or would keep a controller from being
+/// enabled, so such names are refused with or without cgroups.
+pub fn name_fault(name: &[u8]) -> Option<Why> {
+    const PREFIXES: &[u8] = b"cgroup cpu cpuset io irq memory pids rdma hugetlb misc dmem";
     let ok = |b: &u8| b.is_ascii_alphanumeric() || b"._-@+".contains(b);
-    (1..=MAX_NAME).contains(&name.len()) && name.iter().all(ok)
+    if !(1..=MAX_NAME).contains(&name.len()) || !name.iter().all(ok) {
+        return Some(Why::BadName);
+    }
+    let head = name.split(|&b| b == b'.').next().filter(|h| h.len() < name.len())?;
+    PREFIXES.split(|&b| b == b' ').any(|p| p == head).then_some(Why::Reserved)
 }
 
 /// Is `name` one going skips without a word: hidden, backup, editor and
@@ -571,7 +589,13 @@ mod tests {
             assert!(valid_name(ok.as_bytes()), "{ok}");
         }
         for bad in ["", "a b", "a/b", "é", "a:b", &"n".repeat(65)] {
-            assert!(!valid_name(bad.as_bytes()), "{bad}");
+            assert_eq!(name_fault(bad.as_bytes()), Some(Why::BadName), "{bad}");
+        }
+        for kept in ["cgroup.procs", "memory.max", "cpu.pressure", "irq.pressure", "pids.x", "io.", "dmem.max"] {
+            assert_eq!(name_fault(kept.as_bytes()), Some(Why::Reserved), "{kept}");
+        }
+        for ok in ["cgroup", "memory", "memory-hog.1", "nginx.service", "mycpu.max", "cpu@1", "cgroups.x"] {
+            assert!(valid_name(ok.as_bytes()), "{ok}");
         }
         for ign in [
             ".x",

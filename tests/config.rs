@@ -87,6 +87,36 @@ fn bad_names_are_rejected_by_name() {
     }
 }
 
+/// A service's cgroup is named after it, beside the kernel's files of
+/// the cgroup above (`cgroup.procs`, `memory.max`, `cpu.pressure`): such
+/// names are refused, with cgroups or without, by the supervisor and by
+/// `going check` alike; names merely like them are services.
+#[test]
+fn names_of_cgroup_files_are_refused() {
+    let t = Tmp::new("cgroup_names");
+    let kept = ["cgroup.procs", "cgroup.kill", "memory.max", "cpu.pressure", "pids.max"];
+    let good = ["normal", "memory", "cgroups.x", "nginx.service"];
+    for name in kept.iter().chain(&good) {
+        t.write(name, &sleeper(1000));
+    }
+    let dir = t.conf_str();
+    let g = Going::start(&t);
+    for name in good {
+        g.expect_started(name, 1);
+    }
+    let why = "invalid service name: cgroup., cpu., io., memory., pids. and the other controllers' prefixes name the kernel's cgroup files";
+    for name in kept {
+        g.expect_log(&format!("going: {dir}/{name}: {why}"));
+        assert_eq!(g.starts(name), 0, "{name} started");
+    }
+    assert_eq!(g.children().len(), good.len());
+    let (code, out) = t.check();
+    assert_eq!(code, 78, "{out}");
+    for name in kept {
+        assert!(out.contains(&format!("{dir}/{name}: {why}")), "check: {out}");
+    }
+}
+
 #[test]
 fn editor_and_package_manager_files_are_ignored_silently() {
     let t = Tmp::new("ignored");
