@@ -241,10 +241,14 @@ impl<'a> Fleet<'a> {
             self.rebuild();
         }
         let svc = |j: usize| self.table.entries.get(j).map(|e| &e.svc);
+        // In a cycle (made by an order change while its services ran) no
+        // order holds: a shutdown must not wait on it for ever.
+        let cyclic = self.graph.in_cycle(i);
+        let after_it = |k: &usize| !(cyclic && self.graph.in_cycle(*k));
         Ctx {
             now,
             deps_ready: self.graph.deps(i).all(|j| svc(j).is_some_and(|s| s.ready())),
-            dependents_running: self.graph.dependents(i).any(|k| svc(k).is_some_and(|s| s.running())),
+            dependents_running: self.graph.dependents(i).filter(after_it).any(|k| svc(k).is_some_and(|s| s.running())),
         }
     }
 

@@ -399,7 +399,7 @@ impl Service {
                 self.deadline = 0;
                 Action::Nothing
             }
-            Event::Due => self.due(now),
+            Event::Due => self.due(ctx),
             Event::Shutdown | Event::KillAll => self.halt(ev, ctx),
             _ if self.want == Want::Halt => Action::Nothing,
             Event::Gone => {
@@ -510,14 +510,15 @@ impl Service {
         }
     }
 
-    fn due(&mut self, now: u64) -> Action {
+    fn due(&mut self, ctx: Ctx) -> Action {
+        let now = ctx.now;
         if self.deadline == 0 || now < self.deadline {
             return Action::Nothing;
         }
         self.deadline = 0;
         match self.state {
-            // Deps were ready when the backoff began; the spawn checks again.
-            State::Backoff => Action::Spawn,
+            // What it is after may have gone down meanwhile.
+            State::Backoff => self.start(ctx),
             State::Starting => self.begin_stop(now, true),
             State::Stopping { .. } => Action::Kill,
             // Killed again, and looked at again.
@@ -552,14 +553,13 @@ impl Service {
             }
             Want::Up => {}
         }
-        match was {
-            State::Stopping { timeout: false } | State::Draining { stopping: Some(false) } => return self.start(ctx),
-            State::Stopping { timeout: true } | State::Draining { stopping: Some(true) } => {
-                return self.back_off(now);
-            }
-            _ => {}
+        if matches!(was, State::Stopping { timeout: false } | State::Draining { stopping: Some(false) }) {
+            return self.start(ctx);
         }
-        let ok = how == Exit::Code(0);
+        // Stopped for not being ready in time: a failure, however it
+        // exited, and a quick one where it is tried again.
+        let late = matches!(was, State::Stopping { timeout: true } | State::Draining { stopping: Some(true) });
+        let ok = how == Exit::Code(0) && !late;
         let stays_down = match self.policy.restart {
             Restart::Never => true,
             Restart::OnFailure => ok,
@@ -568,9 +568,10 @@ impl Service {
         if stays_down {
             self.state = if self.task() && !ok { State::Failed(Fault::TaskFailed) } else { State::Done };
             self.quick = 0;
-            return if self.policy.critical { Action::End(how.status()) } else { Action::Nothing };
+            let status = if ok { 0 } else { how.status().max(1) };
+            return if self.policy.critical { Action::End(status) } else { Action::Nothing };
         }
-        if ran >= MIN_UPTIME_NS {
+        if ran >= MIN_UPTIME_NS && !late {
             self.quick = 0;
             return self.start(ctx);
         }
@@ -834,6 +835,35 @@ mod tests {
         assert_eq!(s.on_event(Event::Ready, at(T0 + 8 * SEC)), Action::Nothing);
         assert_eq!((s.state, s.deadline), (State::Up, 0));
         assert!(s.ready());
+    }
+
+    #[test]
+    fn not_ready_in_time_is_a_failure_the_restart_policy_decides_on() {
+        let late = |restart, ready, critical| {
+            let mut s = Service::new(Policy { restart, ready, ready_timeout: 1, critical, ..Policy::DEFAULT });
+            s.on_event(Event::Start, at(T0));
+            s.on_event(Event::Forked(5), at(T0));
+            assert_eq!(s.on_event(Event::Due, at(T0 + SEC)), Action::Stop);
+            // However it exits: here as asked, with status 0.
+            let action = s.on_event(Event::Exited(Exit::Code(0)), at(T0 + 2 * SEC));
+            (action, s.state)
+        };
+        assert_eq!(late(Restart::Never, Ready::Exit, false), (Action::Nothing, State::Failed(Fault::TaskFailed)));
+        assert_eq!(late(Restart::Never, Ready::Fd(3), false), (Action::Nothing, State::Done));
+        assert_eq!(late(Restart::Never, Ready::Fd(3), true), (Action::End(1), State::Done));
+        assert_eq!(late(Restart::OnFailure, Ready::Fd(3), false), (Action::Nothing, State::Backoff));
+        assert_eq!(late(Restart::Always, Ready::Exit, false), (Action::Nothing, State::Backoff));
+    }
+
+    #[test]
+    fn a_backoff_that_ends_waits_for_what_it_is_after() {
+        let mut s = running(Restart::Always);
+        s.on_event(Event::Exited(Exit::Code(1)), at(T0 + 1));
+        assert_eq!(s.state, State::Backoff);
+        let blocked = Ctx { deps_ready: false, ..at(s.deadline) };
+        assert_eq!(s.on_event(Event::Due, blocked), Action::Nothing);
+        assert_eq!((s.state, s.deadline), (State::Waiting, 0));
+        assert_eq!(s.on_event(Event::Release, at(T0 + 5 * SEC)), Action::Spawn);
     }
 
     #[test]

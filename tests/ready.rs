@@ -211,6 +211,69 @@ fn not_ready_in_time_is_stopped_and_backs_off() {
     g.expect_started("slow", 2);
 }
 
+/// Not ready in time is a failure: with `restart=never` nothing is tried
+/// again, a task is `failed` (a wait on it fails at once) and a critical
+/// service ends going.
+#[test]
+fn not_ready_in_time_with_restart_never_is_not_tried_again() {
+    let t = Tmp::new("ready_timeout_never");
+    let g = supervise(&t, &[("t", "cmd=/bin/sleep 1000\nready=exit\nready_timeout=1\nrestart=never\n")]);
+    let first = g.expect_started("t", 1);
+    g.expect_log("going: t: not ready after 1s; stopping pid ");
+    assert!(wait_dead(first));
+    expect_state(&t, "t", "failed");
+    let asked = Instant::now();
+    let out = client(&t, "wait", &["-t", "10", "t"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(asked.elapsed() < Duration::from_secs(5), "wait took {:?}", asked.elapsed());
+    assert!(!wait_until(Duration::from_millis(2500), || g.starts("t") > 1), "tried again:\n{}", g.log());
+    let t2 = Tmp::new("ready_timeout_critical");
+    let mut g2 = supervise(
+        &t2,
+        &[
+            ("c", "cmd=/bin/sleep 1000\nready=fd:3\nready_timeout=1\nrestart=never\ncritical=yes\n"),
+            ("other", &sleeper(1000)),
+        ],
+    );
+    g2.expect_started("c", 1);
+    let st = g2.wait_exit(Duration::from_secs(15)).unwrap_or_else(|| panic!("going did not end:\n{}", g2.log()));
+    assert!(!st.success(), "{st:?}");
+}
+
+/// A restart after a backoff waits for what the service is after, as its
+/// first start did: after a stop of what it needs it is `waiting`.
+#[test]
+fn a_backoff_that_ends_waits_for_what_it_is_after() {
+    let t = Tmp::new("ready_backoff_waits");
+    let g = supervise(&t, &[("a", &sleeper(1000)), ("b", "cmd=/bin/sh -c 'exit 1'\nafter=a\n")]);
+    g.expect_started("b", 1);
+    assert_eq!(client(&t, "stop", &["a"]).code, 0);
+    expect_state(&t, "a", "down");
+    expect_state(&t, "b", "waiting");
+    let n = g.starts("b");
+    assert!(!wait_until(Duration::from_secs(3), || g.starts("b") > n), "b started while a was down:\n{}", g.log());
+    assert_eq!(client(&t, "start", &["a"]).code, 0);
+    assert!(wait_until(T, || g.starts("b") > n), "b never started again:\n{}", g.log());
+}
+
+/// An order change while both ran made a cycle of two running services:
+/// a shutdown still stops them and going exits.
+#[test]
+fn a_cycle_of_running_services_does_not_hold_up_a_shutdown() {
+    let t = Tmp::new("ready_cycle_shutdown");
+    let mut g = supervise(&t, &[("a", &sleeper(1000)), ("b", &sleeper(1001))]);
+    g.expect_started("a", 1);
+    g.expect_started("b", 1);
+    t.write("a", &format!("{}after=b\n", sleeper(1000)));
+    t.write("b", &format!("{}after=a\n", sleeper(1001)));
+    // Both are order-only changes: applied without a restart.
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!((g.starts("a"), g.starts("b")), (1, 1), "{}", g.log());
+    g.signal("TERM");
+    let st = g.wait_exit(Duration::from_secs(15)).unwrap_or_else(|| panic!("going did not exit:\n{}", g.log()));
+    assert!(st.success(), "{st:?}");
+}
+
 #[test]
 fn a_cycle_fails_its_members_and_the_rest_runs() {
     let t = Tmp::new("ready_cycle");
