@@ -1054,7 +1054,10 @@ impl<'a> Fleet<'a> {
                     Report::CannotOpen(why) => setup_text(l, why, path),
                     Report::CannotWrite(e) => l.s(b"cannot write ").s(path).s(b": ").s(sys::strerror(e)),
                     Report::CannotRotate(e) => l.s(b"cannot rotate ").s(path).s(b": ").s(sys::strerror(e)),
-                    Report::Recovered(n) => l.s(b"writing ").s(path).s(b" again; ").u(n).s(b" bytes were dropped"),
+                    Report::Recovered(n) => {
+                        let to: &[u8] = if sink == Sink::Prefix { b"going's standard output" } else { path };
+                        l.s(b"writing ").s(to).s(b" again; ").u(n).s(b" bytes were dropped")
+                    }
                     Report::SyslogDown(e) => l.s(b"cannot send to /dev/log: ").s(sys::strerror(e)),
                     Report::SyslogBack(n) => l.u(n).s(b" lines dropped while syslog was unavailable"),
                 };

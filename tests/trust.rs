@@ -388,6 +388,49 @@ fn prefix_output_into_a_pipe_nobody_reads_never_blocks_going() {
     still_serves(&t, &mut g, k);
 }
 
+/// What `log=prefix` output lost on a stdout nobody read is told once
+/// stdout takes it again, as for a log file.
+#[test]
+fn prefix_output_dropped_on_stdout_is_counted_and_told() {
+    let t = Tmp::new("trust_prefix_told");
+    let flag = t.file("go");
+    let cmd = format!(
+        "cmd=/bin/sh -c 'yes going-flood-line | head -c 400000; while [ ! -e {} ]; do sleep 0.05; done; echo after-the-flood; exec /bin/sleep 1000'\nlog=prefix\n",
+        flag.display()
+    );
+    t.write("flood", &cmd);
+    let mut g = Going::start_stdout(&t, Stdio::piped());
+    let mut out = g.child.stdout.take().unwrap();
+    let flood = g.expect_started("flood", 1);
+    // The flood is over once the service waits for the flag: the pipe is full.
+    assert!(wait_until(T, || children(flood).len() == 1
+        && cmdline(children(flood)[0]).first().is_some_and(|c| c == "sleep")));
+    assert!(!g.log().contains("bytes were dropped"), "told while stdout was still full:\n{}", g.log());
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut b = [0u8; 65536];
+        while let Ok(n) = std::io::Read::read(&mut out, &mut b) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&b[..n]);
+            if all.windows(15).any(|w| w == b"after-the-flood") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    fs::write(&flag, "").unwrap();
+    let read = reader.join().unwrap();
+    assert!(read.contains("flood | after-the-flood"), "{}", &read[read.len().saturating_sub(200)..]);
+    g.expect_log("going: flood: writing going's standard output again; ");
+    let line = g.log().lines().find(|l| l.contains("standard output again")).unwrap().to_owned();
+    let n: u64 = line.split("again; ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
+    // Of what stdout was to show: the lines with their prefix.
+    assert!(n > 100_000 && n < 1_000_000, "{line}");
+}
+
 /// A pseudo-terminal whose output is suspended as by XOFF (`tcflow
 /// TCOOFF`): writes to its slave side wait until output is resumed.
 struct HeldTerminal {

@@ -11,7 +11,7 @@
 //! for the whole process, as stdout is one.
 
 use super::lines::Lines;
-use super::{Buf, Target};
+use super::{Buf, Report, Target};
 use crate::fmt::Line;
 use crate::table::Capture;
 use core::sync::atomic::{AtomicI32, Ordering};
@@ -45,7 +45,14 @@ pub fn closed(rfd: i32) {
 
 /// Writes the lines read into `buf`; returns how much was taken (an
 /// unfinished line is left when `hold`).
-pub fn write(c: &mut Capture, t: &Target, stamp: &[u8], buf: &mut Buf, hold: bool) -> usize {
+pub fn write(
+    c: &mut Capture,
+    t: &Target,
+    stamp: &[u8],
+    buf: &mut Buf,
+    hold: bool,
+    report: &mut dyn FnMut(Report),
+) -> usize {
     // What goes before a line, and the same after a newline that ends
     // another's line.
     let mut head = Line::new();
@@ -84,7 +91,10 @@ pub fn write(c: &mut Capture, t: &Target, stamp: &[u8], buf: &mut Buf, hold: boo
         }
         then = if ends { NONE } else { c.rfd };
     }
-    flush(c, t, buf, &mut now, then);
+    // Whole again after a loss: the loss is told, as for a log file.
+    if flush(c, t, buf, &mut now, then) && !broken && c.dropped > 0 {
+        report(Report::Recovered(core::mem::take(&mut c.dropped)));
+    }
     c.line_len = lines.line_len();
     lines.used()
 }
