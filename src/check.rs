@@ -1,16 +1,22 @@
 //! `going check`: reads the config directory the way the supervisor does
 //! and prints every problem as `DIR/NAME:LINE: message`, then a summary.
-//! The files' `after=` graph is checked too: a cycle is a problem, a name
-//! with no file a warning (the supervisor ignores it).
+//! It fills a table as going's first read does (`confdir::first_read`),
+//! so the same files find no room in the shared store and the same names
+//! are over the table's capacity. The files' `after=` graph is checked
+//! too: a cycle is a problem, a name with no file a warning (the
+//! supervisor ignores it).
 
 use crate::cli::{EX_CONFIG, EX_OK};
 use crate::fmt::Line;
 use crate::graph::Graph;
 use crate::limits::{MAX_FILE, MAX_SERVICES};
 use crate::log::print;
-use crate::table::{Table, Why, name_fault};
-use crate::{scan, sys};
+use crate::scan::{self, Contents};
+use crate::sys;
+use crate::table::{NO_ROOM, Outcome, Staged, Table, Why, name_fault, valid_name};
 use core::ffi::CStr;
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
 
 #[inline(never)] // its buffers stay out of the supervisor's frame
 pub fn run(dir: &CStr) -> i32 {
@@ -20,52 +26,32 @@ pub fn run(dir: &CStr) -> i32 {
         Ok(fd) => fd,
         Err(e) => return cannot(b"open ", d, e),
     };
-    let (mut services, mut problems) = (0u64, 0u64);
     let mut table = Table::new();
-    let walked = scan::each(&fd, |name, read| {
-        let mut l = Line::new();
-        l.file(d, name);
-        let mut canon = [0u8; MAX_FILE + 1];
-        let before = l.bytes().len();
-        if let Some(why) = name_fault(name) {
-            l.s(b": ");
-            why.describe(&mut l);
-        } else {
-            match read.map(|b| scan::load(b, &mut canon, &mut l)) {
-                Ok(Some(_)) if services as usize >= MAX_SERVICES => {
-                    l.s(b": ");
-                    Why::Full.describe(&mut l);
-                }
-                Ok(Some(n)) => {
-                    services += 1;
-                    table.update(name, Ok(canon.get(..n).unwrap_or(&[])));
-                    if let Ok(i) = table.find(name) {
-                        table.swap_in_next(i);
-                    }
-                }
-                Ok(None) | Err(_) => {
-                    // There is a file by that name: not missing for after=.
-                    table.update(name, Err(b":"));
-                    if let Err(p) = read {
-                        p.describe(&mut l);
-                    }
-                }
-            }
-        }
-        if l.bytes().len() > before {
-            problems += 1;
-            l.s(b"\n");
-            print(1, l.bytes());
-        }
-    });
-    let (cycles, warnings) = order(&table, d);
-    problems += cycles;
+    let (mut problems, walked) = read_all(&fd, &mut table, d);
     if let Err(e) = walked {
         return cannot(b"read ", d, e);
     }
+    // Reported after the read, as the supervisor does: which names are
+    // over the capacity is known only once every name is listed.
+    for r in table.rejected.iter().filter(|r| r.why == Why::Full) {
+        let mut why = Line::new();
+        Why::Full.describe(why.s(b": "));
+        say(d, r.name(), why.bytes());
+        problems += 1;
+    }
+    let more = u64::from(table.more_rejected);
+    if more > 0 {
+        let mut l = Line::new();
+        l.s(d).s(b": ").u(more).s(b" more entries rejected\n");
+        print(1, l.bytes());
+    }
+    problems += more;
+    let (graph_problems, warnings) = order(&table, d);
+    problems += graph_problems;
+    let services = table.entries.iter().filter(|e| !e.next.is_empty() || !e.cfg.is_empty()).count();
     let mut l = Line::new();
     l.s(d).s(b": ");
-    count(&mut l, services, b" valid service");
+    count(&mut l, services as u64, b" valid service");
     l.s(b", ");
     count(&mut l, problems, b" problem");
     if warnings > 0 {
@@ -75,6 +61,96 @@ pub fn run(dir: &CStr) -> i32 {
     l.s(b"\n");
     print(1, l.bytes());
     if problems == 0 { EX_OK } else { EX_CONFIG }
+}
+
+/// Fills `table` as going's first read does: every name first, so that
+/// the table keeps the first `MAX_SERVICES` by name whatever order the
+/// directory lists them in, then each file in name order, which is the
+/// order the shared store fills in. An entry not listed as a regular
+/// file is read at once. Returns how many problems were printed.
+fn read_all(fd: &OwnedFd, table: &mut Table, d: &[u8]) -> (u64, Result<(), Errno>) {
+    let mut buf = [0u8; MAX_FILE + 1];
+    let mut staged = Staged::new();
+    let mut problems = 0;
+    let listed = scan::names(fd, &mut |name, regular| {
+        let bytes = name.to_bytes();
+        let plain = regular && valid_name(bytes);
+        if plain && table.stage(&mut staged, bytes) {
+            return;
+        }
+        table.flush(&mut staged);
+        if plain {
+            let _ = table.entry(bytes);
+        } else {
+            let read = scan::read_entry(fd, name, false, &mut buf);
+            problems += take(table, d, bytes, read.map(|n| buf.get(..n).unwrap_or(&[])));
+        }
+    });
+    table.flush(&mut staged);
+    if listed.is_ok() {
+        let mut i = 0;
+        while let Some(e) = table.entries.get(i) {
+            // Not read yet: listed as a regular file, nothing stored.
+            let unread = e.next.is_empty() && e.err.is_empty();
+            let mut c = [0u8; 256];
+            let Some(name) = crate::safefile::c_string(&mut c, &[table.name(i)]) else { break };
+            if unread {
+                let read = scan::read_entry(fd, name, true, &mut buf);
+                problems += take(table, d, name.to_bytes(), read.map(|n| buf.get(..n).unwrap_or(&[])));
+            }
+            i += 1;
+        }
+    }
+    (problems, listed)
+}
+
+/// Takes one entry into the table as the supervisor does (`confdir`'s
+/// `found`) and prints what it would log of it; returns 1 when that is a
+/// problem. A file the table has no room for is reported with the
+/// rejected ones, and so are bad names past the 16 the table keeps.
+fn take(table: &mut Table, d: &[u8], name: &[u8], read: Contents<'_>) -> u64 {
+    let mut text = Line::new();
+    if let Some(why) = name_fault(name) {
+        // Past the rejected names the table keeps, only counted.
+        if !table.reject(name, why) {
+            return 0;
+        }
+        why.describe(text.s(b": "));
+    } else {
+        let mut canon = [0u8; MAX_FILE + 1];
+        let loaded = match read {
+            Ok(bytes) => scan::load(bytes, &mut canon, &mut text),
+            Err(p) => {
+                p.describe(&mut text);
+                None
+            }
+        };
+        let outcome = match loaded {
+            Some(n) => table.update(name, Ok(canon.get(..n).unwrap_or(&[]))),
+            None => table.update(name, Err(text.bytes())),
+        };
+        match outcome {
+            Outcome::Full => return 0,
+            // Valid, but the shared store had no room for it.
+            Outcome::Invalid if text.bytes().is_empty() => {
+                text.s(NO_ROOM);
+            }
+            _ => {}
+        }
+    }
+    if text.bytes().is_empty() {
+        return 0;
+    }
+    say(d, name, text.bytes());
+    1
+}
+
+/// Prints `DIR/NAME` and `what`, as one line.
+#[inline(never)]
+fn say(d: &[u8], name: &[u8], what: &[u8]) {
+    let mut l = Line::new();
+    l.file(d, name).s(what).s(b"\n");
+    print(1, l.bytes());
 }
 
 /// Says on stderr that the directory cannot be opened or read.
@@ -100,7 +176,7 @@ fn order(table: &Table, dir: &[u8]) -> (u64, u64) {
     let mut graph = Graph::new();
     let mut warnings = 0;
     let _ = graph.build(table.entries.len(), |i, add| {
-        for name in crate::config::after_names(table.cfg(i)) {
+        for name in crate::config::after_names(table.effective(i)) {
             match table.find(name) {
                 Ok(j) => add(j),
                 Err(_) => {
@@ -113,8 +189,8 @@ fn order(table: &Table, dir: &[u8]) -> (u64, u64) {
             }
         }
     });
-    let mut told = [0u64; MAX_SERVICES / 64];
     let mut cycles = 0;
+    let mut told = [0u64; MAX_SERVICES / 64];
     for i in 0..table.entries.len() {
         if !graph.in_cycle(i) || told.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0) {
             continue;

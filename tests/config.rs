@@ -318,3 +318,71 @@ fn a_full_config_store_still_says_why() {
         assert!(why.trim().len() > 3, "{name}: logged without a reason: {line:?}");
     }
 }
+
+/// The problems the supervisor logged about the files of `t`'s directory
+/// (`going: DIR/NAME...` without `going: `), and those `going check`
+/// printed (without its summary), each sorted; with check's exit code and
+/// its summary line.
+fn both_reports(t: &Tmp, g: &Going) -> (Vec<String>, Vec<String>, i32, String) {
+    let prefix = format!("going: {}/", t.conf_str());
+    let mut logged: Vec<String> =
+        g.log().lines().filter(|l| l.starts_with(&prefix)).map(|l| l["going: ".len()..].to_string()).collect();
+    logged.sort();
+    let (code, out) = t.check();
+    let mut printed: Vec<String> = out.lines().map(str::to_string).collect();
+    let summary = printed.pop().unwrap_or_default();
+    printed.sort();
+    (logged, printed, code, summary)
+}
+
+/// All files share one store (48 KiB): a valid file that no longer fits
+/// is refused by the supervisor, in name order at its start, and `going
+/// check` says so of the same files instead of counting them valid.
+#[test]
+fn check_finds_no_room_where_the_supervisor_does() {
+    let t = Tmp::new("check_no_room");
+    let pad = "v".repeat(3990);
+    for j in 1..=14 {
+        t.write(&format!("z{j:02}"), &format!("cmd=/bin/sleep 60{j:02}\nenv=A={pad}\n"));
+    }
+    let g = Going::start(&t);
+    g.expect_log_n("no room left for this config", 2);
+    let d = t.conf_str();
+    let (logged, printed, code, summary) = both_reports(&t, &g);
+    let no_room = ": no room left for this config (all configs share 48 KiB)";
+    assert_eq!(logged, [format!("{d}/z13{no_room}"), format!("{d}/z14{no_room}")]);
+    assert_eq!(printed, logged);
+    assert_eq!(summary, format!("{d}: 12 valid services, 2 problems"));
+    assert_eq!(code, 78);
+}
+
+/// Past the table's capacity the names that lose out are the last by
+/// name, whatever order the directory lists them in, and an invalid file
+/// holds an entry of the table as a valid one does (its row in `going
+/// status` says why): check names the same files as the supervisor.
+#[test]
+fn check_rejects_past_capacity_the_files_the_supervisor_rejects() {
+    let cap = capacity();
+    let t = Tmp::new("check_capacity");
+    for i in 0..cap {
+        t.write(&format!("s{i:03}"), &sleeper(1000));
+    }
+    for name in ["b001", "b002", "b003", "b004", "b005", "a000"] {
+        t.write(name, &sleeper(1000));
+    }
+    t.write("a001", "cmd=/bin/sleep 1000\nfoo=bar\n");
+    t.write("bad name", &sleeper(1000));
+    let g = Going::start(&t);
+    let limit = format!(": too many services (limit {cap})");
+    g.expect_log_n(&limit, 7);
+    let d = t.conf_str();
+    let (logged, printed, code, summary) = both_reports(&t, &g);
+    let mut want: Vec<String> = (cap - 7..cap).map(|i| format!("{d}/s{i:03}{limit}")).collect();
+    want.push(format!("{d}/a001:2: unknown key \"foo\""));
+    want.push(format!("{d}/bad name: invalid service name"));
+    want.sort();
+    assert_eq!(logged, want);
+    assert_eq!(printed, want);
+    assert_eq!(summary, format!("{d}: {} valid services, 9 problems", cap - 1));
+    assert_eq!(code, 78);
+}
