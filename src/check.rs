@@ -3,13 +3,13 @@
 //! It fills a table as going's first read does (`confdir::first_read`),
 //! so the same files find no room in the shared store and the same names
 //! are over the table's capacity. The files' `after=` graph is checked
-//! too: a cycle is a problem, a name with no file a warning (the
-//! supervisor ignores it).
+//! too: a cycle, or more edges than the graph holds, is a problem; a name
+//! with no file a warning (the supervisor ignores it).
 
 use crate::cli::{EX_CONFIG, EX_OK};
 use crate::fmt::Line;
-use crate::graph::Graph;
-use crate::limits::{MAX_FILE, MAX_SERVICES};
+use crate::graph::{Graph, Overflow};
+use crate::limits::{MAX_EDGES, MAX_FILE, MAX_SERVICES};
 use crate::log::print;
 use crate::scan::{self, Contents};
 use crate::sys;
@@ -169,13 +169,14 @@ fn count(l: &mut Line, n: u64, thing: &[u8]) {
     }
 }
 
-/// Checks the `after=` graph of the valid files: prints each dependency
-/// cycle once (an error) and each name with no file (a warning); returns
-/// how many of each.
+/// Checks the `after=` graph of the valid files: prints the service whose
+/// edges did not all fit, as the supervisor logs it (fleet's `rebuild`),
+/// and each dependency cycle once (errors), and each name with no file (a
+/// warning); returns how many errors and warnings.
 fn order(table: &Table, dir: &[u8]) -> (u64, u64) {
     let mut graph = Graph::new();
     let mut warnings = 0;
-    let _ = graph.build(table.entries.len(), |i, add| {
+    let built = graph.build(table.entries.len(), |i, add| {
         for name in crate::config::after_names(table.effective(i)) {
             match table.find(name) {
                 Ok(j) => add(j),
@@ -189,13 +190,19 @@ fn order(table: &Table, dir: &[u8]) -> (u64, u64) {
             }
         }
     });
-    let mut cycles = 0;
+    let mut errors = 0;
+    if let Err(Overflow(i)) = built {
+        errors += 1;
+        let mut why = Line::new();
+        why.s(b": too many after= names in all services (limit ").u(MAX_EDGES as u64).s(b"); the rest are ignored");
+        say(dir, table.name(i), why.bytes());
+    }
     let mut told = [0u64; MAX_SERVICES / 64];
     for i in 0..table.entries.len() {
         if !graph.in_cycle(i) || told.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0) {
             continue;
         }
-        cycles += 1;
+        errors += 1;
         let mut l = Line::new();
         l.file(dir, table.name(i)).s(b": dependency cycle ");
         let mut first = true;
@@ -209,5 +216,5 @@ fn order(table: &Table, dir: &[u8]) -> (u64, u64) {
         l.s(b"\n");
         print(1, l.bytes());
     }
-    (cycles, warnings)
+    (errors, warnings)
 }

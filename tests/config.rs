@@ -386,3 +386,39 @@ fn check_rejects_past_capacity_the_files_the_supervisor_rejects() {
     assert_eq!(summary, format!("{d}: {} valid services, 9 problems", cap - 1));
     assert_eq!(code, 78);
 }
+
+/// The `after=` edges of all services together, read from the one
+/// constant that sets them.
+fn max_edges() -> usize {
+    let src = include_str!("../src/limits.rs");
+    let line = src.lines().find(|l| l.starts_with("pub const MAX_EDGES: usize =")).expect("MAX_EDGES");
+    line.trim_end_matches(';').rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Past the graph's limit of `after=` edges the supervisor ignores the
+/// rest, so the services past it start without waiting: a problem, which
+/// check reports in the supervisor's words.
+#[test]
+fn check_reports_after_names_past_the_limit() {
+    let (tasks, services) = (40, 30);
+    let edges = max_edges();
+    assert!(tasks * services > edges);
+    let t = Tmp::new("check_edges");
+    let names: Vec<String> = (0..tasks).map(|i| format!("d{i:03}")).collect();
+    for (i, n) in names.iter().enumerate() {
+        t.write(n, &format!("cmd=/bin/sleep 9{i}\nready=exit\nrestart=on-failure\n"));
+    }
+    for i in 0..services {
+        t.write(&format!("s{i:03}"), &format!("cmd=/bin/sleep 1000\nafter={}\n", names.join(" ")));
+    }
+    // Tasks sort first and are after nothing: the first service whose
+    // edges do not all fit is the one past `edges / tasks` others.
+    let over = format!("s{:03}", edges / tasks);
+    let why = format!(": too many after= names in all services (limit {edges}); the rest are ignored");
+    let g = Going::start(&t);
+    g.expect_log(&format!("going: {over}{why}"));
+    let d = t.conf_str();
+    let (code, out) = t.check();
+    assert_eq!(out, format!("{d}/{over}{why}\n{d}: {} valid services, 1 problem\n", tasks + services));
+    assert_eq!(code, 78);
+}
