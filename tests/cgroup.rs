@@ -10,6 +10,7 @@
 mod common;
 use common::*;
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 /// What the tests need to know of the host, or why they cannot run.
@@ -352,4 +353,173 @@ fn daemon_pid_of(t: &Tmp) -> u32 {
     });
     assert!(found, "no daemon started");
     pid
+}
+
+/// Service `web`: it makes cgroups below its own, `inner` (a path) and
+/// `empty/a/b` (nothing ever runs in the latter), and starts a daemon
+/// that leaves its session and moves into `inner`, writing its pid
+/// to DIR/daemon. The daemon writes `term` to DIR/got on SIGTERM and
+/// exits, and the main process, a shell, exits on SIGTERM once it sees
+/// that (or 2 s later); with `stubborn` both ignore SIGTERM.
+fn nesting(t: &Tmp, h: &Host, inner: &str, stubborn: bool) {
+    let (dir, cg) = (t.path.display(), h.dir(t, "web"));
+    let script = |name: &str, text: String| {
+        let path = t.file(name);
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let (daemon_trap, main_trap) = if stubborn {
+        ("trap '' TERM".to_string(), "trap '' TERM".to_string())
+    } else {
+        (
+            format!("trap 'echo term >>{dir}/got; exit 0' TERM"),
+            format!(
+                "trap 'i=0; while [ ! -s {dir}/got ] && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; exit 0' TERM"
+            ),
+        )
+    };
+    script(
+        "daemon.sh",
+        format!(
+            "#!/bin/sh\necho $$ >$1/cgroup.procs || exit 1\n{daemon_trap}\necho $$ >{dir}/daemon\nwhile :; do sleep 1; done\n"
+        ),
+    );
+    script(
+        "nest.sh",
+        format!(
+            "#!/bin/sh\nmkdir -p {cg}/{inner} {cg}/empty/a/b || exit 1\n\
+             setsid {dir}/daemon.sh {cg}/{inner} &\n{main_trap}\nwhile :; do sleep 1; done\n"
+        ),
+    );
+    t.write("web", &format!("cmd={dir}/nest.sh\nstop_timeout=600\n"));
+}
+
+/// The daemon `nesting` started, once it is in `inner`.
+fn nested_daemon(t: &Tmp, h: &Host, inner: &str) -> u32 {
+    let daemon = daemon_pid_of(t);
+    let want = format!("{}/{inner}", h.path(t, "web"));
+    assert!(wait_until(T, || cgroup_of(daemon) == want), "daemon {daemon} in {}", cgroup_of(daemon));
+    daemon
+}
+
+const INNER: &str = "inner/deeper";
+
+#[test]
+fn the_stop_signal_and_the_kill_reach_cgroups_a_service_made_below_its_own() {
+    let t = Tmp::new("cg_nested_stop");
+    let Some(h) = Host::get("cg_nested_stop") else { return };
+    nesting(&t, &h, INNER, false);
+    let g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = nested_daemon(&t, &h, INNER);
+    let out = going_command().args(["stop", "-s", t.sock().to_str().unwrap(), "web"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(wait_dead(main) && wait_dead(daemon), "daemon {daemon} survived going stop\n{}", g.log());
+    let exit = g.expect_exit("web", main);
+    assert_eq!(exit.then, "stopped", "{}", g.log());
+    assert!(exit.ms < 5000, "the stop waited for stop_timeout: {}ms", exit.ms);
+    // It had the stop signal, not only the kill.
+    let got = fs::read_to_string(t.file("got")).unwrap_or_default();
+    assert_eq!(got, "term\n", "{}", g.log());
+    let out = going_command().args(["status", "-s", t.sock().to_str().unwrap(), "web"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.lines().any(|l| l.split_whitespace().take(2).eq(["web", "down"])), "{text}");
+}
+
+#[test]
+fn a_second_sigterm_kills_below_a_services_cgroup_and_going_leaves_no_cgroup() {
+    let t = Tmp::new("cg_nested_twice");
+    let Some(h) = Host::get("cg_nested_twice") else { return };
+    nesting(&t, &h, INNER, true);
+    let mut g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = nested_daemon(&t, &h, INNER);
+    g.signal("TERM");
+    g.expect_log(&format!("going: web: stopping pid {main} with SIGTERM"));
+    assert!(g.wait_exit(Duration::from_millis(300)).is_none(), "going exited at the first SIGTERM");
+    g.signal("TERM");
+    let st = g.wait_exit(T).unwrap_or_else(|| panic!("going still running after the second SIGTERM\n{}", g.log()));
+    assert_eq!(st.code(), Some(0), "{}", g.log());
+    assert!(wait_dead(main) && wait_dead(daemon), "daemon {daemon} survived\n{}", g.log());
+    assert!(!std::path::Path::new(&h.dir(&t, "")).exists(), "{} is left\n{}", h.dir(&t, ""), g.log());
+}
+
+#[test]
+fn a_successor_empties_the_cgroups_below_a_killed_goings_services() {
+    let t = Tmp::new("cg_nested_successor");
+    let Some(h) = Host::get("cg_nested_successor") else { return };
+    nesting(&t, &h, INNER, false);
+    let mut g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = nested_daemon(&t, &h, INNER);
+    signal(g.pid(), "KILL");
+    assert!(g.wait_exit(T).is_some());
+    assert!(wait_dead(main));
+    assert!(alive(daemon), "the daemon died with going: nothing left to test");
+    fs::remove_file(t.file("daemon")).unwrap();
+    let g2 = Going::start(&t);
+    g2.expect_started("web", 1);
+    let log = g2.log();
+    let emptied = log.find("going: emptied 1 cgroups that a previous going left").unwrap_or_else(|| panic!("{log}"));
+    assert!(emptied < log.find("going: web: started").unwrap(), "{log}");
+    assert!(!alive(daemon), "the old daemon survived the new going");
+    let second = nested_daemon(&t, &h, INNER);
+    drop(g2);
+    assert!(wait_dead(second), "daemon {second} outlived going");
+    assert!(wait_until(T, || !std::path::Path::new(&h.dir(&t, "")).exists()), "{} is left", h.dir(&t, ""));
+}
+
+#[test]
+fn the_stop_signal_reaches_sixteen_levels_below_a_service_and_its_exit_removes_them() {
+    let t = Tmp::new("cg_nested_deep");
+    let Some(h) = Host::get("cg_nested_deep") else { return };
+    // going(8): at most 16 levels below the service's cgroup.
+    let inner = (1..=16).map(|n| format!("l{n}")).collect::<Vec<_>>().join("/");
+    nesting(&t, &h, &inner, false);
+    let mut g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = nested_daemon(&t, &h, &inner);
+    g.signal("TERM");
+    let st = g.wait_exit(T).unwrap_or_else(|| panic!("going still running\n{}", g.log()));
+    assert_eq!(st.code(), Some(0), "{}", g.log());
+    assert!(wait_dead(main) && wait_dead(daemon), "daemon {daemon} survived\n{}", g.log());
+    assert_eq!(fs::read_to_string(t.file("got")).unwrap_or_default(), "term\n", "{}", g.log());
+    assert!(!std::path::Path::new(&h.dir(&t, "")).exists(), "{} is left\n{}", h.dir(&t, ""), g.log());
+}
+
+#[test]
+fn every_cgroup_of_a_wide_tree_below_a_service_is_emptied_and_removed() {
+    let t = Tmp::new("cg_nested_wide");
+    let Some(h) = Host::get("cg_nested_wide") else { return };
+    // 40 cgroups side by side, each with one below it where a process
+    // that ignores SIGTERM runs: more than one read of each directory.
+    let (dir, cg) = (t.path.display(), h.dir(&t, "web"));
+    let path = t.file("wide.sh");
+    fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nfor i in $(seq 1 40); do mkdir -p {cg}/c$i/d || exit 1; \
+             setsid /bin/sh -c \"trap '' TERM; echo \\$\\$ >{cg}/c$i/d/cgroup.procs; echo \\$\\$ >>{dir}/pids; \
+             exec sleep 4153000\" & done\nexec sleep 4153001\n"
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    t.write("web", &format!("cmd={}\nstop_timeout=600\n", path.display()));
+    let mut g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let pids = || -> Vec<u32> {
+        let text = fs::read_to_string(t.file("pids")).unwrap_or_default();
+        text.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    };
+    assert!(wait_until(T, || pids().len() == 40), "{:?}", pids());
+    let all = pids();
+    assert!(wait_until(T, || all.iter().all(|&p| cgroup_of(p).ends_with("/d"))));
+    g.signal("TERM");
+    let st = g.wait_exit(T).unwrap_or_else(|| panic!("going still running\n{}", g.log()));
+    assert_eq!(st.code(), Some(0), "{}", g.log());
+    for pid in all.iter().chain([&main]) {
+        assert!(wait_dead(*pid), "pid {pid} survived\n{}", g.log());
+    }
+    assert!(!std::path::Path::new(&h.dir(&t, "")).exists(), "{} is left\n{}", h.dir(&t, ""), g.log());
 }

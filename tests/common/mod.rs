@@ -677,30 +677,35 @@ pub fn cgroup_dir(sock: &std::path::Path) -> Option<String> {
     Some(format!("{}{}/{subtree}", cgroup2_mount()?, base.trim_end_matches('/')))
 }
 
-/// Removes the empty cgroups a going on `sock` left (one killed with
-/// SIGKILL leaves its subtree for its successor).
+/// Removes the cgroups a going on `sock` left (one killed with SIGKILL
+/// leaves its subtree for its successor), and those its services made
+/// below theirs, deepest first, killing what is still in them.
 fn remove_cgroups(sock: &std::path::Path) {
     let Some(dir) = cgroup_dir(sock) else { return };
-    // A process that just died (a going killed with SIGKILL, its services
-    // dying after it) may hold its cgroup busy a moment longer.
-    let gone = |p: &std::path::Path| {
-        wait_until(Duration::from_secs(5), || {
-            fs::remove_dir(p).is_ok() || fs::metadata(p).is_err() || {
-                // still busy: kill what is left
-                let procs = fs::read_to_string(p.join("cgroup.procs")).unwrap_or_default();
-                for pid in procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()).filter(|&p| p > 1) {
-                    let _ = Command::new("kill").args(["-s", "KILL", &pid.to_string()]).stderr(Stdio::null()).status();
-                }
-                false
-            }
-        })
-    };
-    for e in fs::read_dir(&dir).into_iter().flatten().flatten() {
+    remove_cgroup_tree(std::path::Path::new(&dir), 0);
+}
+
+fn remove_cgroup_tree(p: &std::path::Path, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    for e in fs::read_dir(p).into_iter().flatten().flatten() {
         if e.file_type().is_ok_and(|t| t.is_dir()) {
-            gone(&e.path());
+            remove_cgroup_tree(&e.path(), depth + 1);
         }
     }
-    gone(std::path::Path::new(&dir));
+    // A process that just died (a going killed with SIGKILL, its services
+    // dying after it) may hold its cgroup busy a moment longer.
+    wait_until(Duration::from_secs(5), || {
+        fs::remove_dir(p).is_ok() || fs::metadata(p).is_err() || {
+            // still busy: kill what is left
+            let procs = fs::read_to_string(p.join("cgroup.procs")).unwrap_or_default();
+            for pid in procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()).filter(|&p| p > 1) {
+                let _ = Command::new("kill").args(["-s", "KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+            }
+            false
+        }
+    });
 }
 
 /// A `Going::start_via` prefix that runs going in a mount namespace of its
