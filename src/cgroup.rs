@@ -22,6 +22,11 @@
 //! otherwise learnt from a one-shot inotify watch on that file: one
 //! descriptor for all services, no watch while nothing drains.
 //!
+//! A service may make cgroups below its own. `cgroup.kill` and
+//! `populated` cover them already; signalling, killing by the pids and
+//! removal reach them through `walk`, bounded by `CGROUP_DEPTH` and
+//! `CGROUP_WALK`, which reads a directory only then.
+//!
 //! Parsing is pure and tested here. Everything else reads and writes the
 //! cgroup filesystem relative to the subtree's directory: no long path is
 //! kept (the watches name their file through /proc/self/fd). Without
@@ -31,7 +36,7 @@
 
 use crate::config::Config;
 use crate::fmt::{Line, parse_u64};
-use crate::limits::{CGROUP_SWEEP_NS, SEC};
+use crate::limits::{CGROUP_DEPTH, CGROUP_SWEEP_NS, CGROUP_WALK, SEC};
 use crate::log::Log;
 use crate::service::Setup;
 use crate::sys;
@@ -262,14 +267,11 @@ fn populated(dir: BorrowedFd<'_>, name: &[u8]) -> bool {
     read_file(dir, name, b"cgroup.events", &mut buf).ok().and_then(|t| field(t, b"populated")).is_some_and(|n| n != 0)
 }
 
-/// Sends `sig` to every process of cgroup `name`; returns whether `main`
-/// was among them.
-fn signal_each(dir: BorrowedFd<'_>, name: &[u8], sigs: &[i32], main: i32) -> bool {
-    let mut p = [0u8; 192];
-    let Ok(path) = join(&mut p, name, b"cgroup.procs") else { return false };
-    let Ok(fd) = openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty()) else {
-        return false;
-    };
+/// Sends `sigs`, in turn, to every process of the cgroup `dir`; returns
+/// whether `main` was among them.
+fn signal_each(dir: BorrowedFd<'_>, sigs: &[i32], main: i32) -> bool {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    let Ok(fd) = openat(dir, c"cgroup.procs", flags, Mode::empty()) else { return false };
     let mut seen = false;
     let mut send = |pid: i32| {
         seen |= pid == main;
@@ -286,6 +288,91 @@ fn signal_each(dir: BorrowedFd<'_>, name: &[u8], sigs: &[i32], main: i32) -> boo
     }
     pids.end(&mut send);
     seen
+}
+
+/// Sends `sigs` to every process of service `name`'s cgroup and of the
+/// cgroups the service made below it; returns whether `main` was among
+/// them.
+fn signal_tree(tree: BorrowedFd<'_>, name: &[u8], sigs: &[i32], main: i32) -> bool {
+    let mut seen = false;
+    walk(tree, name, false, &mut |dir| seen |= signal_each(dir, sigs, main));
+    seen
+}
+
+/// One directory of a walk: where to read on, and the child cgroup being
+/// walked (its inode; 0: none), which that read finds first.
+struct Level {
+    dir: OwnedFd,
+    pos: u64,
+    child: u64,
+}
+
+/// Calls `f` with the directory of service `name`'s cgroup and of every
+/// cgroup below it, parents first; with `rmdir`, removes each cgroup below
+/// it once those below that are done, deepest first (one in use stays).
+/// At most `CGROUP_DEPTH` levels below it and `CGROUP_WALK` cgroups seen
+/// in all, one directory descriptor open per level: what a service makes
+/// bounds neither the work nor the stack. Each directory is opened by its
+/// single name relative to its parent's descriptor, never through a
+/// symbolic link, so a walk stays in the service's cgroup.
+fn walk(tree: BorrowedFd<'_>, name: &[u8], rmdir: bool, f: &mut dyn FnMut(BorrowedFd<'_>)) {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    let mut p = [0u8; 192];
+    let Ok(root) = join(&mut p, name, b"").and_then(|d| openat(tree, d, flags, Mode::empty())) else { return };
+    f(root.as_fd());
+    let mut stack = heapless::Vec::<Level, { CGROUP_DEPTH + 1 }>::new();
+    let _ = stack.push(Level { dir: root, pos: 0, child: 0 });
+    let (mut seen, mut buf) = (0, [MaybeUninit::<u8>::uninit(); 1024]);
+    loop {
+        let deeper = stack.len() <= CGROUP_DEPTH;
+        let Some(Level { dir, pos, child }) = stack.last_mut() else { return };
+        if *child != 0 && rustix::fs::seek(&*dir, rustix::fs::SeekFrom::Start(*pos)).is_err() {
+            *child = 0;
+        }
+        let mut next = None;
+        let mut it = RawDir::new(&*dir, &mut buf);
+        while let Some(Ok(e)) = it.next() {
+            let (at, ino, name) = (*pos, e.ino(), e.file_name());
+            *pos = e.next_entry_cookie();
+            if e.file_type() != FileType::Directory || name == c"." || name == c".." {
+                continue;
+            }
+            if core::mem::take(child) == ino {
+                if rmdir {
+                    let _ = unlinkat(&*dir, name, AtFlags::REMOVEDIR);
+                }
+                continue;
+            }
+            if seen == CGROUP_WALK {
+                return;
+            }
+            seen += 1;
+            if let Some(fd) = deeper.then(|| openat(&*dir, name, flags, Mode::empty()).ok()).flatten() {
+                (*pos, *child) = (at, ino);
+                f(fd.as_fd());
+                next = Some(fd);
+                break;
+            }
+        }
+        match next {
+            Some(dir) => drop(stack.push(Level { dir, pos: 0, child: 0 })),
+            None => drop(stack.pop()),
+        }
+    }
+}
+
+/// Removes service `name`'s cgroup, and first the cgroups the service
+/// made below it when there are any (the directory is read only then).
+fn remove_tree(tree: BorrowedFd<'_>, name: &[u8]) -> Result<(), Errno> {
+    let mut p = [0u8; 192];
+    let dir = join(&mut p, name, b"")?;
+    match unlinkat(tree, dir, AtFlags::REMOVEDIR) {
+        Err(Errno::BUSY | Errno::NOTEMPTY) => {
+            walk(tree, name, true, &mut |_| {});
+            unlinkat(tree, dir, AtFlags::REMOVEDIR)
+        }
+        r => r,
+    }
 }
 
 /// The cgroups of every service, or none.
@@ -535,7 +622,7 @@ impl Cgroups {
         match mkdirat(tree, dir, mode) {
             // An old one (a new config, or one that lost its limits): anew.
             Err(Errno::EXIST) => {
-                unlinkat(tree, dir, AtFlags::REMOVEDIR).map_err(Setup::Cgroup)?;
+                remove_tree(tree, name).map_err(Setup::Cgroup)?;
                 mkdirat(tree, dir, mode).map_err(Setup::Cgroup)?;
             }
             r => r.map_err(Setup::Cgroup)?,
@@ -573,16 +660,18 @@ impl Cgroups {
     }
 
     /// Sends `sigs`, in turn, to every process of service `name`'s
-    /// cgroup; returns whether `main` was among them.
+    /// cgroup, those below it included; returns whether `main` was among
+    /// them.
     pub fn signal(&self, name: &[u8], sigs: [i32; 2], main: i32) -> bool {
-        self.tree().is_some_and(|t| signal_each(t, name, &sigs, main))
+        self.tree().is_some_and(|t| signal_tree(t, name, &sigs, main))
     }
 
-    /// Kills every process of service `name`'s cgroup.
+    /// Kills every process of service `name`'s cgroup, those below it
+    /// included (`cgroup.kill` does so itself).
     pub fn kill(&self, name: &[u8]) {
         let Some(tree) = self.tree() else { return };
         if self.no_kill || write_file(tree, name, b"cgroup.kill", b"1").is_err() {
-            signal_each(tree, name, &[crate::sig::KILL], 0);
+            signal_tree(tree, name, &[crate::sig::KILL], 0);
         }
     }
 
@@ -622,20 +711,20 @@ impl Cgroups {
         }
     }
 
-    /// Removes service `name`'s cgroup (it is empty).
+    /// Removes service `name`'s cgroup (it is empty), with the empty
+    /// cgroups the service made below it.
     pub fn remove(&self, name: &[u8]) {
         let _ = self.rmdir(name);
     }
 
     fn rmdir(&self, name: &[u8]) -> Result<(), Errno> {
-        let tree = self.tree().ok_or(Errno::NOENT)?;
-        let mut p = [0u8; 192];
-        unlinkat(tree, join(&mut p, name, b"")?, AtFlags::REMOVEDIR)
+        remove_tree(self.tree().ok_or(Errno::NOENT)?, name)
     }
 
     /// Removes service `name`'s cgroup if it can; returns whether no
     /// process is left in it (no cgroups, or none for it, count as empty;
-    /// a cgroup not removed has processes left, or a cgroup below it).
+    /// a cgroup not removed has processes left, or one below it beyond
+    /// what `walk` reaches).
     pub fn remove_if_empty(&self, name: &[u8]) -> bool {
         matches!(self.rmdir(name), Ok(()) | Err(Errno::NOENT)) || !self.populated(name)
     }

@@ -110,6 +110,12 @@ pub const MAX_LOG_PATH: usize = 1024;
 /// How long a starting going waits for the cgroups a killed predecessor
 /// left to empty before it starts anything.
 pub const CGROUP_SWEEP_NS: u64 = 5 * SEC;
+/// How far below a service's cgroup going reaches, into the cgroups the
+/// service made itself, when it signals them, kills them by their pids
+/// and removes them: at most this many levels below it, one directory
+/// descriptor open per level, and this many cgroups seen in one call.
+pub const CGROUP_DEPTH: usize = 16;
+pub const CGROUP_WALK: usize = 512;
 /// While the rest of a service's cgroup is being killed, it is killed
 /// and looked at again this often (a lost or impossible inotify watch,
 /// a kernel without `cgroup.kill` where a process forks meanwhile).
