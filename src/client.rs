@@ -107,12 +107,18 @@ fn fail(code: i32, what: &[u8]) -> i32 {
     code
 }
 
-/// Prints the pieces and a newline, as one write, on `fd`.
+/// Prints the pieces and a newline on `fd`: as one write when they fit
+/// in a `Line`, else a piece at a time rather than cut (a `-m` row, the
+/// supervisor's line and what is added to it, may be longer).
 #[inline(never)]
 fn say(fd: i32, pieces: &[&[u8]]) {
     let mut l = Line::new();
     for p in pieces {
         l.s(p);
+    }
+    if pieces.iter().map(|p| p.len()).sum::<usize>() >= crate::limits::LINE {
+        pieces.iter().for_each(|p| print(fd, p));
+        l.clear();
     }
     l.s(b"\n");
     print(fd, l.bytes());
@@ -270,22 +276,22 @@ fn print_status(answer: &[u8], machine: bool) -> bool {
                 l.s(sep).s(f);
                 sep = b" ";
             }
+            let mut added = Line::new();
             match use_ {
                 Some(u) => {
-                    l.s(b" cpu=");
-                    status::cpu(&mut l, u.ticks, hz);
-                    l.s(b" rss=").u(u.pages * page_kib);
+                    added.s(b" cpu=");
+                    status::cpu(&mut added, u.ticks, hz);
+                    added.s(b" rss=").u(u.pages * page_kib);
                 }
                 None => {
-                    l.s(b" cpu=0.00 rss=0");
+                    added.s(b" cpu=0.00 rss=0");
                 }
             }
-            if !r.error.is_empty() {
-                l.s(b" error=").s(r.error);
-            }
-        } else {
-            table_row(&mut l, &r, width, use_.as_ref(), hz, page_kib, color);
+            // ` error=...` as it came, after what is added.
+            say(1, &[l.bytes(), added.bytes(), line.get(fields..).unwrap_or(&[])]);
+            continue;
         }
+        table_row(&mut l, &r, width, use_.as_ref(), hz, page_kib, color);
         l.s(b"\n");
         print(1, l.bytes());
     }

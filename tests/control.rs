@@ -644,3 +644,44 @@ fn a_client_that_never_reads_is_dropped() {
     assert_eq!(status_rows(&t).len(), 121);
     drop(lazy);
 }
+
+/// A `-m` row longer than one line of the client's (the row as the
+/// supervisor sent it, plus `cpu=` and `rss=`) keeps its newline, and so
+/// does one that the supervisor itself had to cut: no row is glued to
+/// the next.
+#[test]
+fn status_m_long_rows_keep_their_newline() {
+    let t = Tmp::new("ctl_long_rows");
+    let never = "cmd=/bin/sleep 100000\nready=fd:3\n";
+    let workers: Vec<String> = (0..16).map(|i| format!("backend-worker-{i:02}-eu-west")).collect();
+    let longer: Vec<String> = (0..8).map(|i| format!("backend-worker-{i:02}-eu-west-{}", "x".repeat(30))).collect();
+    for w in workers.iter().chain(&longer) {
+        t.write(w, never);
+    }
+    t.write("gateway", &format!("{}after={}\n", sleeper(1000), workers.join(",")));
+    let all: Vec<String> = workers.iter().chain(&longer).cloned().collect();
+    t.write("portal", &format!("{}after={}\n", sleeper(1000), all.join(",")));
+    let g = supervise(&t, &[("web", &sleeper(1000))]);
+    g.expect_started("web", 1);
+    expect_state(&t, "gateway", "waiting");
+    expect_state(&t, "portal", "waiting");
+    let out = client(&t, "status", &["-m", "gateway", "portal", "web"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stdout.ends_with('\n'), "{:?}", out.stdout);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "rows glued: {:?}", out.stdout);
+    for (line, name) in lines.iter().zip(["gateway", "portal", "web"]) {
+        assert_eq!(line.matches("name=").count(), 1, "{line:?}");
+        let r = Row::parse(line);
+        assert_eq!(r.get("name"), name, "{line:?}");
+        let keys = r.keys();
+        assert_eq!(keys[keys.len() - 2..], ["cpu", "rss"], "{line:?}");
+    }
+    let r = Row::parse(lines[0]);
+    assert_eq!(r.get("waiting"), workers.join(","), "{:?}", lines[0]);
+    assert_eq!((r.get("cpu"), r.get("rss")), ("0.00", "0"));
+    // portal's row was cut by the supervisor inside its waiting= list.
+    let r = Row::parse(lines[1]);
+    assert!(all.join(",").starts_with(r.get("waiting")), "{:?}", lines[1]);
+    assert!(r.get("waiting").len() < all.join(",").len(), "{:?}", lines[1]);
+}
