@@ -10,6 +10,7 @@
 
 use crate::cli::{EX_FAIL, EX_OK, EX_UNAVAILABLE, EX_USAGE, Verb};
 use crate::fmt::Line;
+use crate::limits::{LINE, MAX_REJECTED, MAX_SERVICES};
 use crate::log::print;
 use crate::status::{self, Row, Usage};
 use crate::sys;
@@ -19,8 +20,12 @@ use rustix::io::Errno;
 use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, connect, send, socket_with};
 use rustix::time::Timespec;
 
-/// Largest answer read: 256 rows of about 200 bytes fit twice over.
-const ANSWER: usize = 96 * 1024;
+/// Room for the largest answer, a full status: a row per service, a line
+/// per rejected entry and one for the rest, each a `Line` and its newline
+/// (137 KiB; `status NAME...` has fewer lines, the command line holds
+/// `MAX_SERVICES + 16` words), and a byte more: a full buffer is an
+/// answer longer than the supervisor sends.
+const ANSWER: usize = (MAX_SERVICES + MAX_REJECTED + 1) * (LINE + 1) + 1;
 /// How long to wait for the supervisor's answer, and to retry a busy
 /// one, in ms.
 const WAIT_MS: u64 = 5000;
@@ -217,7 +222,8 @@ fn ask(
         }
         if got.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
             let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) else {
-                return Ok(n);
+                // More than any answer the supervisor sends.
+                return Err(Asked::Lost(Errno::MSGSIZE));
             };
             match rustix::io::read(&fd, rest) {
                 Ok(0) => return Ok(n),

@@ -685,3 +685,42 @@ fn status_m_long_rows_keep_their_newline() {
     assert!(all.join(",").starts_with(r.get("waiting")), "{:?}", lines[1]);
     assert!(r.get("waiting").len() < all.join(",").len(), "{:?}", lines[1]);
 }
+/// A full table of rows as long as the supervisor makes them (a cycle
+/// of 256 long names, each row carrying the cut text of the cycle) fits
+/// in the client's answer; an answer longer than any full status (a name
+/// asked for again and again) is an error, not a silent cut.
+#[test]
+fn a_full_table_of_long_rows_is_shown_whole() {
+    let t = Tmp::new("ctl_full_rows");
+    let name = |i: usize| format!("s{:063}", i % 256);
+    for i in 0..256 {
+        t.write(&name(i), &format!("{}after={}\n", sleeper(1000), name(i + 1)));
+    }
+    let _g = supervise(&t, &[]);
+    assert!(wait_until(T, || status_rows(&t).len() == 256), "not all 256 rows");
+    let out = client(&t, "status", &["-m"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows: Vec<Row> = out.stdout.lines().map(Row::parse).collect();
+    assert_eq!(rows.len(), 256, "{} rows", rows.len());
+    assert!(rows.iter().all(|r| r.get("state") == "failed" && r.get("error").contains("dependency cycle")));
+    let out = client(&t, "status", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().filter(|l| l.starts_with('s') && l.contains(" failed ")).count(), 256);
+    // As many names as the command line takes, all of the longest row.
+    let many = vec![name(0); 260];
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let out = client(&t, "status", &[&["-m"][..], &many].concat());
+    assert_eq!((out.code, out.stdout.lines().count()), (3, 260), "{}", out.stderr);
+    // More than any supervisor sends is an error, not a silent cut.
+    let fake = Tmp::new("ctl_full_rows_fake");
+    let listener = std::os::unix::net::UnixListener::bind(fake.sock()).unwrap();
+    let server = thread::spawn(move || {
+        let (mut c, _) = listener.accept().unwrap();
+        let _ = c.write_all(format!("name=a state=up ready=yes {}\n", "x".repeat(480)).repeat(300).as_bytes());
+    });
+    let out = client(&fake, "status", &["-m"]);
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(out.stderr.contains("Message too large"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    server.join().unwrap();
+}
