@@ -43,8 +43,10 @@ pub struct Client {
     signal: i32,
     /// Names acted on so far.
     names: usize,
-    /// `wait`: the services named, one bit each of this client's slot-to-be.
+    /// `wait`: the services named, by table index, and `Table::moves`
+    /// when the first was looked up.
     wait_for: WaitSet,
+    moves: u32,
     out: [u8; REPLY_BUF],
     out_len: usize,
     sent: usize,
@@ -56,8 +58,10 @@ pub struct Client {
     refused: bool,
 }
 
-/// The table indices a `wait` names, as a bit set (indices are stable
-/// while the client is being read: nothing else runs meanwhile).
+/// The table indices a `wait` names, as a bit set. A request line that
+/// comes in pieces is read over several wake-ups, between which files may
+/// be added or removed: the indices then no longer name the same
+/// services, and the wait is refused (`begin_wait`).
 type WaitSet = [u64; crate::limits::MAX_SERVICES / 64];
 
 impl Client {
@@ -72,6 +76,7 @@ impl Client {
             signal: 0,
             names: 0,
             wait_for: [0; crate::limits::MAX_SERVICES / 64],
+            moves: 0,
             out: [0; REPLY_BUF],
             out_len: 0,
             sent: 0,
@@ -405,15 +410,15 @@ impl<'a> Control<'a> {
     /// Moves a `wait` client to a waiting slot; its answer comes with
     /// `check_waits`.
     fn begin_wait(&mut self, slot: usize, fleet: &mut Fleet) {
-        let Some(k) = (0..MAX_WAITERS).find(|&k| self.waiting & (1 << k) == 0) else {
-            if let Some(c) = self.clients.get_mut(slot) {
-                let mut l = Line::new();
-                l.s(b"error=busy: too many waiting clients, try again");
-                c.push(&l);
-            }
+        let Some(c) = self.clients.get_mut(slot) else { return };
+        let free = (0..MAX_WAITERS).find(|&k| self.waiting & (1 << k) == 0);
+        let stale = c.moves != fleet.table.moves && c.wait_for.iter().any(|&w| w != 0);
+        let Some(k) = free.filter(|_| !stale) else {
+            let mut l = Line::new();
+            l.s(b"error=busy: ").s(if stale { &b"services came or went"[..] } else { b"too many waiting clients" });
+            c.push(l.s(b", try again"));
             return;
         };
-        let Some(c) = self.clients.get_mut(slot) else { return };
         let Some(fd) = c.fd.take() else { return };
         let _ = epoll::modify(&fleet.epoll, &fd, EventData::new_u64(WAITER | k as u64), EventFlags::RDHUP);
         for (i, e) in fleet.table.entries.iter_mut().enumerate() {
@@ -562,6 +567,9 @@ fn answer_name(c: &mut Client, l: &mut Line, verb: Verb, word: &[u8], fleet: &mu
             return;
         }
         Verb::Wait => {
+            if c.wait_for.iter().all(|&w| w == 0) {
+                c.moves = fleet.table.moves;
+            }
             if let Some(w) = c.wait_for.get_mut(i / 64) {
                 *w |= 1 << (i % 64);
             }

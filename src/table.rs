@@ -205,6 +205,9 @@ pub struct Table {
     pub rejected: Vec<Rejected, MAX_REJECTED>,
     /// Rejected entries that did not fit in `rejected`.
     pub more_rejected: u32,
+    /// Entries put in or dropped so far, each of which moves the indices
+    /// after it: indices kept across wake-ups are stale once it changes.
+    pub moves: u32,
 }
 
 /// Is `name` a service name: 1 to 64 bytes of `A-Z a-z 0-9 . _ - @ +`,
@@ -239,7 +242,7 @@ pub fn ignored_name(name: &[u8]) -> bool {
 
 impl Table {
     pub const fn new() -> Self {
-        Table { arena: Vec::new(), entries: Vec::new(), rejected: Vec::new(), more_rejected: 0 }
+        Table { arena: Vec::new(), entries: Vec::new(), rejected: Vec::new(), more_rejected: 0, moves: 0 }
     }
 
     #[inline(never)]
@@ -469,6 +472,7 @@ impl Table {
             waiters: 0,
         };
         self.entries.insert(at, e).ok()?;
+        self.moves = self.moves.wrapping_add(1);
         Some(at)
     }
 
@@ -560,6 +564,7 @@ impl Table {
             return;
         }
         let e = self.entries.remove(i);
+        self.moves = self.moves.wrapping_add(1);
         for s in [e.err, e.next, e.cfg, e.name] {
             self.release(s);
         }

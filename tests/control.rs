@@ -724,3 +724,28 @@ fn a_full_table_of_long_rows_is_shown_whole() {
     assert_eq!(out.stdout, "");
     server.join().unwrap();
 }
+/// A `wait` whose line arrives in pieces, while a file that sorts before
+/// its name is added: the wait is not taken for one on another service.
+#[test]
+fn a_table_change_between_pieces_of_a_wait_does_not_redirect_it() {
+    let t = Tmp::new("ctl_wait_pieces");
+    let g = supervise(&t, &[("c_never", "cmd=/bin/sleep 1000\nready=fd:3\n")]);
+    g.expect_started("c_never", 1);
+    let mut s = UnixStream::connect(t.sock()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    s.write_all(b"wait c_never ").unwrap();
+    thread::sleep(Duration::from_millis(300));
+    t.write("a_new", &sleeper(1000));
+    g.expect_started("a_new", 1);
+    expect_state(&t, "a_new", "up");
+    s.write_all(b"\n").unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(!answer.starts_with("ok"), "c_never is not ready: {answer:?}");
+    assert!(answer.is_empty() || answer.starts_with("error=busy"), "{answer:?}");
+    // The client asks again, and waits for the right service.
+    let out = client(&t, "wait", &["-t", "1", "c_never"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("not ready after 1s"), "{out:?}");
+    assert_eq!(client(&t, "wait", &["-t", "1", "a_new"]).code, 0);
+}
