@@ -92,17 +92,25 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, timeout: Option<u32>, args:
             code = fail(EX_FAIL, err);
         }
     }
-    match verb {
-        Verb::Status => {
-            let down = print_status(answer, machine);
-            if code == EX_OK && !args.is_empty() && down {
-                code = EX_NOT_RUNNING;
-            }
+    // What the supervisor promises, unless an error ends it: whole lines,
+    // one per name (a row, `ok=` or `error=`), `ok` for a request without
+    // names and for `wait`; a full status may be empty.
+    let promised = match verb {
+        Verb::Wait => 1,
+        Verb::Signal => args.len().saturating_sub(1),
+        v if v.takes_names() => args.len(),
+        _ => 1,
+    };
+    let lines = answer.iter().filter(|&&b| b == b'\n').count();
+    if code == EX_OK && (lines < promised || answer.last().is_some_and(|&b| b != b'\n')) {
+        say(2, &[b"going: lost the connection to ", socket.to_bytes(), b" before the whole answer came"]);
+        return EX_UNAVAILABLE;
+    }
+    if verb == Verb::Status {
+        let down = print_status(answer, machine);
+        if code == EX_OK && !args.is_empty() && down {
+            code = EX_NOT_RUNNING;
         }
-        Verb::Wait if code == EX_OK && !answer.starts_with(b"ok") => {
-            code = fail(EX_FAIL, b"the supervisor ended the wait without an answer");
-        }
-        _ => {}
     }
     code
 }

@@ -382,7 +382,10 @@ impl<'a> Control<'a> {
                 });
             }
             Some(Verb::Status) if c.names == 0 => c.cursor = Some(0),
-            Some(Verb::Reload) => self.reload = true,
+            Some(Verb::Reload) => {
+                self.reload = true;
+                l.s(b"ok");
+            }
             Some(Verb::Wait) if !c.refused => self.begin_wait(slot, fleet),
             Some(v @ (Verb::Poweroff | Verb::Reboot | Verb::Halt)) => {
                 let then = match v {

@@ -749,3 +749,53 @@ fn a_table_change_between_pieces_of_a_wait_does_not_redirect_it() {
     assert!(out.stderr.contains("not ready after 1s"), "{out:?}");
     assert_eq!(client(&t, "wait", &["-t", "1", "a_new"]).code, 0);
 }
+/// A connection that ends before the answer promised for the request
+/// (an `ok=`/`error=` line per name, a row per name, `ok` for reload,
+/// poweroff and wait, whole lines) is a lost connection: exit 69. A fake
+/// supervisor reads each request and hangs up after a part of an answer.
+#[test]
+fn an_answer_cut_short_is_a_lost_connection() {
+    let t = Tmp::new("ctl_cut_answer");
+    let listener = std::os::unix::net::UnixListener::bind(t.sock()).unwrap();
+    let cases: Vec<(&str, Vec<&str>, &'static [u8])> = vec![
+        ("stop", vec!["a"], b""),
+        ("stop", vec!["a", "b"], b"ok=a\n"),
+        ("start", vec!["a"], b"ok=a"),
+        ("restart", vec!["a"], b""),
+        ("signal", vec!["TERM", "a"], b""),
+        ("status", vec!["a"], b""),
+        ("status", vec!["-m"], b"name=a state=up pid=1"),
+        ("reload", vec![], b""),
+        ("poweroff", vec![], b""),
+        ("wait", vec!["-t", "2", "a"], b""),
+    ];
+    let answers: Vec<&'static [u8]> = cases.iter().map(|c| c.2).collect();
+    let server = thread::spawn(move || {
+        for answer in answers {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut b = [0u8; 1];
+            while c.read(&mut b).unwrap_or(0) == 1 && b[0] != b'\n' {}
+            c.write_all(answer).unwrap();
+        }
+    });
+    for (verb, args, answer) in &cases {
+        let out = client(&t, verb, args);
+        let what = format!("{verb} {args:?} answered {:?}: {out:?}", String::from_utf8_lossy(answer));
+        assert_eq!(out.code, 69, "{what}");
+        let want = format!("going: lost the connection to {} ", t.sock().display());
+        assert!(out.stderr.starts_with(&want), "{what}");
+        assert!(!out.stdout.contains("name=a"), "{what}");
+    }
+    server.join().unwrap();
+}
+
+/// What the real supervisor answers is whole: reload answers ok.
+#[test]
+fn reload_and_poweroff_answer_ok() {
+    let t = Tmp::new("ctl_reload_ok");
+    let mut g = supervise(&t, &[("a", &sleeper(1000))]);
+    g.expect_started("a", 1);
+    assert_eq!(raw(&t, b"reload\n"), "ok\n");
+    assert_eq!(raw(&t, b"poweroff\n"), "ok\n");
+    assert!(g.wait_exit(T).is_some_and(|s| s.success()));
+}
