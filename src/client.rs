@@ -17,7 +17,9 @@ use crate::sys;
 use core::ffi::CStr;
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
-use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType, connect, send, socket_with};
+use rustix::net::{
+    AddressFamily, SendFlags, Shutdown, SocketAddrUnix, SocketFlags, SocketType, connect, send, shutdown, socket_with,
+};
 use rustix::time::Timespec;
 
 /// Room for the largest answer, a full status: a row per service, a line
@@ -53,21 +55,20 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, timeout: Option<u32>, args:
     }
     let mut answer = [0u8; ANSWER];
     let started = crate::time::now();
-    // `wait` waits as long as it is told, by default for ever.
+    // `wait` waits as long as it is told, by default for ever; `-t 0`
+    // asks once: the supervisor answers at once, or hangs up on a client
+    // that has ended its writing (`once`), and that is not ready.
+    let once = verb == Verb::Wait && timeout == Some(0);
     let patience = match (verb, timeout) {
         (Verb::Wait, None) => None,
-        (Verb::Wait, Some(t)) => Some(u64::from(t) * 1000),
+        (Verb::Wait, Some(t)) if !once => Some(u64::from(t) * 1000),
         _ => Some(WAIT_MS),
     };
     let n = loop {
-        let n = match ask(socket, verb, args, &mut answer, started, patience) {
-            Ok(n) => n,
-            Err(Asked::Late) if verb == Verb::Wait => {
-                let mut l = Line::new();
-                l.s(b"going: not ready after ").u(u64::from(timeout.unwrap_or(0))).s(b"s\n");
-                print(2, l.bytes());
-                return EX_FAIL;
-            }
+        let n = match ask(socket, verb, args, once, &mut answer, started, patience) {
+            Ok(n) if n > 0 || !once => n,
+            Ok(_) => return not_ready(0),
+            Err(Asked::Late) if verb == Verb::Wait && !once => return not_ready(timeout.unwrap_or(0)),
             Err(why) => {
                 let (what, e) = match why {
                     Asked::Late => (&b"no answer in 5s from "[..], Errno::TIMEDOUT),
@@ -113,6 +114,13 @@ pub fn run(verb: Verb, socket: &CStr, machine: bool, timeout: Option<u32>, args:
         }
     }
     code
+}
+
+fn not_ready(secs: u32) -> i32 {
+    let mut l = Line::new();
+    l.s(b"going: not ready after ").u(u64::from(secs)).s(b"s\n");
+    print(2, l.bytes());
+    EX_FAIL
 }
 
 fn fail(code: i32, what: &[u8]) -> i32 {
@@ -182,11 +190,13 @@ impl Request<'_> {
 }
 
 /// Sends the request while reading the answer to EOF; `patience` is how
-/// long to wait in all, in ms from `started` (`None`: for ever).
+/// long to wait in all, in ms from `started` (`None`: for ever). With
+/// `once`, the writing is shut down once the request is sent.
 fn ask(
     path: &CStr,
     verb: Verb,
     args: &[&CStr],
+    once: bool,
     buf: &mut [u8],
     started: u64,
     patience: Option<u64>,
@@ -204,6 +214,9 @@ fn ask(
         if writing && at == len {
             (at, len) = (0, req.fill(&mut chunk));
             writing = len > 0;
+            if !writing && once {
+                let _ = shutdown(&fd, Shutdown::Write);
+            }
         }
         let events = if writing { PollFlags::IN | PollFlags::OUT } else { PollFlags::IN };
         let mut p = [PollFd::new(&fd, events)];

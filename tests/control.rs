@@ -799,3 +799,27 @@ fn reload_and_poweroff_answer_ok() {
     assert_eq!(raw(&t, b"poweroff\n"), "ok\n");
     assert!(g.wait_exit(T).is_some_and(|s| s.success()));
 }
+/// `going wait -t 0` asks once: 0 when the services are ready now, 1
+/// when they are not, with the supervisor's reason when it has one.
+#[test]
+fn wait_with_a_zero_timeout_answers_what_is_now() {
+    let t = Tmp::new("ctl_wait_zero");
+    let g = supervise(
+        &t,
+        &[("a", &sleeper(1000)), ("n", "cmd=/bin/sleep 1000\nready=fd:3\n"), ("bad", "cmd=/bin/true\nfoo=1\n")],
+    );
+    g.expect_started("a", 1);
+    g.expect_started("n", 1);
+    expect_state(&t, "a", "up");
+    let asked = Instant::now();
+    let out = client(&t, "wait", &["-t", "0", "a"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let out = client(&t, "wait", &["-t", "0", "a", "n"]);
+    assert_eq!((out.code, out.stderr.as_str()), (1, "going: not ready after 0s\n"), "{out:?}");
+    let out = client(&t, "wait", &["-t", "0", "bad"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.starts_with("going: bad: its config is invalid"), "{out:?}");
+    assert!(asked.elapsed() < Duration::from_secs(2), "took {:?}", asked.elapsed());
+    // The supervisor let go of every one of them.
+    assert_eq!(client(&t, "status", &["a"]).code, 0);
+}
