@@ -110,7 +110,11 @@ impl Client {
     fn word(&mut self) -> Option<([u8; WORD], usize)> {
         loop {
             let data = self.input.get(..self.len)?;
-            let start = data.iter().position(|&b| b != b' ' && b != b'\t')?;
+            // Blanks alone are no part of a word: they would fill the buffer.
+            let Some(start) = data.iter().position(|&b| b != b' ' && b != b'\t') else {
+                self.len = 0;
+                return None;
+            };
             if data.get(start) == Some(&b'\n') {
                 self.ended = true;
                 self.len = 0;

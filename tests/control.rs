@@ -823,3 +823,25 @@ fn wait_with_a_zero_timeout_answers_what_is_now() {
     // The supervisor let go of every one of them.
     assert_eq!(client(&t, "status", &["a"]).code, 0);
 }
+/// Blanks between words are no part of any word: however many there
+/// are, the request is taken.
+#[test]
+fn many_blanks_between_words_are_no_long_word() {
+    let t = Tmp::new("ctl_blanks");
+    let _g = supervise(&t, &[("web", &sleeper(1000))]);
+    let name = |answer: String| answer.lines().map(|l| Row::parse(l).get("name").to_string()).collect::<Vec<_>>();
+    let mut req = b"status".to_vec();
+    req.extend_from_slice(&[b' '; 300]);
+    req.extend_from_slice(b"web\n");
+    assert_eq!(name(raw(&t, &req)), ["web"]);
+    let mut req = vec![b' '; 130];
+    req.extend_from_slice(b"status\t");
+    req.extend_from_slice(&b" \t".repeat(200));
+    req.extend_from_slice(b"web");
+    req.extend_from_slice(&[b' '; 1000]);
+    req.extend_from_slice(b"web  \n");
+    assert_eq!(name(raw(&t, &req)), ["web", "web"]);
+    // A word of 128 bytes still is too long.
+    let word = format!("status {}\n", "w".repeat(128));
+    assert_eq!(raw(&t, word.as_bytes()), "error=request too long\n");
+}
