@@ -405,7 +405,6 @@ fn prefix_output_dropped_on_stdout_is_counted_and_told() {
     // The flood is over once the service waits for the flag: the pipe is full.
     assert!(wait_until(T, || children(flood).len() == 1
         && cmdline(children(flood)[0]).first().is_some_and(|c| c == "sleep")));
-    assert!(!g.log().contains("bytes were dropped"), "told while stdout was still full:\n{}", g.log());
     let reader = std::thread::spawn(move || {
         let mut all = Vec::new();
         let mut b = [0u8; 65536];
@@ -425,10 +424,13 @@ fn prefix_output_dropped_on_stdout_is_counted_and_told() {
     let read = reader.join().unwrap();
     assert!(read.contains("flood | after-the-flood"), "{}", &read[read.len().saturating_sub(200)..]);
     g.expect_log("going: flood: writing going's standard output again; ");
-    let line = g.log().lines().find(|l| l.contains("standard output again")).unwrap().to_owned();
-    let n: u64 = line.split("again; ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
-    // Of what stdout was to show: the lines with their prefix.
-    assert!(n > 100_000 && n < 1_000_000, "{line}");
+    // Told each time a write went through after a loss: a short one may
+    // also fit in what a full pipe's last page has left. Of what stdout
+    // was to show: the lines with their prefix.
+    let log = g.log();
+    let told = log.lines().filter_map(|l| l.split("standard output again; ").nth(1));
+    let n: u64 = told.filter_map(|r| r.split(' ').next()?.parse::<u64>().ok()).sum();
+    assert!(n > 100_000 && n < 1_000_000, "{n} bytes told:\n{log}");
 }
 
 /// A pseudo-terminal whose output is suspended as by XOFF (`tcflow
