@@ -3,7 +3,7 @@
 mod common;
 mod extra;
 use common::*;
-use extra::{have, skip};
+use extra::{have, read, skip};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -157,31 +157,15 @@ fn a_cold_start_writes_its_lines_together() {
         t.write(&format!("s{i:02}"), &sleeper(1000));
     }
     let trace = t.file("trace");
-    let log = std::fs::File::create(t.file("going.log")).unwrap();
-    let mut strace = Command::new("strace")
-        .args(["-e", "trace=write", "-o"])
-        .arg(&trace)
-        .args(going_argv())
-        .arg("-d")
-        .arg(t.conf())
-        .arg("-s")
-        .arg(t.sock())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut strace = going_under_strace(&t, &["-e", "trace=write"], &trace);
     let going = || children(strace.id()).first().copied();
     assert!(wait_until(T, || going().is_some_and(|g| children(g).len() == n)), "services did not start");
-    let started = || fs_read(&t.file("going.log")).matches(": started, pid ").count();
-    assert!(wait_until(T, || started() == n), "{}", fs_read(&t.file("going.log")));
+    let started = || read(&t.file("going.log")).matches(": started, pid ").count();
+    assert!(wait_until(T, || started() == n), "{}", read(&t.file("going.log")));
     signal(going().unwrap(), "TERM");
     assert!(wait_until(Duration::from_secs(10), || strace.try_wait().unwrap().is_some()));
-    let writes = fs_read(&trace).lines().filter(|l| l.starts_with("write(") && l.contains(": started, pid")).count();
-    assert!(writes > 0 && writes <= n / 8, "{writes} writes for {n} started lines:\n{}", fs_read(&trace));
-}
-
-fn fs_read(p: &std::path::Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
+    let writes = read(&trace).lines().filter(|l| l.starts_with("write(") && l.contains(": started, pid")).count();
+    assert!(writes > 0 && writes <= n / 8, "{writes} writes for {n} started lines:\n{}", read(&trace));
 }
 
 /// A control client's answer comes after the lines of what it waited

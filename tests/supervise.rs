@@ -355,19 +355,7 @@ fn a_cold_start_waits_instead_of_spinning() {
         t.write(&format!("s{i:03}"), &sleeper(1000));
     }
     let counts = t.path.join("strace.out");
-    let log = fs::File::create(t.path.join("going.log")).unwrap();
-    let mut strace = std::process::Command::new("strace")
-        .args(["-c", "-e", "trace=epoll_pwait,epoll_wait", "-o"])
-        .arg(&counts)
-        .args(going_argv())
-        .arg("-d")
-        .arg(t.conf())
-        .arg("-s")
-        .arg(t.sock())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut strace = going_under_strace(&t, &["-c", "-e", "trace=epoll_pwait,epoll_wait"], &counts);
     let going = || children(strace.id()).first().copied();
     assert!(wait_until(T, || going().is_some_and(|g| children(g).len() == n)), "services did not start");
     let pid = going().unwrap();

@@ -50,6 +50,26 @@ pub fn going_argv() -> Vec<&'static str> {
     emulator().into_iter().chain([bin()]).collect()
 }
 
+/// going supervising `t` under `strace` (its options `args`, its report
+/// in `trace`), going's stdout and stderr in `t`'s `going.log`; going is
+/// the strace's first child.
+pub fn going_under_strace(t: &Tmp, args: &[&str], trace: &std::path::Path) -> Child {
+    let log = fs::File::create(t.file("going.log")).unwrap();
+    Command::new("strace")
+        .args(args)
+        .arg("-o")
+        .arg(trace)
+        .args(going_argv())
+        .arg("-d")
+        .arg(t.conf())
+        .arg("-s")
+        .arg(t.sock())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
 /// A `Command` that runs going; add its arguments.
 pub fn going_command() -> Command {
     let argv = going_argv();
