@@ -1,6 +1,6 @@
 //! `going check`: reads the config directory the way the supervisor does
 //! and prints every problem as `DIR/NAME:LINE: message`, then a summary.
-//! It fills a table as going's first read does (`confdir::first_read`),
+//! It fills a table as going's first read does (`scan::first_read`),
 //! so the same files find no room in the shared store and the same names
 //! are over the table's capacity. The files' `after=` graph is checked
 //! too: a cycle, or more edges than the graph holds, is a problem; a name
@@ -13,7 +13,7 @@ use crate::limits::{MAX_EDGES, MAX_FILE, MAX_SERVICES};
 use crate::log::print;
 use crate::scan::{self, Contents};
 use crate::sys;
-use crate::table::{NO_ROOM, Outcome, Staged, Table, Why, name_fault, valid_name};
+use crate::table::{NO_ROOM, Outcome, Table, Why, name_fault};
 use core::ffi::CStr;
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
@@ -63,86 +63,54 @@ pub fn run(dir: &CStr) -> i32 {
     if problems == 0 { EX_OK } else { EX_CONFIG }
 }
 
-/// Fills `table` as going's first read does: every name first, so that
-/// the table keeps the first `MAX_SERVICES` by name whatever order the
-/// directory lists them in, then each file in name order, which is the
-/// order the shared store fills in. An entry not listed as a regular
-/// file is read at once. Returns how many problems were printed.
+/// Fills `table` as going's first read does (`scan::first_read`), and
+/// prints what the supervisor would log of each entry; returns how many
+/// problems were printed.
 fn read_all(fd: &OwnedFd, table: &mut Table, d: &[u8]) -> (u64, Result<(), Errno>) {
     let mut buf = [0u8; MAX_FILE + 1];
-    let mut staged = Staged::new();
-    let mut problems = 0;
-    let listed = scan::names(fd, &mut |name, regular| {
-        let bytes = name.to_bytes();
-        let plain = regular && valid_name(bytes);
-        if plain && table.stage(&mut staged, bytes) {
-            return;
-        }
-        table.flush(&mut staged);
-        if plain {
-            let _ = table.entry(bytes);
-        } else {
-            let read = scan::read_entry(fd, name, false, &mut buf);
-            problems += take(table, d, bytes, read.map(|n| buf.get(..n).unwrap_or(&[])));
-        }
-    });
-    table.flush(&mut staged);
-    if listed.is_ok() {
-        let mut i = 0;
-        while let Some(e) = table.entries.get(i) {
-            // Not read yet: listed as a regular file, nothing stored.
-            let unread = e.next.is_empty() && e.err.is_empty();
-            let mut c = [0u8; 256];
-            let Some(name) = crate::safefile::c_string(&mut c, &[table.name(i)]) else { break };
-            if unread {
-                let read = scan::read_entry(fd, name, true, &mut buf);
-                problems += take(table, d, name.to_bytes(), read.map(|n| buf.get(..n).unwrap_or(&[])));
-            }
-            i += 1;
-        }
-    }
-    (problems, listed)
+    let mut check = Check { table, d, problems: 0 };
+    let read = scan::first_read(fd, &mut buf, &mut check);
+    (check.problems, read)
 }
 
-/// Takes one entry into the table as the supervisor does (`confdir`'s
-/// `found`) and prints what it would log of it; returns 1 when that is a
-/// problem. A file the table has no room for is reported with the
-/// rejected ones, and so are bad names past the 16 the table keeps.
-fn take(table: &mut Table, d: &[u8], name: &[u8], read: Contents<'_>) -> u64 {
-    let mut text = Line::new();
-    if let Some(why) = name_fault(name) {
-        // Past the rejected names the table keeps, only counted.
-        if !table.reject(name, why) {
-            return 0;
+struct Check<'t, 'd> {
+    table: &'t mut Table,
+    d: &'d [u8],
+    problems: u64,
+}
+
+impl scan::Reader for Check<'_, '_> {
+    fn table(&mut self) -> &mut Table {
+        self.table
+    }
+
+    /// Takes one entry as the supervisor does (`confdir`'s `found`) and
+    /// prints what it would log of it. A file the table has no room for
+    /// is reported with the rejected ones, and so are bad names past the
+    /// 16 the table keeps.
+    fn found(&mut self, name: &[u8], read: Contents<'_>) {
+        let mut text = Line::new();
+        if let Some(why) = name_fault(name) {
+            // Past the rejected names the table keeps, only counted.
+            if !self.table.reject(name, why) {
+                return;
+            }
+            why.describe(text.s(b": "));
+        } else {
+            match scan::take(self.table, name, read, &mut text) {
+                Outcome::Full => return,
+                // Valid, but the shared store had no room for it.
+                Outcome::Invalid if text.bytes().is_empty() => {
+                    text.s(NO_ROOM);
+                }
+                _ => {}
+            }
         }
-        why.describe(text.s(b": "));
-    } else {
-        let mut canon = [0u8; MAX_FILE + 1];
-        let loaded = match read {
-            Ok(bytes) => scan::load(bytes, &mut canon, &mut text),
-            Err(p) => {
-                p.describe(&mut text);
-                None
-            }
-        };
-        let outcome = match loaded {
-            Some(n) => table.update(name, Ok(canon.get(..n).unwrap_or(&[]))),
-            None => table.update(name, Err(text.bytes())),
-        };
-        match outcome {
-            Outcome::Full => return 0,
-            // Valid, but the shared store had no room for it.
-            Outcome::Invalid if text.bytes().is_empty() => {
-                text.s(NO_ROOM);
-            }
-            _ => {}
+        if !text.bytes().is_empty() {
+            say(self.d, name, text.bytes());
+            self.problems += 1;
         }
     }
-    if text.bytes().is_empty() {
-        return 0;
-    }
-    say(d, name, text.bytes());
-    1
 }
 
 /// Prints `DIR/NAME` and `what`, as one line.

@@ -14,7 +14,7 @@ use crate::limits::{GONE_GRACE_NS, MAX_FILE, RESCAN_RETRY_NS};
 use crate::log::Log;
 use crate::scan::{self, Problem};
 use crate::service::Event;
-use crate::table::{News, Outcome, Staged, Why, ignored_name, valid_name};
+use crate::table::{Outcome, Why, ignored_name};
 use crate::watch::{Change, Watch, What};
 use crate::{procfile, sys};
 use core::ffi::CStr;
@@ -248,54 +248,13 @@ impl<'a> ConfDir<'a> {
         }
     }
 
-    /// The read of an empty table (going's start): every name first, so
-    /// that the table knows which get in and in what order, then each
-    /// file in name order, a service that is after nothing started as
-    /// soon as its file is read. Its exec then overlaps the reading of
-    /// the rest, and starts keep their name order (SPEC §3). An entry
-    /// that is not listed as a regular file is read at once, with a
-    /// `stat` first, and started in its turn.
+    /// The read of an empty table (going's start): `scan::first_read`,
+    /// a service that is after nothing started as soon as its file is
+    /// read. Its exec then overlaps the reading of the rest, and starts
+    /// keep their name order (SPEC §3).
     fn first_read(&mut self, fleet: &mut Fleet, dir: &OwnedFd, now: u64) -> Result<(), Errno> {
         let mut buf = [0u8; MAX_FILE + 1];
-        // A directory lists its names in any order (tmpfs: newest first),
-        // and an entry put in its place in the table moves every entry
-        // after it: the names wait in `staged` and go in at the end.
-        let mut staged = Staged::new();
-        let listed = scan::names(dir, &mut |name, regular| {
-            let bytes = name.to_bytes();
-            let plain = regular && valid_name(bytes);
-            if plain && fleet.table.stage(&mut staged, bytes) {
-                return;
-            }
-            // What follows may release arena bytes the staged names are in.
-            fleet.table.flush(&mut staged);
-            if plain {
-                let _ = fleet.table.entry(bytes);
-            } else {
-                let read = scan::read_entry(dir, name, false, &mut buf);
-                self.found(fleet, bytes, read.map(|n| buf.get(..n).unwrap_or(&[])));
-            }
-        });
-        // Even after an error: what was listed is in the table, as it
-        // would have been had each name gone in at once.
-        fleet.table.flush(&mut staged);
-        listed?;
-        fleet.first_read();
-        let mut i = 0;
-        while let Some(e) = fleet.table.entries.get(i) {
-            // Not read yet: listed as a regular file, told nothing so far.
-            let unread = e.news == News::None && e.next.is_empty() && e.err.is_empty();
-            let mut c = [0u8; 256];
-            let Some(name) = crate::safefile::c_string(&mut c, &[fleet.table.name(i)]) else { break };
-            if unread {
-                let read = scan::read_entry(dir, name, true, &mut buf);
-                self.found(fleet, name.to_bytes(), read.map(|n| buf.get(..n).unwrap_or(&[])));
-            }
-            if fleet.start_early(i, now) {
-                i += 1;
-            }
-        }
-        Ok(())
+        scan::first_read(dir, &mut buf, &mut First { confdir: self, fleet, now })
     }
 
     /// Re-reads the Procfile: each of its lines is a service.
@@ -331,18 +290,7 @@ impl<'a> ConfDir<'a> {
             return;
         }
         let mut text = Line::new();
-        let mut canon = [0u8; MAX_FILE + 1];
-        let loaded = match read {
-            Ok(bytes) => scan::load(bytes, &mut canon, &mut text),
-            Err(p) => {
-                p.describe(&mut text);
-                None
-            }
-        };
-        let outcome = match loaded {
-            Some(n) => table.update(name, Ok(canon.get(..n).unwrap_or(&[]))),
-            None => table.update(name, Err(text.bytes())),
-        };
+        let outcome = scan::take(table, name, read, &mut text);
         let entry = table.find(name).ok().and_then(|i| table.entries.get(i));
         // The stored text, else the one just made, else the one reason a
         // valid file has none: the arena was too full to keep even that.
@@ -417,4 +365,29 @@ fn cannot(log: &mut Log, what: &[u8], path: &CStr, e: Errno, again: bool) {
             l.s(b"; trying again in 1s");
         }
     });
+}
+
+/// The supervisor's first read, as `scan::first_read` drives it.
+struct First<'c, 'd, 'f> {
+    confdir: &'c mut ConfDir<'d>,
+    fleet: &'c mut Fleet<'f>,
+    now: u64,
+}
+
+impl scan::Reader for First<'_, '_, '_> {
+    fn table(&mut self) -> &mut crate::table::Table {
+        self.fleet.table
+    }
+
+    fn found(&mut self, name: &[u8], read: scan::Contents<'_>) {
+        self.confdir.found(self.fleet, name, read);
+    }
+
+    fn listed(&mut self) {
+        self.fleet.first_read();
+    }
+
+    fn next(&mut self, i: usize) -> bool {
+        self.fleet.start_early(i, self.now)
+    }
 }

@@ -6,7 +6,7 @@
 
 use crate::ids::{self, IdError};
 use crate::limits::MAX_FILE;
-use crate::table::ignored_name;
+use crate::table::{News, Outcome, Staged, Table, ignored_name, valid_name};
 use crate::{config, fmt::Line, sys};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
@@ -30,6 +30,85 @@ impl Problem {
             Problem::Unreadable(e) => l.s(b": cannot read: ").s(sys::strerror(e)),
         };
     }
+}
+
+/// An entry's bytes into `table`: its canonical config, or the reason it
+/// has none (invalid, unreadable), which is also written into `text`.
+pub fn take(table: &mut Table, name: &[u8], read: Contents<'_>, text: &mut Line) -> Outcome {
+    let mut canon = [0u8; MAX_FILE + 1];
+    let loaded = match read {
+        Ok(bytes) => load(bytes, &mut canon, text),
+        Err(p) => {
+            p.describe(text);
+            None
+        }
+    };
+    match loaded {
+        Some(n) => table.update(name, Ok(canon.get(..n).unwrap_or(&[]))),
+        None => table.update(name, Err(text.bytes())),
+    }
+}
+
+/// What reads a directory into a table the way going's first read does
+/// (`first_read`): the supervisor, and `going check`, which must come to
+/// the same table.
+pub trait Reader {
+    fn table(&mut self) -> &mut Table;
+    /// Entry `name` was read, or could not be.
+    fn found(&mut self, name: &[u8], read: Contents<'_>);
+    /// Every name is listed.
+    fn listed(&mut self) {}
+    /// Entry `i` was read, in name order; `false` when it is gone from
+    /// the table (the next entry is at `i` then).
+    fn next(&mut self, _i: usize) -> bool {
+        true
+    }
+}
+
+/// Reads `dir` into the reader's table: every name first, so that the
+/// table knows which get in and in what order whatever order the
+/// directory lists them in (tmpfs: newest first), then each file in name
+/// order, which is the order the shared store fills in. An entry that is
+/// not listed as a regular file is read at once, with a `stat` first.
+pub fn first_read(dir: &OwnedFd, buf: &mut [u8; MAX_FILE + 1], r: &mut dyn Reader) -> Result<(), Errno> {
+    // An entry put in its place in the table moves every entry after it:
+    // the names wait in `staged` and go in at the end.
+    let mut staged = Staged::new();
+    let listed = names(dir, &mut |name, regular| {
+        let bytes = name.to_bytes();
+        let plain = regular && valid_name(bytes);
+        if plain && r.table().stage(&mut staged, bytes) {
+            return;
+        }
+        // What follows may release arena bytes the staged names are in.
+        r.table().flush(&mut staged);
+        if plain {
+            let _ = r.table().entry(bytes);
+        } else {
+            let read = read_entry(dir, name, false, buf);
+            r.found(bytes, read.map(|n| buf.get(..n).unwrap_or(&[])));
+        }
+    });
+    // Even after an error: what was listed is in the table, as it would
+    // have been had each name gone in at once.
+    r.table().flush(&mut staged);
+    listed?;
+    r.listed();
+    let mut i = 0;
+    while let Some(e) = r.table().entries.get(i) {
+        // Not read yet: listed as a regular file, told nothing so far.
+        let unread = e.news == News::None && e.next.is_empty() && e.err.is_empty();
+        let mut c = [0u8; 256];
+        let Some(name) = crate::safefile::c_string(&mut c, &[r.table().name(i)]) else { break };
+        if unread {
+            let read = read_entry(dir, name, true, buf);
+            r.found(name.to_bytes(), read.map(|n| buf.get(..n).unwrap_or(&[])));
+        }
+        if r.next(i) {
+            i += 1;
+        }
+    }
+    Ok(())
 }
 
 /// A file's bytes -> its canonical config in `canon` (returning its
