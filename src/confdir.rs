@@ -82,11 +82,14 @@ impl<'a> ConfDir<'a> {
         }
     }
 
-    #[inline(never)]
     fn again_in_a_second(&mut self, now: u64) {
-        if self.rescan_at == 0 {
-            self.rescan_at = now + RESCAN_RETRY_NS;
-        }
+        self.read_all_by(now + RESCAN_RETRY_NS);
+    }
+
+    /// Reads everything again at `at` at the latest.
+    #[inline(never)]
+    fn read_all_by(&mut self, at: u64) {
+        self.rescan_at = if self.rescan_at == 0 { at } else { self.rescan_at.min(at) };
     }
 
     /// inotify has news.
@@ -163,10 +166,7 @@ impl<'a> ConfDir<'a> {
                     // later, when the whole directory is read: a file
                     // saved again through a gap (an editor's backup
                     // rename, `rm f; cp f.bak f`) never stops its service.
-                    Ok(_) => {
-                        let at = now + GONE_GRACE_NS;
-                        self.rescan_at = if self.rescan_at == 0 { at } else { self.rescan_at.min(at) };
-                    }
+                    Ok(_) => self.read_all_by(now + GONE_GRACE_NS),
                     // Perhaps one of the rejected entries only counted:
                     // a re-read, at most once a second, counts them anew.
                     Err(_) if !listed && fleet.table.more_rejected > 0 => self.again_in_a_second(now),
