@@ -133,13 +133,13 @@ fn fail(code: i32, what: &[u8]) -> i32 {
 /// supervisor's line and what is added to it, may be longer).
 #[inline(never)]
 fn say(fd: i32, pieces: &[&[u8]]) {
+    if pieces.iter().map(|p| p.len()).sum::<usize>() >= LINE {
+        pieces.iter().for_each(|p| print(fd, p));
+        return print(fd, b"\n");
+    }
     let mut l = Line::new();
     for p in pieces {
         l.s(p);
-    }
-    if pieces.iter().map(|p| p.len()).sum::<usize>() >= crate::limits::LINE {
-        pieces.iter().for_each(|p| print(fd, p));
-        l.clear();
     }
     l.s(b"\n");
     print(fd, l.bytes());
