@@ -375,7 +375,7 @@ fn still_serves(t: &Tmp, g: &mut Going, k: u32) {
 #[test]
 fn prefix_output_into_a_pipe_nobody_reads_never_blocks_going() {
     let t = Tmp::new("trust_prefix_pipe");
-    t.write("flood", "cmd=/bin/sh -c 'yes going-flood-line | head -c 400000; exec /bin/sleep 1000'\nlog=prefix\n");
+    t.write("flood", "cmd=/bin/sh -c 'yes going-flood-line | head -n 24000; exec /bin/sleep 1000'\nlog=prefix\n");
     t.write("k", &sleeper(1000));
     let mut g = Going::start_stdout(&t, Stdio::piped());
     let _unread = g.child.stdout.take().unwrap(); // held open, never read
@@ -395,7 +395,7 @@ fn prefix_output_dropped_on_stdout_is_counted_and_told() {
     let t = Tmp::new("trust_prefix_told");
     let flag = t.file("go");
     let cmd = format!(
-        "cmd=/bin/sh -c 'yes going-flood-line | head -c 400000; while [ ! -e {} ]; do sleep 0.05; done; echo after-the-flood; exec /bin/sleep 1000'\nlog=prefix\n",
+        "cmd=/bin/sh -c 'yes going-flood-line | head -n 24000; while [ ! -e {} ]; do sleep 0.05; done; echo after-the-flood; exec /bin/sleep 1000'\nlog=prefix\n",
         flag.display()
     );
     t.write("flood", &cmd);
@@ -423,6 +423,10 @@ fn prefix_output_dropped_on_stdout_is_counted_and_told() {
     fs::write(&flag, "").unwrap();
     let read = reader.join().unwrap();
     assert!(read.contains("flood | after-the-flood"), "{}", &read[read.len().saturating_sub(200)..]);
+    // What got through is lines cut short, never two run together.
+    for l in read.lines() {
+        assert!("flood | going-flood-line".starts_with(l) || l == "flood | after-the-flood", "{l:?} in\n{read}");
+    }
     g.expect_log("going: flood: writing going's standard output again; ");
     // Told each time a write went through after a loss: a short one may
     // also fit in what a full pipe's last page has left. Of what stdout

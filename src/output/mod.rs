@@ -174,7 +174,9 @@ pub fn drain(c: &mut Capture, t: Target, syslog: &mut Syslog, mut report: impl F
                 wrote |= buf.len > 0;
                 file::write(c, &t, stamp.bytes(), &mut buf, &mut report)
             }
-            Sink::Prefix => prefix::write(c, &t, stamp.bytes(), &mut buf, hold, &mut report),
+            Sink::Prefix => {
+                prefix::write(c, &t, stamp.bytes(), &mut buf, hold, &mut |b| t.stdout.write(b), &mut report)
+            }
             Sink::Syslog => syslog.write(c, &t, &mut buf, hold, &mut report),
             Sink::Inherit | Sink::Null => buf.len,
         };

@@ -43,14 +43,20 @@ pub fn closed(rfd: i32) {
     }
 }
 
-/// Writes the lines read into `buf`; returns how much was taken (an
+/// Writes the lines read into `buf` with `put` (stdout's write: it
+/// returns how many bytes it took); returns how much was taken (an
 /// unfinished line is left when `hold`).
+///
+/// Once a write is cut short the rest of what was read is dropped and
+/// counted, the piece being gathered too: stdout no longer shows what
+/// the pieces' heads were chosen for.
 pub fn write(
     c: &mut Capture,
     t: &Target,
     stamp: &[u8],
     buf: &mut Buf,
     hold: bool,
+    put: &mut dyn FnMut(&[u8]) -> usize,
     report: &mut dyn FnMut(Report),
 ) -> usize {
     // What goes before a line, and the same after a newline that ends
@@ -87,12 +93,16 @@ pub fn write(
             (true, true) => ended,
         };
         while !buf.add(before, p.start, p.end, p.cut) {
-            broken = !flush(c, t, buf, &mut now, then);
+            if !flush(c, put, buf, &mut now, then) {
+                broken = true;
+                c.dropped = c.dropped.saturating_add(p.end.saturating_sub(p.start) as u64);
+                break;
+            }
         }
         then = if ends { NONE } else { c.rfd };
     }
     // Whole again after a loss: the loss is told, as for a log file.
-    if flush(c, t, buf, &mut now, then) && !broken && c.dropped > 0 {
+    if flush(c, put, buf, &mut now, then) && !broken && c.dropped > 0 {
         report(Report::Recovered(core::mem::take(&mut c.dropped)));
     }
     c.line_len = lines.line_len();
@@ -101,20 +111,117 @@ pub fn write(
 
 /// Writes what `buf` gathered; stdout then shows `then`, or an orphaned
 /// line when only part of it went out. Returns whether all of it did.
-fn flush(c: &mut Capture, t: &Target, buf: &mut Buf, now: &mut i32, then: i32) -> bool {
+fn flush(c: &mut Capture, put: &mut dyn FnMut(&[u8]) -> usize, buf: &mut Buf, now: &mut i32, then: i32) -> bool {
     let out = buf.out();
     if out.is_empty() {
         return true;
     }
-    let n = t.stdout.write(out).min(out.len());
+    let n = put(out).min(out.len());
     let all = n == out.len();
+    // Nothing went out: stdout shows what it did, but a line of ours
+    // left open there lost its middle, and what follows of it is a line
+    // of its own.
     *now = match n {
         _ if all => then,
-        0 => *now,
+        0 if *now != c.rfd => *now,
         _ => ORPHAN,
     };
     OPEN.store(*now, Ordering::Relaxed);
     c.dropped = c.dropped.saturating_add((out.len() - n) as u64);
     buf.clear();
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LogTime;
+    use crate::output::{Console, Sink};
+
+    const NAME: &[u8] = b"a-rather-long-service-name";
+
+    fn target() -> Target<'static> {
+        Target {
+            sink: Sink::Prefix,
+            path: b"",
+            name: NAME,
+            color: None,
+            stdout: Console::plain(-1),
+            time: LogTime::None,
+            pid: 0,
+            now: 0,
+        }
+    }
+
+    /// Runs `write` on `data` with a stdout that takes what `take` says
+    /// for each write; returns what stdout shows and the losses told.
+    fn run(c: &mut Capture, data: &[u8], take: &mut dyn FnMut(usize) -> usize) -> (Vec<u8>, u64) {
+        let mut buf = Buf::new(false);
+        buf.b[ROOM_AT..ROOM_AT + data.len()].copy_from_slice(data);
+        buf.len = data.len();
+        let (mut shown, mut told) = (Vec::new(), 0);
+        let mut put = |b: &[u8]| {
+            let n = take(b.len()).min(b.len());
+            shown.extend_from_slice(&b[..n]);
+            n
+        };
+        let used = write(c, &target(), b"", &mut buf, false, &mut put, &mut |r| {
+            if let Report::Recovered(n) = r {
+                told += n;
+            }
+        });
+        assert_eq!(used, data.len());
+        (shown, told)
+    }
+
+    const ROOM_AT: usize = crate::limits::LOG_ROOM;
+
+    /// `OPEN` is one for the process: the tests that use it take turns.
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    #[test]
+    fn a_write_cut_short_drops_the_rest_and_never_runs_lines_together() {
+        let _turn = TURN.lock();
+        OPEN.store(NONE, Ordering::Relaxed);
+        let mut c = Capture::none();
+        c.rfd = 7;
+        let data = b"going-flood-line\n".repeat(240);
+        // The first write is cut 10 bytes short, inside a line; stdout
+        // takes everything after that.
+        let mut first = true;
+        let (shown, told) = run(&mut c, &data, &mut |n| if core::mem::take(&mut first) { n - 10 } else { n });
+        let whole: Vec<u8> = [NAME, b" | going-flood-line"].concat();
+        for l in shown.split(|&b| b == b'\n') {
+            assert!(whole.starts_with(l), "{:?} in\n{}", String::from_utf8_lossy(l), String::from_utf8_lossy(&shown));
+        }
+        // What did not go out is counted, and not yet told: the loss is
+        // told once a write goes through whole.
+        assert_eq!(told, 0);
+        let lost = c.dropped;
+        assert!(lost > 10 && (lost as usize) < data.len(), "{lost}");
+        assert_eq!(OPEN.load(Ordering::Relaxed), ORPHAN);
+        // The next line ends the cut one first, and the loss is told.
+        let (shown, told) = run(&mut c, b"next\n", &mut |n| n);
+        assert_eq!(shown, [b"\n", NAME, b" | next\n"].concat());
+        assert_eq!((told, c.dropped), (lost, 0));
+    }
+
+    #[test]
+    fn nothing_written_in_the_middle_of_a_line_ends_it() {
+        let _turn = TURN.lock();
+        OPEN.store(NONE, Ordering::Relaxed);
+        let mut c = Capture::none();
+        c.rfd = 8;
+        // An unfinished line goes out as it is, and stays open.
+        let (shown, _) = run(&mut c, b"begin", &mut |n| n);
+        assert_eq!(shown, [NAME, b" | begin"].concat());
+        assert_eq!(OPEN.load(Ordering::Relaxed), 8);
+        c.line_len = 5;
+        // Its middle is lost: what follows of it is a line of its own.
+        let (shown, _) = run(&mut c, b"-middle-", &mut |_| 0);
+        assert!(shown.is_empty());
+        let (shown, told) = run(&mut c, b"end\n", &mut |n| n);
+        assert_eq!(shown, [b"\n", NAME, b" | end\n"].concat());
+        assert_eq!(told, 8);
+    }
 }
