@@ -133,7 +133,15 @@ fn start_with_bystander(t: &Tmp) -> Container {
     assert_eq!(cmdline(init).first().map(String::as_str), Some(bin()), "unshare's child is not going");
     let nspid = status_field(init, "NSpid");
     assert!(nspid.ends_with("\t1") || nspid.ends_with(" 1"), "going is not process 1 of its namespace: {nspid:?}");
+    // What ends the container may begin (see `once_told`).
+    fs::write(t.file("go"), "").unwrap();
     c
+}
+
+/// A shell command that waits for `start_with_bystander` to have seen
+/// the container, then runs `then`: the container cannot end before.
+fn once_told(t: &Tmp, then: &str) -> String {
+    format!("while [ ! -e {} ]; do sleep 0.02; done; {then}", t.file("go").display())
 }
 
 /// The container ended with `code`; the bystander was stopped, nothing is
@@ -155,7 +163,7 @@ fn critical_service_exit_status_ends_the_container() {
         return;
     }
     let t = Tmp::new(test);
-    t.write("main", "critical=yes\nrestart=never\ncmd=/bin/sh -c 'sleep 1; exit 7'\n");
+    t.write("main", &format!("critical=yes\nrestart=never\ncmd=/bin/sh -c '{}'\n", once_told(&t, "sleep 1; exit 7")));
     let started = Instant::now();
     let mut c = start_with_bystander(&t);
     expect_end(&t, &mut c, 7);
@@ -169,7 +177,7 @@ fn critical_service_killed_by_sigkill_ends_the_container_with_137() {
         return;
     }
     let t = Tmp::new(test);
-    t.write("main", "critical=yes\nrestart=never\ncmd=/bin/sh -c 'sleep 1; kill -KILL $$'\n");
+    t.write("main", &format!("critical=yes\nrestart=never\ncmd=/bin/sh -c '{}'\n", once_told(&t, "kill -KILL $$")));
     let mut c = start_with_bystander(&t);
     expect_end(&t, &mut c, 137);
 }
@@ -188,8 +196,9 @@ fn critical_service_that_is_restarted_does_not_end_the_container() {
         "main",
         &format!(
             "critical=yes\nrestart=on-failure\n\
-             cmd=/bin/sh -c 'if [ -e {0} ]; then exit 0; fi; : >{0}; exit 3'\n",
-            once.display()
+             cmd=/bin/sh -c '{1} if [ -e {0} ]; then exit 0; fi; : >{0}; exit 3'\n",
+            once.display(),
+            once_told(&t, "")
         ),
     );
     let started = Instant::now();

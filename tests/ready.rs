@@ -132,13 +132,20 @@ fn notify_readiness_counts_only_from_the_service() {
 #[test]
 fn a_task_releases_its_dependents_when_it_succeeds() {
     let t = Tmp::new("ready_task");
-    let marker = t.file("mounted");
-    let task = format!("cmd=/bin/sh -c 'sleep 0.3; touch {}'\nready=exit\n", marker.display());
+    let (marker, go) = (t.file("mounted"), t.file("go"));
+    // The task ends when the test says so: its dependent is seen waiting
+    // first, however slow the clients are.
+    let task = format!(
+        "cmd=/bin/sh -c 'while [ ! -e {} ]; do sleep 0.02; done; touch {}'\nready=exit\n",
+        go.display(),
+        marker.display()
+    );
     let dep = format!("cmd=/bin/sh -c 'test -e {} && exec sleep 1000; exit 9'\nafter=mount\n", marker.display());
     let g = supervise(&t, &[("mount", &task), ("web", &dep)]);
     g.expect_started("mount", 1);
     expect_state(&t, "mount", "starting");
     expect_state(&t, "web", "waiting");
+    fs::write(&go, "").unwrap();
     let done = expect_state(&t, "mount", "done");
     assert_eq!((done.get("last"), done.get("ready")), ("exit:0", "yes"));
     expect_state(&t, "web", "up");
@@ -381,6 +388,7 @@ fn going_wait_returns_when_ready_and_fails_when_it_cannot_be() {
     assert!(out.stderr.contains("nosuch: no such service"), "{out:?}");
     // Ready: every waiting client returns 0 once a and b are.
     let sock = t.sock();
+    let base = fds(g.pid()).len();
     let waiters: Vec<_> = (0..32)
         .map(|_| {
             going_command()
@@ -392,7 +400,11 @@ fn going_wait_returns_when_ready_and_fails_when_it_cannot_be() {
         })
         .collect();
     // They wait in slots of their own: status and stop are still answered.
-    thread::sleep(Duration::from_millis(300));
+    assert!(
+        wait_until(Duration::from_secs(20), || fds(g.pid()).len() >= base + 32),
+        "{} of 32 waiters connected",
+        fds(g.pid()).len().saturating_sub(base)
+    );
     let asked = Instant::now();
     assert_eq!(client(&t, "status", &["a"]).code, 3, "a is not up yet");
     assert!(asked.elapsed() < Duration::from_secs(1));
