@@ -654,6 +654,7 @@ fn a_client_that_never_reads_is_dropped() {
     let g = supervise(&t, &[("a", &sleeper(1000))]);
     g.expect_started("a", 1);
     assert!(wait_until(T, || status_rows(&t).len() == 121), "not all 121 rows");
+    expect_state(&t, "a", "up");
     let base = settled_fd_count(g.pid());
     let mut lazy = UnixStream::connect(t.sock()).unwrap();
     lazy.write_all(b"status\n").unwrap();

@@ -931,6 +931,8 @@ fn the_socket_option_may_come_before_the_subcommand() {
     let g = supervise(&t, &[("a", &sleeper(1000)), ("b", &sleeper(1001))]);
     let a = g.expect_started("a", 1);
     g.expect_started("b", 1);
+    // Up once its exec is known to have succeeded: `status b` says 0.
+    expect_state(&t, "b", "up");
     let sock = t.sock();
     let sock = sock.to_str().unwrap();
     let out = going(&["-s", sock, "status"]);
