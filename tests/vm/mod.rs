@@ -10,9 +10,9 @@
 //!
 //! A boot ends when qemu exits (a power-off, a reboot under `-no-reboot`, a
 //! panic under `panic=-1`), when one of the lines the test waits for shows
-//! up, when the console has been silent for 15 s, or at a hard deadline
-//! (40 s unless the test says otherwise); in the last three cases qemu is
-//! killed. A hang fails its test and never stalls the run.
+//! up, when the console has been silent for 15 s after its first output,
+//! or at a hard deadline (40 s unless the test says otherwise); in the
+//! last three cases qemu is killed. A hang fails its test and never stalls the run.
 //!
 //! Tools are found here, never installed: qemu on `PATH`; for x86_64 the
 //! kernel from `GOING_VM_KERNEL` or the newest `/boot/vmlinuz-*-cloud-amd64`
@@ -460,7 +460,8 @@ impl Vm {
 
     /// Polls until the console shows one of `lines` (returning it), qemu
     /// exits, the hard deadline passes or the console has been silent for
-    /// `quiet` (then qemu is killed; all but the first return `None`).
+    /// `quiet` after its first output (then qemu is killed; all but the
+    /// first return `None`).
     pub fn wait_for(&mut self, lines: &[&str]) -> Option<String> {
         let mut seen = 0;
         let mut changed = Instant::now();
@@ -478,7 +479,10 @@ impl Vm {
                 seen = console.len();
                 changed = Instant::now();
             }
-            let stuck = changed.elapsed() >= self.quiet;
+            // Before its first line a `quiet` kernel says nothing while
+            // it boots (slowly, emulated on a busy machine): only the
+            // deadline holds there.
+            let stuck = seen > 0 && changed.elapsed() >= self.quiet;
             if stuck || Instant::now() >= self.deadline {
                 self.stopped = Some(if stuck { End::Silent(self.quiet) } else { End::Deadline });
                 self.kill();
