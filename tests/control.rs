@@ -29,13 +29,9 @@ fn supervise(t: &Tmp, services: &[(&str, &str)]) -> Going {
 /// `going status ARGS`, asked again until its answer passes `shows`
 /// (within `T`): for a service that is in a state only most of the time.
 fn status_until(t: &Tmp, args: &[&str], shows: impl Fn(&Out) -> bool) -> Out {
-    let mut out = client(t, "status", args);
-    let until = Instant::now() + T;
-    while !shows(&out) && Instant::now() < until {
-        thread::sleep(Duration::from_millis(20));
-        out = client(t, "status", args);
-    }
-    out
+    let mut out = None;
+    wait_until(T, || shows(out.insert(client(t, "status", args))));
+    out.expect("wait_until asks at least once")
 }
 
 /// Sends one raw request and reads the answer to EOF (2 s read timeout).

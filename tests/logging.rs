@@ -3,7 +3,7 @@
 mod common;
 mod extra;
 use common::*;
-use extra::{have, read, skip};
+use extra::{have, read, sh_until, skip};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -174,13 +174,7 @@ fn a_cold_start_writes_its_lines_together() {
 fn going_lines_come_before_a_control_answer() {
     let t = Tmp::new("log_order_answer");
     let flag = t.file("flag");
-    t.write(
-        "b",
-        &format!(
-            "cmd=/bin/sh -c 'while [ ! -e {} ]; do sleep 0.01; done; echo >&3; exec sleep 1000'\nready=fd:3\n",
-            flag.display()
-        ),
-    );
+    t.write("b", &format!("cmd=/bin/sh -c '{}; echo >&3; exec sleep 1000'\nready=fd:3\n", sh_until(&flag)));
     let g = Going::start(&t);
     g.expect_started("b", 1);
     let sock = t.sock();

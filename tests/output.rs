@@ -251,11 +251,11 @@ fn a_full_disk_is_reported_once_and_writing_resumes() {
     let body = format!(
         "yes 'flood flood flood flood flood flood flood flood flood' | head -c 200000\n\
          touch {}\n\
-         while [ ! -e {} ]; do sleep 0.02; done\n\
+         {}\n\
          echo after-the-flood\n\
          exec sleep 1000\n",
         flooded.display(),
-        go_on.display()
+        sh_until(&go_on)
     );
     t.write("flood", &format!("{}log={}\n", script(&t, "flood.sh", &body), log.display()));
     t.write("k", &sleeper(1000));

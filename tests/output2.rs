@@ -93,8 +93,7 @@ fn boot_stamps_are_seconds_since_boot_as_the_kernel_prints_them() {
     let log = t.file("b.log");
     // "second" 0.2 s at least after "first" was filed.
     let go = t.file("go");
-    let body =
-        format!("echo first; while [ ! -e {} ]; do sleep 0.02; done; echo second; exec sleep 1000\n", go.display());
+    let body = format!("echo first; {}; echo second; exec sleep 1000\n", sh_until(&go));
     t.write("b", &format!("{}log={}\nlog_time=boot\n", script(&t, "b.sh", &body), log.display()));
     let before = uptime();
     let g = Going::start(&t);
@@ -274,9 +273,9 @@ fn syslog_lines_carry_priority_name_and_pid() {
     // empty after it, so it went as a line of its own.
     let go = t.file("go");
     let body = format!(
-        "echo one; echo 'two  words'; printf part; while [ ! -e {} ]; do sleep 0.02; done; echo ial; \
+        "echo one; echo 'two  words'; printf part; {}; echo ial; \
          awk 'BEGIN {{ while (length(s) < 5000) s = s \"xxxxxxxxxx\"; print s }}'; exec sleep 1000\n",
-        go.display()
+        sh_until(&go)
     );
     t.write("web-1", &format!("{}log=syslog\n", script(&t, "s.sh", &body)));
     let g = Going::start_via(&t, &private_dev_log(&path), &[]);
@@ -379,8 +378,8 @@ fn a_full_syslog_never_blocks_going_and_every_line_is_counted() {
     let go = t.file("go");
     let body = format!(
         "i=0; while [ $i -lt 300 ]; do echo \"burst $i\"; i=$((i+1)); done; \
-         while [ ! -e {} ]; do sleep 0.05; done; while :; do echo after; sleep 0.1; done\n",
-        go.display()
+         {}; while :; do echo after; sleep 0.1; done\n",
+        sh_until(&go)
     );
     t.write("burst", &format!("{}log=syslog\n", script(&t, "b.sh", &body)));
     t.write("k", &sleeper(1000));

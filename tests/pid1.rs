@@ -141,7 +141,7 @@ fn start_with_bystander(t: &Tmp) -> Container {
 /// A shell command that waits for `start_with_bystander` to have seen
 /// the container, then runs `then`: the container cannot end before.
 fn once_told(t: &Tmp, then: &str) -> String {
-    format!("while [ ! -e {} ]; do sleep 0.02; done; {then}", t.file("go").display())
+    format!("{}; {then}", sh_until(&t.file("go")))
 }
 
 /// The container ended with `code`; the bystander was stopped, nothing is

@@ -23,10 +23,7 @@ fn supervise(t: &Tmp, services: &[(&str, &str)]) -> Going {
 
 /// A service that becomes ready by `ready=fd:3` once FLAG exists.
 fn fd_ready_when(flag: &std::path::Path) -> String {
-    format!(
-        "cmd=/bin/sh -c 'while [ ! -e {} ]; do sleep 0.02; done; echo >&3; exec sleep 1000'\nready=fd:3\n",
-        flag.display()
-    )
+    format!("cmd=/bin/sh -c '{}; echo >&3; exec sleep 1000'\nready=fd:3\n", sh_until(flag))
 }
 
 /// Index of the first log line containing `s`.
@@ -107,10 +104,10 @@ fn notify_readiness_counts_only_from_the_service() {
     )
     .unwrap();
     let cmd = format!(
-        "cmd=/bin/sh -c 'env > {}; while [ ! -e {} ]; do sleep 0.02; done; python3 {}; exec sleep 1000'\n\
+        "cmd=/bin/sh -c 'env > {}; {}; python3 {}; exec sleep 1000'\n\
          ready=notify\n",
         env.display(),
-        flag.display(),
+        sh_until(&flag),
         send.display()
     );
     let g = supervise(&t, &[("n", &cmd), ("after", "cmd=/bin/sleep 1000\nafter=n\n")]);
@@ -135,11 +132,7 @@ fn a_task_releases_its_dependents_when_it_succeeds() {
     let (marker, go) = (t.file("mounted"), t.file("go"));
     // The task ends when the test says so: its dependent is seen waiting
     // first, however slow the clients are.
-    let task = format!(
-        "cmd=/bin/sh -c 'while [ ! -e {} ]; do sleep 0.02; done; touch {}'\nready=exit\n",
-        go.display(),
-        marker.display()
-    );
+    let task = format!("cmd=/bin/sh -c '{}; touch {}'\nready=exit\n", sh_until(&go), marker.display());
     let dep = format!("cmd=/bin/sh -c 'test -e {} && exec sleep 1000; exit 9'\nafter=mount\n", marker.display());
     let g = supervise(&t, &[("mount", &task), ("web", &dep)]);
     g.expect_started("mount", 1);

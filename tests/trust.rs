@@ -139,9 +139,10 @@ fn a_service_cannot_make_going_append_to_a_root_file_through_a_symlink() {
     let log = logs.join("x.log");
     let body = format!(
         "echo first\n\
-         while [ ! -e {log} ]; do sleep 0.05; done\n\
+         {until}\n\
          rm -f {log} && ln -s {victim} {log}\n\
          while :; do echo 'evil::0:0::/:/bin/sh'; sleep 0.1; done\n",
+        until = sh_until(&log),
         log = log.display(),
         victim = victim.display()
     );
@@ -395,8 +396,8 @@ fn prefix_output_dropped_on_stdout_is_counted_and_told() {
     let t = Tmp::new("trust_prefix_told");
     let flag = t.file("go");
     let cmd = format!(
-        "cmd=/bin/sh -c 'yes going-flood-line | head -n 24000; while [ ! -e {} ]; do sleep 0.05; done; echo after-the-flood; exec /bin/sleep 1000'\nlog=prefix\n",
-        flag.display()
+        "cmd=/bin/sh -c 'yes going-flood-line | head -n 24000; {}; echo after-the-flood; exec /bin/sleep 1000'\nlog=prefix\n",
+        sh_until(&flag)
     );
     t.write("flood", &cmd);
     let mut g = Going::start_stdout(&t, Stdio::piped());

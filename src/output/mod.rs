@@ -366,15 +366,22 @@ pub fn color_of(name: &[u8]) -> u8 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
+impl Buf {
     /// A buffer holding `data` as if just read.
-    fn buf(data: &[u8]) -> Buf {
-        let mut b = Buf::new(true);
+    fn holding(data: &[u8], in_place: bool) -> Buf {
+        let mut b = Buf::new(in_place);
         b.b[ROOM..ROOM + data.len()].copy_from_slice(data);
         b.len = data.len();
         b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buf(data: &[u8]) -> Buf {
+        Buf::holding(data, true)
     }
 
     #[test]

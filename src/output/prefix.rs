@@ -156,9 +156,7 @@ mod tests {
     /// Runs `write` on `data` with a stdout that takes what `take` says
     /// for each write; returns what stdout shows and the losses told.
     fn run(c: &mut Capture, data: &[u8], take: &mut dyn FnMut(usize) -> usize) -> (Vec<u8>, u64) {
-        let mut buf = Buf::new(false);
-        buf.b[ROOM_AT..ROOM_AT + data.len()].copy_from_slice(data);
-        buf.len = data.len();
+        let mut buf = Buf::holding(data, false);
         let (mut shown, mut told) = (Vec::new(), 0);
         let mut put = |b: &[u8]| {
             let n = take(b.len()).min(b.len());
@@ -174,17 +172,21 @@ mod tests {
         (shown, told)
     }
 
-    const ROOM_AT: usize = crate::limits::LOG_ROOM;
-
     /// `OPEN` is one for the process: the tests that use it take turns.
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-    #[test]
-    fn a_write_cut_short_drops_the_rest_and_never_runs_lines_together() {
-        let _turn = TURN.lock();
+    /// A turn with no line open on stdout, and a service reading `rfd`.
+    fn fresh(rfd: i32) -> (std::sync::MutexGuard<'static, ()>, Capture) {
+        let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         OPEN.store(NONE, Ordering::Relaxed);
         let mut c = Capture::none();
-        c.rfd = 7;
+        c.rfd = rfd;
+        (turn, c)
+    }
+
+    #[test]
+    fn a_write_cut_short_drops_the_rest_and_never_runs_lines_together() {
+        let (_turn, mut c) = fresh(7);
         let data = b"going-flood-line\n".repeat(240);
         // The first write is cut 10 bytes short, inside a line; stdout
         // takes everything after that.
@@ -208,10 +210,7 @@ mod tests {
 
     #[test]
     fn nothing_written_in_the_middle_of_a_line_ends_it() {
-        let _turn = TURN.lock();
-        OPEN.store(NONE, Ordering::Relaxed);
-        let mut c = Capture::none();
-        c.rfd = 8;
+        let (_turn, mut c) = fresh(8);
         // An unfinished line goes out as it is, and stays open.
         let (shown, _) = run(&mut c, b"begin", &mut |n| n);
         assert_eq!(shown, [NAME, b" | begin"].concat());

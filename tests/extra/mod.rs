@@ -163,6 +163,13 @@ pub fn wait_file(path: &std::path::Path, timeout: Duration, mut f: impl FnMut(&[
     wait_until(timeout, || fs::read(path).is_ok_and(|b| f(&b)))
 }
 
+/// A shell loop that ends once `path` exists: where a service's script
+/// waits for the test's go-ahead (a service's steps in the order the test
+/// sets, however slow the machine).
+pub fn sh_until(path: &std::path::Path) -> String {
+    format!("while [ ! -e {} ]; do sleep 0.02; done", path.display())
+}
+
 /// Text of a file, empty when missing.
 pub fn read(path: &std::path::Path) -> String {
     String::from_utf8_lossy(&fs::read(path).unwrap_or_default()).into_owned()
