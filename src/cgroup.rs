@@ -267,16 +267,16 @@ fn populated(dir: BorrowedFd<'_>, name: &[u8]) -> bool {
     read_file(dir, name, b"cgroup.events", &mut buf).ok().and_then(|t| field(t, b"populated")).is_some_and(|n| n != 0)
 }
 
-/// Sends `sigs`, in turn, to every process of the cgroup `dir`; returns
-/// whether `main` was among them.
-fn signal_each(dir: BorrowedFd<'_>, sigs: &[i32], main: i32) -> bool {
+/// Sends `sigs`, in turn, to every process of the cgroup `dir` but
+/// `skip` (the main process, told first).
+fn signal_each(dir: BorrowedFd<'_>, sigs: &[i32], skip: i32) {
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-    let Ok(fd) = openat(dir, c"cgroup.procs", flags, Mode::empty()) else { return false };
-    let mut seen = false;
+    let Ok(fd) = openat(dir, c"cgroup.procs", flags, Mode::empty()) else { return };
     let mut send = |pid: i32| {
-        seen |= pid == main;
-        for &sig in sigs {
-            let _ = sys::kill(pid, sig, false);
+        if pid != skip {
+            for &sig in sigs {
+                let _ = sys::kill(pid, sig, false);
+            }
         }
     };
     let (mut pids, mut buf) = (Pids::default(), [0u8; 512]);
@@ -287,16 +287,12 @@ fn signal_each(dir: BorrowedFd<'_>, sigs: &[i32], main: i32) -> bool {
         pids.feed(buf.get(..n).unwrap_or(&[]), &mut send);
     }
     pids.end(&mut send);
-    seen
 }
 
-/// Sends `sigs` to every process of service `name`'s cgroup and of the
-/// cgroups the service made below it; returns whether `main` was among
-/// them.
-fn signal_tree(tree: BorrowedFd<'_>, name: &[u8], sigs: &[i32], main: i32) -> bool {
-    let mut seen = false;
-    walk(tree, name, false, &mut |dir| seen |= signal_each(dir, sigs, main));
-    seen
+/// Sends `sigs` to every process but `skip` of service `name`'s cgroup
+/// and of the cgroups the service made below it.
+fn signal_tree(tree: BorrowedFd<'_>, name: &[u8], sigs: &[i32], skip: i32) {
+    walk(tree, name, false, &mut |dir| signal_each(dir, sigs, skip));
 }
 
 /// One directory of a walk: where to read on, and the child cgroup being
@@ -660,10 +656,11 @@ impl Cgroups {
     }
 
     /// Sends `sigs`, in turn, to every process of service `name`'s
-    /// cgroup, those below it included; returns whether `main` was among
-    /// them.
-    pub fn signal(&self, name: &[u8], sigs: [i32; 2], main: i32) -> bool {
-        self.tree().is_some_and(|t| signal_tree(t, name, &sigs, main))
+    /// cgroup, those below it included, but `skip`.
+    pub fn signal(&self, name: &[u8], sigs: [i32; 2], skip: i32) {
+        if let Some(t) = self.tree() {
+            signal_tree(t, name, &sigs, skip);
+        }
     }
 
     /// Kills every process of service `name`'s cgroup, those below it
@@ -809,28 +806,33 @@ impl Cgroups {
     }
 
     /// At exit: removes the services' cgroups (`names`), and the subtree
-    /// when going can leave it.
+    /// when going can leave it. After a shutdown the services' cgroups
+    /// are gone (each was removed as its service ended), and the subtree
+    /// goes in one call.
     #[inline(never)]
     pub fn close<'n>(&mut self, names: impl Iterator<Item = &'n [u8]>, socket: &CStr) {
-        if !self.active() {
+        if !self.active() || self.remove_subtree(socket) {
+            self.tree = None;
             return;
         }
         for name in names {
             self.remove(name);
         }
-        if self.moved {
-            // going is in `.supervisor`: the subtree stays for the next one.
-            return;
-        }
-        let mut name = heapless::Vec::new();
-        let named = name_for(socket, &mut name);
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let base = self.tree().and_then(|t| openat(t, c"..", flags, Mode::empty()).ok());
+        self.remove_subtree(socket);
         self.tree = None;
+    }
+
+    /// Removes the subtree, empty of cgroups; whether it is gone. Never
+    /// when going is in `.supervisor`: the subtree stays for the next one.
+    fn remove_subtree(&self, socket: &CStr) -> bool {
+        let mut name = heapless::Vec::new();
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let mut p = [0u8; 192];
-        if let (true, Some(base), Ok(sub)) = (named, base, join(&mut p, &name, b"")) {
-            let _ = unlinkat(base, sub, AtFlags::REMOVEDIR);
-        }
+        !self.moved
+            && name_for(socket, &mut name)
+            && self.tree().and_then(|t| openat(t, c"..", flags, Mode::empty()).ok()).is_some_and(|base| {
+                join(&mut p, &name, b"").and_then(|sub| unlinkat(base, sub, AtFlags::REMOVEDIR)).is_ok()
+            })
     }
 }
 

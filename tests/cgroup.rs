@@ -523,3 +523,58 @@ fn every_cgroup_of_a_wide_tree_below_a_service_is_emptied_and_removed() {
     }
     assert!(!std::path::Path::new(&h.dir(&t, "")).exists(), "{} is left\n{}", h.dir(&t, ""), g.log());
 }
+
+/// A service whose main process and a daemon it starts (out of its
+/// session) each write `TAG-main` or `TAG-daemon` to DIR/terms for every
+/// SIGTERM they get, and exit 0.5 s after the first: a second signal, even
+/// a few milliseconds later, would be written too (python runs a handler
+/// as soon as a signal wakes it, where a shell's trap waits for its
+/// foreground command). Each writes a line to DIR/armed once its handler
+/// is set.
+fn counting(t: &Tmp, tag: &str) -> String {
+    let dir = t.path.display();
+    let script = t.file("counting.py");
+    fs::write(
+        &script,
+        format!(
+            "import os, signal, sys, time\n\
+             who = 'main' if os.fork() else (os.setsid(), 'daemon')[1]\n\
+             first = []\n\
+             def term(*_):\n\
+             \x20   open('{dir}/terms', 'a').write(sys.argv[1] + '-' + who + '\\n')\n\
+             \x20   first.append(time.monotonic())\n\
+             signal.signal(signal.SIGTERM, term)\n\
+             open('{dir}/armed', 'a').write(who + '\\n')\n\
+             while not first or time.monotonic() < first[0] + 0.5:\n\
+             \x20   time.sleep(0.02)\n"
+        ),
+    )
+    .unwrap();
+    format!("cmd=/usr/bin/python3 {} {tag}\n", script.display())
+}
+
+#[test]
+fn every_process_of_every_service_gets_one_stop_signal_in_a_shutdown() {
+    let t = Tmp::new("cg_once");
+    let Some(h) = Host::get("cg_once") else { return };
+    t.write("a", &counting(&t, "a"));
+    t.write("b", &counting(&t, "b"));
+    // Down when the shutdown comes: its cgroup is still there, and going
+    // removes it with the subtree.
+    t.write("c", "cmd=/bin/false\n");
+    let mut g = Going::start(&t);
+    g.expect_started("a", 1);
+    g.expect_started("b", 1);
+    g.expect_log("going: c: pid ");
+    assert!(std::path::Path::new(&h.dir(&t, "c")).exists(), "no cgroup for c\n{}", g.log());
+    let armed = || fs::read_to_string(t.file("armed")).unwrap_or_default().lines().count();
+    assert!(wait_until(T, || armed() == 4), "{} of 4 shells set their trap", armed());
+    signal(g.pid(), "TERM");
+    let status = g.wait_exit(T).unwrap_or_else(|| panic!("going did not exit\n{}", g.log()));
+    assert!(status.success(), "{status:?}\n{}", g.log());
+    let mut terms: Vec<String> =
+        fs::read_to_string(t.file("terms")).unwrap_or_default().lines().map(String::from).collect();
+    terms.sort();
+    assert_eq!(terms, ["a-daemon", "a-main", "b-daemon", "b-main"], "{}", g.log());
+    assert!(!std::path::Path::new(&h.dir(&t, "")).exists(), "{} is left\n{}", h.dir(&t, ""), g.log());
+}
