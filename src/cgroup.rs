@@ -316,6 +316,11 @@ fn walk(tree: BorrowedFd<'_>, name: &[u8], rmdir: bool, f: &mut dyn FnMut(Borrow
     let mut p = [0u8; 192];
     let Ok(root) = join(&mut p, name, b"").and_then(|d| openat(tree, d, flags, Mode::empty())) else { return };
     f(root.as_fd());
+    // A cgroup's links are its subdirectories and two: most services make
+    // none, and their directory need not be read.
+    if fstat(&root).is_ok_and(|st| st.st_nlink == 2) {
+        return;
+    }
     let mut stack = heapless::Vec::<Level, { CGROUP_DEPTH + 1 }>::new();
     let _ = stack.push(Level { dir: root, pos: 0, child: 0 });
     let (mut seen, mut buf) = (0, [MaybeUninit::<u8>::uninit(); 1024]);
