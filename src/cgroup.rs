@@ -267,16 +267,16 @@ fn populated(dir: BorrowedFd<'_>, name: &[u8]) -> bool {
     read_file(dir, name, b"cgroup.events", &mut buf).ok().and_then(|t| field(t, b"populated")).is_some_and(|n| n != 0)
 }
 
-/// Sends `sigs`, in turn, to every process of the cgroup `dir` but
-/// `skip` (the main process, told first).
-fn signal_each(dir: BorrowedFd<'_>, sigs: &[i32], skip: i32) {
+/// Sends `sigs`, in turn, to every process of the cgroup `dir`; returns
+/// whether `main` was among them.
+fn signal_each(dir: BorrowedFd<'_>, sigs: &[i32], main: i32) -> bool {
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-    let Ok(fd) = openat(dir, c"cgroup.procs", flags, Mode::empty()) else { return };
+    let Ok(fd) = openat(dir, c"cgroup.procs", flags, Mode::empty()) else { return false };
+    let mut seen = false;
     let mut send = |pid: i32| {
-        if pid != skip {
-            for &sig in sigs {
-                let _ = sys::kill(pid, sig, false);
-            }
+        seen |= pid == main;
+        for &sig in sigs {
+            let _ = sys::kill(pid, sig, false);
         }
     };
     let (mut pids, mut buf) = (Pids::default(), [0u8; 512]);
@@ -287,12 +287,16 @@ fn signal_each(dir: BorrowedFd<'_>, sigs: &[i32], skip: i32) {
         pids.feed(buf.get(..n).unwrap_or(&[]), &mut send);
     }
     pids.end(&mut send);
+    seen
 }
 
-/// Sends `sigs` to every process but `skip` of service `name`'s cgroup
-/// and of the cgroups the service made below it.
-fn signal_tree(tree: BorrowedFd<'_>, name: &[u8], sigs: &[i32], skip: i32) {
-    walk(tree, name, false, &mut |dir| signal_each(dir, sigs, skip));
+/// Sends `sigs` to every process of service `name`'s cgroup and of the
+/// cgroups the service made below it; returns whether `main` was among
+/// them.
+fn signal_tree(tree: BorrowedFd<'_>, name: &[u8], sigs: &[i32], main: i32) -> bool {
+    let mut seen = false;
+    walk(tree, name, false, &mut |dir| seen |= signal_each(dir, sigs, main));
+    seen
 }
 
 /// One directory of a walk: where to read on, and the child cgroup being
@@ -661,18 +665,20 @@ impl Cgroups {
     }
 
     /// Sends `sigs`, in turn, to every process of service `name`'s
-    /// cgroup, those below it included, but `skip`.
-    pub fn signal(&self, name: &[u8], sigs: [i32; 2], skip: i32) {
-        if let Some(t) = self.tree() {
-            signal_tree(t, name, &sigs, skip);
-        }
+    /// cgroup, those below it included; returns whether `main` was among
+    /// them.
+    pub fn signal(&self, name: &[u8], sigs: [i32; 2], main: i32) -> bool {
+        self.tree().is_some_and(|t| signal_tree(t, name, &sigs, main))
     }
 
     /// Kills every process of service `name`'s cgroup, those below it
     /// included (`cgroup.kill` does so itself).
-    pub fn kill(&self, name: &[u8]) {
+    pub fn kill(&self, name: &[u8], halting: bool) {
         let Some(tree) = self.tree() else { return };
-        if self.no_kill || write_file(tree, name, b"cgroup.kill", b"1").is_err() {
+        // The kernels that kill what starts in a cgroup once killed are
+        // no matter once nothing starts again: `cgroup.kill` reaches
+        // every level, where the pids' walk stops at its bounds.
+        if (self.no_kill && !halting) || write_file(tree, name, b"cgroup.kill", b"1").is_err() {
             signal_tree(tree, name, &[crate::sig::KILL], 0);
         }
     }
@@ -770,7 +776,7 @@ impl Cgroups {
         let mut found = 0u64;
         children(tree, |name| {
             found += 1;
-            self.kill(name);
+            self.kill(name, false);
             watch(notes.as_fd(), tree, name);
         });
         if found == 0 {
@@ -784,7 +790,7 @@ impl Cgroups {
                 if populated(tree, name) {
                     left += 1;
                     if self.no_kill {
-                        self.kill(name);
+                        self.kill(name, false);
                     }
                 } else {
                     self.remove(name);

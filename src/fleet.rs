@@ -129,9 +129,6 @@ pub struct Fleet<'a> {
     /// a start that the zombie's share of a process limit refuses reaps
     /// it and tries again.
     zombie: i32,
-    /// A shutdown is stopping every service: the rest of each cgroup is
-    /// told after the main processes.
-    batch: bool,
 }
 
 /// Where a start's `Prepared` is built.
@@ -182,7 +179,6 @@ impl<'a> Fleet<'a> {
             pool,
             stalled: false,
             zombie: 0,
-            batch: false,
         }
     }
 
@@ -433,12 +429,9 @@ impl<'a> Fleet<'a> {
         if self.halt.is_none() {
             self.halt = Some(halt);
         }
-        self.batch = true;
         for i in 0..self.table.entries.len() {
             self.act(i, Event::Shutdown, now);
         }
-        self.batch = false;
-        self.signal_rest();
     }
 
     /// Kills everything at once (a second SIGTERM).
@@ -864,11 +857,7 @@ impl<'a> Fleet<'a> {
             let i = self.table.entries.iter().position(|e| e.svc.pid == pid);
             self.zombie = pid;
             if let Some(i) = i {
-                // With cgroups, the rest of the service is found in its
-                // cgroup (`exited`).
-                if !self.cgroups.active() {
-                    let _ = kill_process_group(p, Signal::KILL);
-                }
+                let _ = kill_process_group(p, Signal::KILL);
                 self.exited(i, if code { Exit::Code(value) } else { Exit::Signal(value) }, now);
             }
             // Zero: a start reaped it already.
@@ -944,37 +933,18 @@ impl<'a> Fleet<'a> {
         }
     }
 
-    /// Sends signals, in turn, to every process of service `i`: its main
-    /// process first, then the rest of its cgroup, or else its process
-    /// group. In a shutdown the rest are told once every main process has
-    /// been (`signal_rest`), so that those start to end together.
+    /// Sends signals, in turn, to every process of service `i`: those of
+    /// its cgroup (and its main process, should it have left it), or else
+    /// its process group. The cgroup's processes are read once for all.
     fn signal_all(&mut self, i: usize, sigs: [i32; 2]) {
-        let (active, batch) = (self.cgroups.active(), self.batch);
-        let Some(e) = self.table.entries.get_mut(i) else { return };
+        let Some(e) = self.table.entries.get(i) else { return };
         let pid = e.svc.pid;
-        if !active {
+        if !self.cgroups.active() {
             sigs.into_iter().for_each(|s| signal_group(pid, s));
-            return;
-        }
-        if pid > 0 {
+        } else if !self.cgroups.signal(self.table.bytes(e.name), sigs, pid) && pid > 0 {
             for s in sigs {
                 let _ = sys::kill(pid, s, false);
             }
-        }
-        e.rest = true;
-        if !batch {
-            self.signal_rest();
-        }
-    }
-
-    /// Sends its stop signal and `SIGCONT` to what is left of each
-    /// service whose main process `signal_all` told.
-    fn signal_rest(&mut self) {
-        for i in 0..self.table.entries.len() {
-            let Some(e) = self.table.entries.get_mut(i).filter(|e| e.rest) else { continue };
-            e.rest = false;
-            let (sigs, pid, name) = ([i32::from(e.svc.policy.stop_signal), sig::CONT], e.svc.pid, e.name);
-            self.cgroups.signal(self.table.bytes(name), sigs, pid);
         }
     }
 
@@ -989,7 +959,7 @@ impl<'a> Fleet<'a> {
             return true;
         }
         let name = self.table.bytes(e.name);
-        self.cgroups.kill(name);
+        self.cgroups.kill(name, self.halt.is_some());
         if pid > 0 {
             let _ = sys::kill(pid, sig::KILL, false);
         }

@@ -137,9 +137,6 @@ pub struct Entry {
     /// The low byte of its cgroup's `oom_kill` count at its last exit
     /// (a byte the entry had spare).
     pub oom: u8,
-    /// Its main process was sent its stop signal; the rest of its cgroup
-    /// is still to be.
-    pub rest: bool,
 }
 
 /// Why a directory entry is not in the table.
@@ -469,7 +466,6 @@ impl Table {
             svc: Service::failed(),
             run: Run::none(),
             oom: 0,
-            rest: false,
             sink: Sink::Inherit,
             time: LogTime::None,
             out: Capture::none(),

@@ -445,6 +445,27 @@ fn a_second_sigterm_kills_below_a_services_cgroup_and_going_leaves_no_cgroup() {
 }
 
 #[test]
+fn a_second_sigterm_kills_a_process_deeper_than_the_walk_reaches() {
+    let t = Tmp::new("cg_nested_deeper");
+    let Some(h) = Host::get("cg_nested_deeper") else { return };
+    // 20 levels, beyond the 16 a walk of pids reaches (going(8)), and a
+    // daemon that ignores SIGTERM: a shutdown kills the whole cgroup
+    // whatever the kernel, as nothing starts again.
+    let inner = (1..=20).map(|n| format!("l{n}")).collect::<Vec<_>>().join("/");
+    nesting(&t, &h, &inner, true);
+    let mut g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = nested_daemon(&t, &h, &inner);
+    g.signal("TERM");
+    g.expect_log(&format!("going: web: stopping pid {main} with SIGTERM"));
+    g.signal("TERM");
+    let st = g.wait_exit(T).unwrap_or_else(|| panic!("going still running after the second SIGTERM\n{}", g.log()));
+    assert_eq!(st.code(), Some(0), "{}", g.log());
+    assert!(wait_dead(main) && wait_dead(daemon), "daemon {daemon} survived\n{}", g.log());
+    // The empty cgroups below the walk's bounds are left (going(8)).
+}
+
+#[test]
 fn a_successor_empties_the_cgroups_below_a_killed_goings_services() {
     let t = Tmp::new("cg_nested_successor");
     let Some(h) = Host::get("cg_nested_successor") else { return };
@@ -577,4 +598,37 @@ fn every_process_of_every_service_gets_one_stop_signal_in_a_shutdown() {
     terms.sort();
     assert_eq!(terms, ["a-daemon", "a-main", "b-daemon", "b-main"], "{}", g.log());
     assert!(!std::path::Path::new(&h.dir(&t, "")).exists(), "{} is left\n{}", h.dir(&t, ""), g.log());
+}
+
+#[test]
+fn what_a_stop_handler_starts_is_not_sent_the_stop_signal() {
+    let t = Tmp::new("cg_handler");
+    let Some(_h) = Host::get("cg_handler") else { return };
+    // Each service's shell runs a command when SIGTERM comes; that
+    // command must run to its end (status 0), not be stopped with it.
+    let dir = t.path.display();
+    let script = t.file("handler.sh");
+    fs::write(
+        &script,
+        format!(
+            "trap '/bin/sleep 0.3; echo \"$1 $?\" >>{dir}/helpers; exit 0' TERM\n\
+             echo $1 >>{dir}/armed\n/bin/sleep 1000 &\nwait\n"
+        ),
+    )
+    .unwrap();
+    let n = 15;
+    for i in 0..n {
+        t.write(&format!("s{i:02}"), &format!("cmd=/bin/sh {} s{i:02}\nstop_timeout=5\n", script.display()));
+    }
+    let mut g = Going::start(&t);
+    let armed = || fs::read_to_string(t.file("armed")).unwrap_or_default().lines().count();
+    assert!(wait_until(T, || armed() == n), "{} of {n} shells set their trap\n{}", armed(), g.log());
+    signal(g.pid(), "TERM");
+    let status = g.wait_exit(T).unwrap_or_else(|| panic!("going did not exit\n{}", g.log()));
+    assert!(status.success(), "{status:?}\n{}", g.log());
+    let helpers = fs::read_to_string(t.file("helpers")).unwrap_or_default();
+    let mut lines: Vec<&str> = helpers.lines().collect();
+    lines.sort();
+    let want: Vec<String> = (0..n).map(|i| format!("s{i:02} 0")).collect();
+    assert_eq!(lines, want, "{}", g.log());
 }
