@@ -632,3 +632,37 @@ fn what_a_stop_handler_starts_is_not_sent_the_stop_signal() {
     let want: Vec<String> = (0..n).map(|i| format!("s{i:02} 0")).collect();
     assert_eq!(lines, want, "{}", g.log());
 }
+
+#[test]
+fn a_process_moved_out_of_its_services_cgroup_dies_with_its_process_group() {
+    let t = Tmp::new("cg_moved_out");
+    let Some(h) = Host::get("cg_moved_out") else { return };
+    // Root can move a process of a service into another cgroup; it is
+    // still in the service's process group, which is killed when the
+    // main process is reaped.
+    let out = format!("{}{}/cg-moved-out-{}", h.mount, h.base.trim_end_matches('/'), std::process::id());
+    fs::create_dir(&out).unwrap();
+    let dir = t.path.display();
+    t.write(
+        "web",
+        &format!(
+            "cmd=/bin/sh -c '/bin/sh -c \"echo \\$\\$ >{out}/cgroup.procs; trap \\\"\\\" TERM; \
+             echo \\$\\$ >{dir}/daemon; while :; do sleep 1; done\" & exec sleep 4147000'\n"
+        ),
+    );
+    let mut g = Going::start(&t);
+    let main = g.expect_started("web", 1);
+    let daemon = daemon_pid_of(&t);
+    assert!(wait_until(T, || cgroup_of(daemon).ends_with(&out[out.rfind('/').unwrap()..])), "{}", cgroup_of(daemon));
+    signal(g.pid(), "TERM");
+    let status = g.wait_exit(T).unwrap_or_else(|| panic!("going did not exit\n{}", g.log()));
+    let dead = wait_dead(daemon);
+    if !dead {
+        signal(daemon, "KILL");
+        wait_dead(daemon);
+    }
+    wait_until(T, || fs::remove_dir(&out).is_ok());
+    assert!(status.success(), "{status:?}\n{}", g.log());
+    assert!(wait_dead(main), "main {main} survived");
+    assert!(dead, "pid {daemon}, moved out of the cgroup, outlived going\n{}", g.log());
+}
