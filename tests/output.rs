@@ -418,3 +418,25 @@ fn a_bad_procfile_exits_78_naming_the_line() {
         assert!(!out.stderr.contains("started"), "{text:?}: something ran: {out:?}");
     }
 }
+
+#[test]
+fn the_first_line_after_a_removal_or_rename_is_written_at_the_path() {
+    let t = Tmp::new("out_follow_first");
+    let (log, trunc) = (t.file("one.log"), t.file("zero.log"));
+    let go1 = t.file("go1");
+    let two = |a: &str, b: &str| format!("cmd=/bin/sh -c 'echo {a}; {}; echo {b}; exec sleep 1000'\n", sh_until(&go1));
+    t.write("one", &format!("{}log={}\n", two("one", "two"), log.display()));
+    // log_keep=0 empties the file when a line would take it past its
+    // size: never the file another program renamed away.
+    t.write("zero", &format!("{}log={}\nlog_size=8\nlog_keep=0\n", two("aaaa", "bbbb"), trunc.display()));
+    let g = Going::start(&t);
+    assert!(wait_file(&log, T, |b| b == b"one\n"), "{:?}", read(&log));
+    assert!(wait_file(&trunc, T, |b| b == b"aaaa\n"), "{:?}", read(&trunc));
+    fs::remove_file(&log).unwrap();
+    let archived = t.file("zero.log.archived");
+    fs::rename(&trunc, &archived).unwrap();
+    fs::write(&go1, "").unwrap();
+    assert!(wait_file(&log, T, |b| b == b"two\n"), "the line after the removal: {:?}\n{}", read(&log), g.log());
+    assert!(wait_file(&trunc, T, |b| b == b"bbbb\n"), "after the rename: {:?}\n{}", read(&trunc), g.log());
+    assert_eq!(read(&archived), "aaaa\n", "the renamed file was emptied or written\n{}", g.log());
+}

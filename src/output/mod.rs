@@ -162,7 +162,13 @@ pub fn drain(c: &mut Capture, t: Target, syslog: &mut Syslog, mut report: impl F
     // Nothing goes before a line of a plain log file: its lines are
     // written from where they were read.
     let mut buf = Buf::new(matches!(t.sink, Sink::File { .. }) && stamp.bytes().is_empty());
-    let (mut budget, mut wrote) = (LOG_READ_PER_WAKE, false);
+    if matches!(t.sink, Sink::File { .. }) {
+        // Before anything is written or rotated: a file renamed, removed
+        // or emptied by another program since is not written to, moved
+        // along or emptied again.
+        file::follow(c, t.path, &mut buf.b);
+    }
+    let mut budget = LOG_READ_PER_WAKE;
     loop {
         let (n, full) = if budget > 0 { buf.read(c.rfd) } else { (0, false) };
         budget = budget.saturating_sub(n);
@@ -170,10 +176,7 @@ pub fn drain(c: &mut Capture, t: Target, syslog: &mut Syslog, mut report: impl F
         // all for now, and an unfinished line goes out as it is.
         let hold = full && budget > 0;
         let used = match t.sink {
-            Sink::File { .. } => {
-                wrote |= buf.len > 0;
-                file::write(c, &t, stamp.bytes(), &mut buf, &mut report)
-            }
+            Sink::File { .. } => file::write(c, &t, stamp.bytes(), &mut buf, &mut report),
             Sink::Prefix => {
                 prefix::write(c, &t, stamp.bytes(), &mut buf, hold, &mut |b| t.stdout.write(b), &mut report)
             }
@@ -184,9 +187,6 @@ pub fn drain(c: &mut Capture, t: Target, syslog: &mut Syslog, mut report: impl F
         if !hold {
             break;
         }
-    }
-    if wrote {
-        file::follow(c, t.path, &mut buf.b);
     }
 }
 
