@@ -630,6 +630,12 @@ impl<'a> Fleet<'a> {
                 e.out = out;
             }
             made.map_err(|e| fail(b"cannot create its output pipe: ", e))?;
+            // A full disk, or a full quota: the service starts, and its
+            // output is dropped and counted until the file can be made.
+            let opened = match opened {
+                Err(Setup::LogOpen(Errno::NOSPC | Errno::DQUOT)) => Ok(()),
+                r => r,
+            };
             opened.map_err(|why| match why {
                 // A passing shortage, not something wrong with the file.
                 Setup::LogOpen(e @ (Errno::MFILE | Errno::NFILE | Errno::NOMEM)) => {

@@ -218,9 +218,13 @@ struct SmallFs {
 
 impl SmallFs {
     fn mount(dir: PathBuf) -> Option<SmallFs> {
+        Self::mount_with(dir, "size=64k,mode=0755")
+    }
+
+    fn mount_with(dir: PathBuf, options: &str) -> Option<SmallFs> {
         fs::create_dir_all(&dir).unwrap();
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(&dir)
             .stderr(Stdio::null())
             .status()
@@ -439,4 +443,34 @@ fn the_first_line_after_a_removal_or_rename_is_written_at_the_path() {
     assert!(wait_file(&log, T, |b| b == b"two\n"), "the line after the removal: {:?}\n{}", read(&log), g.log());
     assert!(wait_file(&trunc, T, |b| b == b"bbbb\n"), "after the rename: {:?}\n{}", read(&trunc), g.log());
     assert_eq!(read(&archived), "aaaa\n", "the renamed file was emptied or written\n{}", g.log());
+}
+
+#[test]
+fn a_full_disk_at_the_start_drops_output_and_never_fails_the_service() {
+    let test = "a_full_disk_at_the_start_drops_output_and_never_fails_the_service";
+    if !is_root() {
+        return skip(test, "not root: cannot mount a small tmpfs");
+    }
+    let t = Tmp::new("out_full_start");
+    let Some(fs_) = SmallFs::mount_with(t.file("small"), "size=64k,nr_inodes=2,mode=0755") else {
+        return skip(test, "mount -t tmpfs failed");
+    };
+    let small = fs_.dir.clone();
+    // Its one free inode taken: no file can be made in it.
+    let filler = small.join("filler");
+    fs::write(&filler, "").unwrap();
+    let log = small.join("svc.log");
+    let go = t.file("go");
+    t.write(
+        "svc",
+        &format!("cmd=/bin/sh -c 'echo lost; {}; echo kept; exec sleep 1000'\nlog={}\n", sh_until(&go), log.display()),
+    );
+    let g = Going::start(&t);
+    g.expect_started("svc", 1);
+    expect_state(&t, "svc", "up");
+    assert!(!log.exists());
+    fs::remove_file(&filler).unwrap();
+    fs::write(&go, "").unwrap();
+    assert!(wait_file(&log, T, |b| b == b"kept\n"), "{:?}\n{}", read(&log), g.log());
+    g.expect_log("bytes were dropped");
 }
