@@ -1278,6 +1278,10 @@ pub fn setup_text<'l>(l: &'l mut Line, why: Setup, path: &[u8]) -> &'l mut Line 
     let dir = path.get(..path.iter().rposition(|&b| b == b'/').unwrap_or(0)).filter(|d| !d.is_empty()).unwrap_or(b"/");
     match why {
         Setup::LogDirUnsafe => l.s(b"log directory ").s(dir).s(b" may be written by others than root and going's user"),
+        Setup::LogPathUnsafe => {
+            l.s(b"a directory on the path to log directory ").s(dir);
+            l.s(b" may be written by others than root and going's user")
+        }
         Setup::LogSymlink => l.s(b"log file ").s(path).s(b" is a symbolic link"),
         Setup::LogNotFile => l.s(b"log file ").s(path).s(b" is not a regular file"),
         Setup::LogOpen(e) => l.s(b"cannot open ").s(path).s(b": ").s(sys::strerror(e)),

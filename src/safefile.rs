@@ -14,13 +14,35 @@ use rustix::io::Errno;
 
 /// Opens a directory for files going writes, after checking who may
 /// write it: it must be owned by root or going's user and not writable by
-/// group or others.
+/// group or others. So must every directory on the way to it, one name at
+/// a time, or else be sticky (`/tmp`) with the name in it owned by root or
+/// going's user: no one else can swap a directory on the path for a
+/// link. A link on the path is followed, as only root or going's user
+/// can have put it there.
 pub fn dir(path: &CStr) -> Result<OwnedFd, Setup> {
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd = openat(rustix::fs::CWD, path, flags, Mode::empty()).map_err(Setup::LogOpen)?;
-    let st = fstat(&fd).map_err(Setup::LogOpen)?;
+    let bytes = path.to_bytes();
+    let start = if bytes.first() == Some(&b'/') { c"/" } else { c"." };
+    let mut fd = openat(rustix::fs::CWD, start, flags, Mode::empty()).map_err(Setup::LogOpen)?;
     let me = rustix::process::geteuid().as_raw();
-    if (st.st_uid != 0 && st.st_uid != me) || st.st_mode & 0o022 != 0 {
+    let ours = |uid: u32| uid == 0 || uid == me;
+    let mut name = [0u8; 256];
+    for part in bytes.split(|&b| b == b'/').filter(|p| !p.is_empty() && *p != b".") {
+        let st = fstat(&fd).map_err(Setup::LogOpen)?;
+        let part = c_string(&mut name, &[part]).ok_or(Setup::LogOpen(Errno::NAMETOOLONG))?;
+        if !ours(st.st_uid) {
+            return Err(Setup::LogPathUnsafe);
+        }
+        if st.st_mode & 0o022 != 0 {
+            let entry = rustix::fs::statat(&fd, part, AtFlags::SYMLINK_NOFOLLOW).map_err(Setup::LogOpen)?;
+            if st.st_mode & 0o1000 == 0 || !ours(entry.st_uid) {
+                return Err(Setup::LogPathUnsafe);
+            }
+        }
+        fd = openat(&fd, part, flags, Mode::empty()).map_err(Setup::LogOpen)?;
+    }
+    let st = fstat(&fd).map_err(Setup::LogOpen)?;
+    if !ours(st.st_uid) || st.st_mode & 0o022 != 0 {
         return Err(Setup::LogDirUnsafe);
     }
     Ok(fd)

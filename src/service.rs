@@ -44,6 +44,9 @@ pub enum Fault {
 pub enum Setup {
     /// Its log file's directory may be written by others than going.
     LogDirUnsafe,
+    /// A directory on the way to it may be: what is below could be
+    /// swapped for a link.
+    LogPathUnsafe,
     /// Its log file is a symbolic link.
     LogSymlink,
     /// Its log file is not a regular file.

@@ -164,6 +164,61 @@ fn a_service_cannot_make_going_append_to_a_root_file_through_a_symlink() {
 }
 
 #[test]
+fn a_service_cannot_swap_a_directory_above_its_log_directory_for_a_link() {
+    let test = "a_service_cannot_swap_a_directory_above_its_log_directory_for_a_link";
+    if !root(test) {
+        return;
+    }
+    let t = Tmp::new("trust_parent_swap");
+    // The log directory is root's (0755), but the one above it is the
+    // service user's: the service could rename it away and put a link to
+    // any root directory there.
+    let home = t.file("home");
+    let logs = home.join("logs");
+    fs::create_dir_all(&logs).unwrap();
+    chown(&home, Some(NOBODY), Some(NOBODY)).unwrap();
+    let victim = t.file("victim");
+    fs::create_dir(&victim).unwrap();
+    let log = logs.join("web");
+    let body = format!(
+        "mv {home}/logs {home}/old && ln -s {victim} {home}/logs\n\
+         while :; do echo '* * * * * root evil'; sleep 0.1; done\n",
+        home = home.display(),
+        victim = victim.display()
+    );
+    let cfg = format!("{}user=nobody\nlog={}\n", script(&t, "swap.sh", &body), log.display());
+    // A link on the path that only root could make is followed.
+    let real = t.file("real");
+    fs::create_dir(&real).unwrap();
+    symlink(&real, t.file("linked")).unwrap();
+    let ok =
+        format!("cmd=/bin/sh -c 'echo through-the-link; exec sleep 1000'\nlog={}/linked/ok.log\n", t.path.display());
+    // In a sticky directory anyone may make a name: a link there that
+    // the service's user made is not followed.
+    let sticky = t.file("sticky");
+    fs::create_dir(&sticky).unwrap();
+    fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+    symlink(&real, sticky.join("logs")).unwrap();
+    std::os::unix::fs::lchown(sticky.join("logs"), Some(NOBODY), Some(NOBODY)).unwrap();
+    let planted =
+        format!("cmd=/bin/sh -c 'echo planted; exec sleep 1000'\nlog={}/logs/planted.log\n", sticky.display());
+    let g = supervise(&t, &[("web", &cfg), ("ok", &ok), ("planted", &planted)]);
+    let row = expect_state(&t, "planted", "failed");
+    let why = format!("a directory on the path to log directory {}/logs may be written by others", sticky.display());
+    assert!(row.get("error").contains(&why) || g.log().contains(&why), "status {row:?}; log:\n{}", g.log());
+    let row = expect_state(&t, "web", "failed");
+    let why = format!("a directory on the path to log directory {} may be written by others", logs.display());
+    assert!(row.get("error").contains(&why) || g.log().contains(&why), "status {row:?}; log:\n{}", g.log());
+    assert!(
+        !wait_until(Duration::from_secs(1), || victim.join("web").exists()),
+        "going made {} through the swapped directory",
+        victim.join("web").display()
+    );
+    assert!(wait_file(&real.join("ok.log"), T, |b| b == b"through-the-link\n"), "{}", g.log());
+    assert!(!real.join("planted.log").exists());
+}
+
+#[test]
 fn a_symlink_planted_as_the_log_file_is_not_followed() {
     let test = "a_symlink_planted_as_the_log_file_is_not_followed";
     if !root(test) {
