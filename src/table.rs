@@ -46,6 +46,9 @@ pub struct Capture {
     /// not said to be over before it.
     pub until: u64,
     pub failing: bool,
+    /// `log=FILE`: the file ends in the middle of a line, which what is
+    /// written after a loss must not continue.
+    pub mid_line: bool,
     /// Bytes of the current line written so far (0: the next byte starts
     /// a line), to cut lines at `LOG_LINE_MAX`.
     pub line_len: u16,
@@ -58,7 +61,18 @@ pub const NO_GID: u32 = u32::MAX;
 
 impl Capture {
     pub const fn none() -> Self {
-        Capture { rfd: -1, wfd: -1, file: -1, size: 0, dropped: 0, until: 0, failing: false, line_len: 0, gid: NO_GID }
+        Capture {
+            rfd: -1,
+            wfd: -1,
+            file: -1,
+            size: 0,
+            dropped: 0,
+            until: 0,
+            failing: false,
+            mid_line: false,
+            line_len: 0,
+            gid: NO_GID,
+        }
     }
 }
 

@@ -292,6 +292,46 @@ fn a_full_disk_is_reported_once_and_writing_resumes() {
 }
 
 #[test]
+fn a_line_a_full_disk_cut_is_never_continued_by_what_comes_after() {
+    let test = "a_line_a_full_disk_cut_is_never_continued_by_what_comes_after";
+    if !is_root() {
+        return skip(test, "not root: cannot mount a small tmpfs");
+    }
+    let t = Tmp::new("out_enospc_cut");
+    let Some(small) = SmallFs::mount(t.file("logs")) else {
+        return skip(test, "mount -t tmpfs failed");
+    };
+    // 8 KiB kept aside; lines of 100 bytes fill the rest, the last one
+    // cut where the disk is full.
+    let filler = small.dir.join("filler");
+    fs::write(&filler, vec![b'f'; 8192]).unwrap();
+    let log = small.dir.join("cut.log");
+    let (flooded, go_on) = (t.file("flooded"), t.file("go-on"));
+    let body = format!(
+        "yes {} | head -c 80000\ntouch {}\n{}\necho after-the-flood\nexec sleep 1000\n",
+        "x".repeat(99),
+        flooded.display(),
+        sh_until(&go_on)
+    );
+    t.write("cut", &format!("{}log={}\n", script(&t, "cut.sh", &body), log.display()));
+    let g = Going::start(&t);
+    g.expect_started("cut", 1);
+    g.expect_log("No space left on device; dropping its output until it works");
+    assert!(wait_until(T, || flooded.exists()), "the flood never ended");
+    let before = fs::metadata(&log).unwrap().len();
+    assert!(before % 100 != 0, "the disk filled at a line's end ({before} bytes): nothing to test");
+    fs::remove_file(&filler).unwrap();
+    fs::write(&go_on, "").unwrap();
+    g.expect_log("again;");
+    assert!(wait_file(&log, T, |b| b.ends_with(b"after-the-flood\n")), "{} bytes", read(&log).len());
+    let text = read(&log);
+    let lines: Vec<&str> = text.lines().collect();
+    let (last, rest) = lines.split_last().unwrap();
+    assert_eq!(*last, "after-the-flood", "glued to the cut line: {:?}", &last[last.len().saturating_sub(40)..]);
+    assert!(rest.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b == b'x')), "a line is not the service's");
+}
+
+#[test]
 fn a_flooding_service_does_not_delay_another_ones_respawn() {
     // The bound we state: with a service writing as fast as it can (yes),
     // another service killed after a good run is respawned within 1 s.

@@ -28,6 +28,7 @@ pub fn close_file(c: &mut Capture) {
     sys::close(c.file);
     c.file = -1;
     c.size = 0;
+    c.mid_line = false;
 }
 
 /// The log file's directory (checked), and its base name in `buf`.
@@ -118,7 +119,11 @@ pub fn follow(c: &mut Capture, path: &[u8], scratch: &mut [u8]) {
     let theirs = safefile::c_string(scratch, &[path])
         .map(|p| rustix::fs::statat(rustix::fs::CWD, p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW));
     match (ours, theirs) {
-        (Ok(a), Some(Ok(b))) if a.st_dev == b.st_dev && a.st_ino == b.st_ino => c.size = a.st_size as u64,
+        (Ok(a), Some(Ok(b))) if a.st_dev == b.st_dev && a.st_ino == b.st_ino => {
+            c.size = a.st_size as u64;
+            // Emptied (`copytruncate`): no line is left open in it.
+            c.mid_line &= c.size > 0;
+        }
         _ => close_file(c),
     }
 }
@@ -185,7 +190,12 @@ fn flush(c: &mut Capture, t: &Target, buf: &mut Buf, broken: &mut bool, report: 
     } else {
         match reopen(c, t.path, service_gid(c)) {
             Err(e) => Some((out.len(), Some(Report::CannotOpen(e)))),
-            Ok(()) => append(c, out).map(|(n, e)| (n, Some(Report::CannotWrite(e)))),
+            // After a loss, a line left open in the file is ended first:
+            // what follows is not glued to it.
+            Ok(()) => match if c.failing && c.mid_line { append(c, b"\n") } else { None } {
+                Some((_, e)) => Some((out.len(), Some(Report::CannotWrite(e)))),
+                None => append(c, out).map(|(n, e)| (n, Some(Report::CannotWrite(e)))),
+            },
         }
     };
     buf.clear();
@@ -214,6 +224,7 @@ fn append(c: &mut Capture, out: &[u8]) -> Option<(usize, Errno)> {
         match rustix::io::write(sys::borrow(c.file), rest) {
             Ok(n) if n > 0 => {
                 c.size += n as u64;
+                c.mid_line = rest.get(n - 1) != Some(&b'\n');
                 rest = rest.get(n..).unwrap_or(&[]);
             }
             Err(Errno::INTR) => {}
