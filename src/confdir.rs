@@ -36,6 +36,8 @@ pub struct ConfDir<'a> {
     scanning: bool,
     /// A file could not be read for want of descriptors or memory.
     read_again: bool,
+    /// When a name of the table was last found gone (0: never).
+    gone_at: u64,
 }
 
 impl<'a> ConfDir<'a> {
@@ -53,7 +55,7 @@ impl<'a> ConfDir<'a> {
                 None
             }
         };
-        ConfDir { path, procfile, watch, rescan_at: 0, missing: false, scanning: false, read_again: false }
+        ConfDir { path, procfile, watch, rescan_at: 0, missing: false, scanning: false, read_again: false, gone_at: 0 }
     }
 
     /// The deadline of a pending re-read.
@@ -68,6 +70,15 @@ impl<'a> ConfDir<'a> {
             self.rescan_at = now.max(1);
         }
         if self.rescan_at != 0 && self.rescan_at <= now {
+            // What came since the wait first: a name gone again meanwhile
+            // (an editor saving again) has its whole grace before the
+            // read that would take it for removed.
+            self.on_watch(fleet, now);
+            let calm = self.gone_at.saturating_add(GONE_GRACE_NS);
+            if self.rescan_at != 0 && calm > now {
+                self.rescan_at = calm;
+                return;
+            }
             self.rescan_at = 0;
             self.reload(fleet, now);
         }
@@ -166,7 +177,10 @@ impl<'a> ConfDir<'a> {
                     // later, when the whole directory is read: a file
                     // saved again through a gap (an editor's backup
                     // rename, `rm f; cp f.bak f`) never stops its service.
-                    Ok(_) => self.read_all_by(now + GONE_GRACE_NS),
+                    Ok(_) => {
+                        self.gone_at = now;
+                        self.read_all_by(now + GONE_GRACE_NS);
+                    }
                     // Perhaps one of the rejected entries only counted:
                     // a re-read, at most once a second, counts them anew.
                     Err(_) if !listed && fleet.table.more_rejected > 0 => self.again_in_a_second(now),

@@ -8,7 +8,7 @@ use common::*;
 use extra::*;
 use std::fs;
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Going has read its directory once (the services it found are started)
 /// and watches it: its loop answers `going status`, which it enters only
@@ -56,6 +56,31 @@ fn a_removed_file_stops_its_service() {
 /// vim's backup rename (the file renamed to `a~`, a new `a` written, the
 /// backup removed) and `rm a; cp a.bak a`. The file did not change, so
 /// the service is never stopped, however soon going sees the name gone.
+#[test]
+fn a_second_gap_inside_the_first_ones_grace_keeps_the_service() {
+    let t = Tmp::new("ino_two_gaps");
+    t.write("a", &sleeper(1000));
+    let g = Going::start(&t);
+    let a = g.expect_started("a", 1);
+    let (file, backup) = (t.conf().join("a"), t.conf().join("a~"));
+    // Gone for 40 ms, then again from 60 ms to 120 ms: the re-read the
+    // first gap asked for (100 ms after it) falls in the second, which
+    // has its own grace.
+    let t0 = Instant::now();
+    fs::rename(&file, &backup).unwrap();
+    std::thread::sleep(Duration::from_millis(40));
+    fs::rename(&backup, &file).unwrap();
+    std::thread::sleep(Duration::from_millis(60).saturating_sub(t0.elapsed()));
+    fs::rename(&file, &backup).unwrap();
+    std::thread::sleep(Duration::from_millis(120).saturating_sub(t0.elapsed()));
+    fs::rename(&backup, &file).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let log = g.log();
+    assert!(!log.contains("stopping"), "a service was stopped:\n{log}");
+    assert!(alive(a), "log:\n{log}");
+    assert_eq!(g.starts("a"), 1, "log:\n{log}");
+}
+
 #[test]
 fn the_same_file_saved_again_through_a_gap_keeps_its_service() {
     let t = Tmp::new("ino_same_again");
