@@ -822,14 +822,12 @@ impl Cgroups {
     /// goes in one call.
     #[inline(never)]
     pub fn close<'n>(&mut self, names: impl Iterator<Item = &'n [u8]>, socket: &CStr) {
-        if !self.active() || self.remove_subtree(socket) {
-            self.tree = None;
-            return;
+        if self.active() && !self.remove_subtree(socket) {
+            for name in names {
+                self.remove(name);
+            }
+            self.remove_subtree(socket);
         }
-        for name in names {
-            self.remove(name);
-        }
-        self.remove_subtree(socket);
         self.tree = None;
     }
 

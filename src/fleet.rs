@@ -630,19 +630,16 @@ impl<'a> Fleet<'a> {
                 e.out = out;
             }
             made.map_err(|e| fail(b"cannot create its output pipe: ", e))?;
-            // A full disk, or a full quota: the service starts, and its
-            // output is dropped and counted until the file can be made.
-            let opened = match opened {
-                Err(Setup::LogOpen(Errno::NOSPC | Errno::DQUOT)) => Ok(()),
-                r => r,
-            };
-            opened.map_err(|why| match why {
+            match opened {
+                // A full disk, or a full quota: the service starts, and its
+                // output is dropped and counted until the file can be made.
+                Ok(()) | Err(Setup::LogOpen(Errno::NOSPC | Errno::DQUOT)) => {}
                 // A passing shortage, not something wrong with the file.
-                Setup::LogOpen(e @ (Errno::MFILE | Errno::NFILE | Errno::NOMEM)) => {
-                    fail(b"cannot open its log file: ", e)
+                Err(Setup::LogOpen(e @ (Errno::MFILE | Errno::NFILE | Errno::NOMEM))) => {
+                    return Err(fail(b"cannot open its log file: ", e));
                 }
-                why => Failure::Setup(why),
-            })?;
+                Err(why) => return Err(Failure::Setup(why)),
+            }
             pipe = Some(out.wfd);
         }
         let null = match &mut self.devnull {

@@ -426,14 +426,13 @@ fn the_stop_signal_and_the_kill_reach_cgroups_a_service_made_below_its_own() {
     assert!(text.lines().any(|l| l.split_whitespace().take(2).eq(["web", "down"])), "{text}");
 }
 
-#[test]
-fn a_second_sigterm_kills_below_a_services_cgroup_and_going_leaves_no_cgroup() {
-    let t = Tmp::new("cg_nested_twice");
-    let Some(h) = Host::get("cg_nested_twice") else { return };
-    nesting(&t, &h, INNER, true);
-    let mut g = Going::start(&t);
+/// going with `nesting`'s stubborn service at `inner`: one SIGTERM stops
+/// nothing, a second kills it all and going exits 0.
+fn killed_by_a_second_sigterm(t: &Tmp, h: &Host, inner: &str) -> Going {
+    nesting(t, h, inner, true);
+    let mut g = Going::start(t);
     let main = g.expect_started("web", 1);
-    let daemon = nested_daemon(&t, &h, INNER);
+    let daemon = nested_daemon(t, h, inner);
     g.signal("TERM");
     g.expect_log(&format!("going: web: stopping pid {main} with SIGTERM"));
     assert!(g.wait_exit(Duration::from_millis(300)).is_none(), "going exited at the first SIGTERM");
@@ -441,6 +440,14 @@ fn a_second_sigterm_kills_below_a_services_cgroup_and_going_leaves_no_cgroup() {
     let st = g.wait_exit(T).unwrap_or_else(|| panic!("going still running after the second SIGTERM\n{}", g.log()));
     assert_eq!(st.code(), Some(0), "{}", g.log());
     assert!(wait_dead(main) && wait_dead(daemon), "daemon {daemon} survived\n{}", g.log());
+    g
+}
+
+#[test]
+fn a_second_sigterm_kills_below_a_services_cgroup_and_going_leaves_no_cgroup() {
+    let t = Tmp::new("cg_nested_twice");
+    let Some(h) = Host::get("cg_nested_twice") else { return };
+    let g = killed_by_a_second_sigterm(&t, &h, INNER);
     assert!(!std::path::Path::new(&h.dir(&t, "")).exists(), "{} is left\n{}", h.dir(&t, ""), g.log());
 }
 
@@ -450,19 +457,10 @@ fn a_second_sigterm_kills_a_process_deeper_than_the_walk_reaches() {
     let Some(h) = Host::get("cg_nested_deeper") else { return };
     // 20 levels, beyond the 16 a walk of pids reaches (going(8)), and a
     // daemon that ignores SIGTERM: a shutdown kills the whole cgroup
-    // whatever the kernel, as nothing starts again.
+    // whatever the kernel, as nothing starts again. The empty cgroups
+    // below the walk's bounds are left (going(8)).
     let inner = (1..=20).map(|n| format!("l{n}")).collect::<Vec<_>>().join("/");
-    nesting(&t, &h, &inner, true);
-    let mut g = Going::start(&t);
-    let main = g.expect_started("web", 1);
-    let daemon = nested_daemon(&t, &h, &inner);
-    g.signal("TERM");
-    g.expect_log(&format!("going: web: stopping pid {main} with SIGTERM"));
-    g.signal("TERM");
-    let st = g.wait_exit(T).unwrap_or_else(|| panic!("going still running after the second SIGTERM\n{}", g.log()));
-    assert_eq!(st.code(), Some(0), "{}", g.log());
-    assert!(wait_dead(main) && wait_dead(daemon), "daemon {daemon} survived\n{}", g.log());
-    // The empty cgroups below the walk's bounds are left (going(8)).
+    killed_by_a_second_sigterm(&t, &h, &inner);
 }
 
 #[test]

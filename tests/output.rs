@@ -216,12 +216,17 @@ struct SmallFs {
     dir: PathBuf,
 }
 
-impl SmallFs {
-    fn mount(dir: PathBuf) -> Option<SmallFs> {
-        Self::mount_with(dir, "size=64k,mode=0755")
-    }
+/// A 64 KiB tmpfs that only root may write.
+const SMALL: &str = "size=64k,mode=0755";
 
-    fn mount_with(dir: PathBuf, options: &str) -> Option<SmallFs> {
+impl SmallFs {
+    /// A tmpfs mounted with `options` at `dir` for `test`, or `None`
+    /// once the test is said to be skipped (not root, no mount).
+    fn mount(test: &str, dir: PathBuf, options: &str) -> Option<SmallFs> {
+        if !is_root() {
+            skip(test, "not root: cannot mount a small tmpfs");
+            return None;
+        }
         fs::create_dir_all(&dir).unwrap();
         let ok = Command::new("mount")
             .args(["-t", "tmpfs", "-o", options, "tmpfs"])
@@ -229,6 +234,9 @@ impl SmallFs {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
+        if !ok {
+            skip(test, "mount -t tmpfs failed");
+        }
         ok.then_some(SmallFs { dir })
     }
 }
@@ -241,13 +249,9 @@ impl Drop for SmallFs {
 
 #[test]
 fn a_full_disk_is_reported_once_and_writing_resumes() {
-    let test = "a_full_disk_is_reported_once_and_writing_resumes";
-    if !is_root() {
-        return skip(test, "not root: cannot mount a small tmpfs");
-    }
     let t = Tmp::new("out_enospc");
-    let Some(small) = SmallFs::mount(t.file("logs")) else {
-        return skip(test, "mount -t tmpfs failed");
+    let Some(small) = SmallFs::mount("a_full_disk_is_reported_once_and_writing_resumes", t.file("logs"), SMALL) else {
+        return;
     };
     let log = small.dir.join("flood.log");
     let (flooded, go_on) = (t.file("flooded"), t.file("go-on"));
@@ -293,13 +297,11 @@ fn a_full_disk_is_reported_once_and_writing_resumes() {
 
 #[test]
 fn a_line_a_full_disk_cut_is_never_continued_by_what_comes_after() {
-    let test = "a_line_a_full_disk_cut_is_never_continued_by_what_comes_after";
-    if !is_root() {
-        return skip(test, "not root: cannot mount a small tmpfs");
-    }
     let t = Tmp::new("out_enospc_cut");
-    let Some(small) = SmallFs::mount(t.file("logs")) else {
-        return skip(test, "mount -t tmpfs failed");
+    let Some(small) =
+        SmallFs::mount("a_line_a_full_disk_cut_is_never_continued_by_what_comes_after", t.file("logs"), SMALL)
+    else {
+        return;
     };
     // 8 KiB kept aside; lines of 100 bytes fill the rest, the last one
     // cut where the disk is full.
@@ -487,14 +489,9 @@ fn the_first_line_after_a_removal_or_rename_is_written_at_the_path() {
 
 #[test]
 fn a_full_disk_at_the_start_drops_output_and_never_fails_the_service() {
-    let test = "a_full_disk_at_the_start_drops_output_and_never_fails_the_service";
-    if !is_root() {
-        return skip(test, "not root: cannot mount a small tmpfs");
-    }
     let t = Tmp::new("out_full_start");
-    let Some(fs_) = SmallFs::mount_with(t.file("small"), "size=64k,nr_inodes=2,mode=0755") else {
-        return skip(test, "mount -t tmpfs failed");
-    };
+    let test = "a_full_disk_at_the_start_drops_output_and_never_fails_the_service";
+    let Some(fs_) = SmallFs::mount(test, t.file("small"), "size=64k,nr_inodes=2,mode=0755") else { return };
     let small = fs_.dir.clone();
     // Its one free inode taken: no file can be made in it.
     let filler = small.join("filler");

@@ -190,12 +190,12 @@ fn flush(c: &mut Capture, t: &Target, buf: &mut Buf, broken: &mut bool, report: 
     } else {
         match reopen(c, t.path, service_gid(c)) {
             Err(e) => Some((out.len(), Some(Report::CannotOpen(e)))),
-            // After a loss, a line left open in the file is ended first:
-            // what follows is not glued to it.
-            Ok(()) => match if c.failing && c.mid_line { append(c, b"\n") } else { None } {
-                Some((_, e)) => Some((out.len(), Some(Report::CannotWrite(e)))),
-                None => append(c, out).map(|(n, e)| (n, Some(Report::CannotWrite(e)))),
-            },
+            Ok(()) => {
+                // After a loss, a line left open in the file is ended
+                // first: what follows is not glued to it.
+                let ended = if c.failing && c.mid_line { append(c, b"\n").map(|(_, e)| (out.len(), e)) } else { None };
+                ended.or_else(|| append(c, out)).map(|(n, e)| (n, Some(Report::CannotWrite(e))))
+            }
         }
     };
     buf.clear();
